@@ -1,0 +1,6 @@
+from services.account_service.settings import get_settings
+from shared.serve import serve
+
+if __name__ == "__main__":
+    settings = get_settings()
+    serve("services.account_service.app:create_app", host=settings.host, port=settings.account_service_port)

@@ -1,0 +1,1 @@
+"""Allocation: API key → owner → one healthy account, reserved with a Redis lease."""

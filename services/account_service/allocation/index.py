@@ -1,0 +1,98 @@
+"""Each replica's in-memory index of active accounts, so allocation never touches PostgreSQL.
+
+Loaded at start and kept current by the `account.*` events every replica receives on its own queue.
+Everything the proxy needs is precomputed per account, so answering costs one dict build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from services.account_service.accounts.schemas import Account
+from services.account_service.accounts.service import decrypt_secrets
+from shared.crypto import SecretBox
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: str
+    owner_id: str
+    kind: str
+    public: bool
+    weight: int
+    max_concurrency: int
+    formats: frozenset[str]
+    models: frozenset[str]  # empty = any model
+    account: dict[str, Any]
+    upstream: dict[str, Any]
+
+    def serves(self, *, capability: str, model: str | None, formats: Iterable[str] | None) -> bool:
+        if capability != "chat" or self.kind != "custom_api":
+            return False
+        if formats is not None and not self.formats.intersection(formats):
+            return False
+        return not self.models or model in self.models
+
+
+def candidate_from(account: Account, box: SecretBox) -> Candidate:
+    settings = account.settings
+    secrets = decrypt_secrets(box, account)
+    return Candidate(
+        id=str(account.id),
+        owner_id=str(account.owner_id),
+        kind=account.kind,
+        public=account.visibility == "public",
+        weight=account.weight,
+        max_concurrency=account.max_concurrency,
+        formats=frozenset([settings["format"]]),
+        models=frozenset(settings.get("models") or ()),
+        account={"id": str(account.id), "kind": account.kind, "name": account.name, "region": None},
+        upstream={
+            "url": settings["api_base"],
+            "credential": secrets["api_key"],
+            "format": settings["format"],
+            "provider": settings.get("provider"),
+            "model": settings.get("model_override"),
+        },
+    )
+
+
+class AccountIndex:
+    def __init__(self, box: SecretBox) -> None:
+        self._box = box
+        self._by_id: dict[str, Candidate] = {}
+        self._by_owner: dict[str, dict[str, Candidate]] = {}
+        self._public: dict[str, Candidate] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def load(self, accounts: Iterable[Account]) -> None:
+        for account in accounts:
+            self.put(account)
+
+    def put(self, account: Account) -> None:
+        """Index an account as it is now: active ones are candidates, any other status is dropped."""
+        self.remove(str(account.id))
+        if account.status != "active":
+            return
+        candidate = candidate_from(account, self._box)
+        self._by_id[candidate.id] = candidate
+        self._by_owner.setdefault(candidate.owner_id, {})[candidate.id] = candidate
+        if candidate.public:
+            self._public[candidate.id] = candidate
+
+    def remove(self, account_id: str) -> None:
+        old = self._by_id.pop(account_id, None)
+        if old is None:
+            return
+        self._by_owner.get(old.owner_id, {}).pop(account_id, None)
+        self._public.pop(account_id, None)
+
+    def pool(self, *, owner_id: str, public_pool: bool) -> list[Candidate]:
+        own = self._by_owner.get(owner_id, {})
+        if not public_pool:
+            return list(own.values())
+        return list({**self._public, **own}.values())

@@ -1,0 +1,91 @@
+"""Pick and reserve an account in one Redis round trip.
+
+The Lua script skips accounts that are cooling or full, drops expired leases (so a crashed caller
+cannot hold a slot past its lease's TTL), draws one account by weight × free capacity, and records
+the new lease, all atomically.
+
+Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms) and `<prefix>:inflight:<account>`
+(a sorted set of lease ids scored by their expiry).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+_PICK = """
+local now, ttl, lease, prefix, draw = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local ids, weights, total, earliest, full = {}, {}, 0, -1, 0
+for i = 6, #ARGV, 3 do
+  local id, weight, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local cool = tonumber(redis.call('GET', prefix .. ':cooldown:' .. id) or '0')
+  if cool > now then
+    if earliest < 0 or cool < earliest then earliest = cool end
+  else
+    local key = prefix .. ':inflight:' .. id
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local busy = redis.call('ZCARD', key)
+    if busy >= cap then
+      full = full + 1
+    elseif weight > 0 then
+      local w = weight * (cap - busy) / cap
+      total = total + w
+      ids[#ids + 1] = id
+      weights[#weights + 1] = w
+    end
+  end
+end
+if total <= 0 then return {'', tostring(earliest), tostring(full)} end
+local target, chosen = draw * total, ids[#ids]
+for i = 1, #ids do
+  target = target - weights[i]
+  if target <= 0 then chosen = ids[i] break end
+end
+local key = prefix .. ':inflight:' .. chosen
+redis.call('ZADD', key, now + ttl, lease)
+redis.call('PEXPIRE', key, ttl)
+return {chosen, '-1', tostring(full)}
+"""
+
+_RELEASE = """
+for i = 1, #ARGV, 2 do redis.call('ZREM', KEYS[1] .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    account_id: str | None
+    cooling_until_ms: int | None  # earliest end of a cooldown, when every candidate is cooling
+    full: int
+
+
+class Picker:
+    def __init__(self, redis: Redis, *, prefix: str, lease_ttl_s: float) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_ms = int(lease_ttl_s * 1000)
+        self._pick = redis.register_script(_PICK)
+        self._release = redis.register_script(_RELEASE)
+
+    async def pick(self, lease_id: str, candidates: Sequence[tuple[str, int, int]]) -> Pick:
+        args: list = [int(time.time() * 1000), self._ttl_ms, lease_id, self._prefix, random.random()]
+        for account_id, weight, cap in candidates:
+            args += (account_id, weight, cap)
+        chosen, earliest, full = await self._pick(args=args)
+        chosen = chosen.decode() if isinstance(chosen, bytes) else chosen
+        earliest = int(earliest)
+        return Pick(account_id=chosen or None, cooling_until_ms=earliest if earliest >= 0 else None, full=int(full))
+
+    async def release(self, leases: Sequence[tuple[str, str]]) -> None:
+        """Release (account_id, lease_id) pairs."""
+        if leases:
+            await self._release(keys=[self._prefix], args=[x for pair in leases for x in pair])
+
+    async def cool_down(self, account_id: str, seconds: float) -> None:
+        until = int((time.time() + seconds) * 1000)
+        await self._redis.set(f"{self._prefix}:cooldown:{account_id}", until, px=int(seconds * 1000))

@@ -1,0 +1,94 @@
+"""The allocation decision: who is calling, which accounts may serve them, which one to use."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+
+from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.picker import Picker
+from services.account_service.keys.cache import KeyCache
+from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
+
+ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
+ALLOCATION_SECONDS = Histogram(
+    "poolgate_allocation_seconds", "Time to answer an allocation",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationRequest:
+    api_key: str
+    capability: str = "chat"
+    model: str | None = None
+    formats: tuple[str, ...] | None = None
+    exclude: frozenset[str] = frozenset()
+
+
+class Allocator:
+    def __init__(self, *, index: AccountIndex, keys: KeyCache, picker: Picker, public_pool: bool) -> None:
+        self._index = index
+        self._keys = keys
+        self._picker = picker
+        self._public_pool = public_pool
+
+    async def allocate(self, request: AllocationRequest) -> dict:
+        started = time.perf_counter()
+        try:
+            answer = await self._allocate(request)
+        except (Unauthenticated, Forbidden, NoAccountAvailable) as exc:
+            ALLOCATIONS.labels(type(exc).__name__).inc()
+            raise
+        ALLOCATIONS.labels("ok").inc()
+        ALLOCATION_SECONDS.observe(time.perf_counter() - started)
+        return answer
+
+    async def _allocate(self, request: AllocationRequest) -> dict:
+        identity = await self._keys.identify(request.api_key)
+        if identity is None:
+            raise Unauthenticated("invalid API key", code="invalid_api_key")
+        if not identity.enabled or identity.user_disabled:
+            raise Forbidden("this API key is disabled", code="key_disabled")
+        user_id = str(identity.user_id)
+        servable = [
+            c
+            for c in self._index.pool(owner_id=user_id, public_pool=self._public_pool)
+            if c.serves(capability=request.capability, model=request.model, formats=request.formats)
+        ]
+        candidates = [c for c in servable if c.id not in request.exclude]
+        if not candidates:
+            raise NoAccountAvailable(self._nothing_configured(request, tried=len(servable)))
+        lease_id = uuid.uuid4().hex
+        pick = await self._picker.pick(lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates])
+        if pick.account_id is None:
+            raise self._nothing_free(pick, len(candidates))
+        chosen = next(c for c in candidates if c.id == pick.account_id)
+        return {
+            "lease_id": lease_id,
+            "key": {"id": str(identity.id), "user_id": user_id},
+            "account": chosen.account,
+            "upstream": chosen.upstream,
+        }
+
+    @staticmethod
+    def _nothing_configured(request: AllocationRequest, *, tried: int) -> str:
+        if tried:
+            return f"all {tried} account(s) able to serve this request were already tried"
+        what = request.capability if request.model is None else f"model {request.model!r}"
+        fmt = f" in format {'/'.join(request.formats)}" if request.formats else ""
+        return f"no active account is configured for {what}{fmt}"
+
+    @staticmethod
+    def _nothing_free(pick, count: int) -> NoAccountAvailable:
+        if pick.cooling_until_ms is not None and pick.full == 0:
+            retry_after = max(0.0, pick.cooling_until_ms / 1000 - time.time())
+            return NoAccountAvailable(
+                f"all {count} account(s) are cooling down; retry in {retry_after:.0f}s", retry_after=retry_after
+            )
+        return NoAccountAvailable(
+            f"all {count} account(s) are cooling down or at their concurrency limit", retry_after=1.0
+        )

@@ -1,0 +1,110 @@
+"""account_service: owns account storage, answers allocations, relays the outbox."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from shared.responses import JSONResponse
+from redis.asyncio import Redis
+
+from services.account_service import db
+from services.account_service.accounts import repository as accounts
+from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.picker import Picker
+from services.account_service.allocation.service import Allocator
+from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
+from services.account_service.internal.endpoints import router as internal_router
+from services.account_service.keys.cache import KeyCache
+from services.account_service.migrations import migrate
+from services.account_service.outbox.relay import OutboxRelay
+from services.account_service.settings import AccountServiceSettings, get_settings
+from services.account_service.usage import consumer as usage
+from shared.crypto import SecretBox
+from shared.errors import PoolGateError, Unprocessable, plain_body
+from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
+from shared.messages import AckPolicy, Broker
+from shared.observability import health_router
+
+log = get_logger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: AccountServiceSettings = app.state.settings
+    if settings.migrate_on_start:
+        await migrate(settings.database_url)
+    pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
+    redis = Redis.from_url(settings.redis_url)
+    broker = Broker(
+        amqp_url=settings.amqp_url,
+        exchange=settings.events_exchange,
+        queue_prefix=settings.queue_prefix,
+        producer="account_service",
+        redis=redis,
+        redis_prefix=settings.redis_prefix,
+    )
+    await broker.connect()
+    box = SecretBox(settings.secret_keys.get_secret_value())
+    index = AccountIndex(box)
+    keys = KeyCache(pool)
+    picker = Picker(redis, prefix=settings.redis_key("alloc"), lease_ttl_s=settings.lease_ttl_s)
+    # Subscribe before loading, so no change made in between is missed.
+    await broker.subscribe_replica(REPLICA_BINDINGS, ReplicaViews(pool=pool, index=index, keys=keys).handle)
+    index.load(await accounts.list_active(pool))
+    relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
+    await relay.start()
+    await broker.consume_batches(
+        usage.QUEUE, usage.BINDINGS, usage.UsageConsumer(pool=pool, picker=picker).handle,
+        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000), batch_size=200, batch_window_s=0.2,
+    )
+    app.state.pool, app.state.redis, app.state.broker = pool, redis, broker
+    app.state.allocator = Allocator(index=index, keys=keys, picker=picker, public_pool=settings.public_pool)
+    log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
+    try:
+        yield
+    finally:
+        await relay.stop()
+        await broker.close()
+        await redis.aclose()
+        await pool.close()
+
+
+def _readiness_checks(app: FastAPI):
+    async def postgres():
+        await app.state.pool.fetchval("SELECT 1")
+
+    async def redis():
+        await app.state.redis.ping()
+
+    async def rabbitmq():
+        if not app.state.broker.is_connected:
+            raise ConnectionError("not connected")
+
+    return {"postgresql": postgres, "redis": redis, "rabbitmq": rabbitmq}
+
+
+async def _poolgate_error(_: Request, exc: PoolGateError) -> JSONResponse:
+    return JSONResponse(plain_body(exc), status_code=exc.status_code, headers=exc.headers())
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"] if p != "body")
+    return await _poolgate_error(request, Unprocessable(f"{field}: {first['msg']}", param=field))
+
+
+def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(service="account_service", level=settings.log_level, json=settings.log_json)
+    app = FastAPI(title="PoolGate account_service", version="0.1.0", lifespan=lifespan,
+                  default_response_class=JSONResponse)
+    app.state.settings = settings
+    app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
+    app.add_middleware(CorrelationIdMiddleware)
+    app.add_exception_handler(PoolGateError, _poolgate_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(health_router(lambda: _readiness_checks(app)))
+    app.include_router(internal_router)
+    return app

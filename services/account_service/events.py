@@ -1,0 +1,36 @@
+"""What this replica does with the events it hears: keep its in-memory views current."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from services.account_service.accounts import repository as accounts
+from services.account_service.allocation.index import AccountIndex
+from services.account_service.keys.cache import KeyCache
+from shared.messages import Envelope
+from shared.messages.contracts import ApiKeyChanged, UserChanged
+
+REPLICA_BINDINGS = ["account.*", "api_key.*", "user.*"]
+
+
+class ReplicaViews:
+    def __init__(self, *, pool: asyncpg.Pool, index: AccountIndex, keys: KeyCache) -> None:
+        self._pool = pool
+        self._index = index
+        self._keys = keys
+
+    async def handle(self, envelope: Envelope) -> None:
+        event = envelope.event()
+        if isinstance(event, ApiKeyChanged):
+            self._keys.forget(key_id=UUID(event.key_id))
+        elif isinstance(event, UserChanged):
+            self._keys.forget(user_id=UUID(event.user_id))
+        elif account_id := getattr(event, "account_id", None):
+            # Reload rather than trust the event: messages carry ids, the database holds the truth.
+            account = await accounts.get(self._pool, account_id=UUID(account_id))
+            if account is None:
+                self._index.remove(account_id)
+            else:
+                self._index.put(account)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.account_service.keys.schemas import ApiKey, KeyIdentity
+
+_COLUMNS = "id, user_id, name, prefix, enabled, request_count, last_used_at, created_at"
+
+
+async def create(
+    conn: asyncpg.Connection, *, user_id: UUID, name: str | None, prefix: str, key_hash: bytes
+) -> ApiKey:
+    row = await conn.fetchrow(
+        f"INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
+        user_id,
+        name,
+        prefix,
+        key_hash,
+    )
+    return ApiKey(**row)
+
+
+async def identity_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> KeyIdentity | None:
+    row = await conn.fetchrow(
+        "SELECT k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin"
+        " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
+        key_hash,
+    )
+    return KeyIdentity(**row) if row else None
+
+
+async def add_usage(
+    conn: asyncpg.Connection, *, key_ids: Sequence[UUID], counts: Sequence[int], last_used: Sequence[datetime]
+) -> None:
+    await conn.execute(
+        "UPDATE api_keys k SET request_count = k.request_count + u.n,"
+        " last_used_at = GREATEST(k.last_used_at, u.at)"
+        " FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(id, n, at) WHERE k.id = u.id",
+        key_ids,
+        counts,
+        last_used,
+    )

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.settings import BaseServiceSettings
+
+
+class AccountServiceSettings(BaseServiceSettings):
+    public_pool: bool = False
+    lease_ttl_s: float = 600.0
+    db_pool_size: int = 10
+    migrate_on_start: bool = True
+
+
+@lru_cache
+def get_settings() -> AccountServiceSettings:
+    return AccountServiceSettings()

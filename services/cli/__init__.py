@@ -1,0 +1,72 @@
+"""`poolgate`: run, migrate and administer PoolGate from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from shared.errors import PoolGateError
+from shared.logging import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("up", help="migrate, then run all three services in the foreground (Ctrl-C stops them)")
+    sub.add_parser("migrate", help="apply pending database migrations")
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    create_user = users.add_parser("create", help="create a user; prints its id")
+    create_user.add_argument("name")
+    create_user.add_argument("--admin", action="store_true")
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    create_key = keys.add_parser("create", help="create an API key; prints only the key")
+    create_key.add_argument("--user", required=True)
+    create_key.add_argument("--name")
+
+    accounts = sub.add_parser("accounts", help="manage upstream accounts").add_subparsers(dest="action", required=True)
+    custom = accounts.add_parser("add-custom", help="add an OpenAI- or Claude-format endpoint; prints its id")
+    custom.add_argument("--user", required=True)
+    custom.add_argument("--api-base", required=True)
+    custom.add_argument("--api-key", required=True)
+    custom.add_argument("--format", required=True, choices=["openai", "claude"])
+    custom.add_argument("--provider")
+    custom.add_argument("--models", default="", help="comma-separated; empty = any model")
+    custom.add_argument("--visibility", choices=["private", "public"], default="private")
+    custom.add_argument("--name")
+    custom.add_argument("--weight", type=int, default=100)
+
+    events = sub.add_parser("events", help="watch the event stream").add_subparsers(dest="action", required=True)
+    tail = events.add_parser("tail", help="print events live, one JSON object a line")
+    tail.add_argument("--type", default="#", help="routing-key pattern, e.g. 'account.*' or 'usage.recorded'")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # stdout carries only each command's answer (a key, an id, events); logs go to stderr.
+    configure_logging(service="cli", level="WARNING", json=False)
+    try:
+        if args.command == "up":
+            from services.cli._up import up
+
+            return up()
+        if args.command == "events":
+            from services.cli._events import tail
+
+            return asyncio.run(tail(args.type))
+        from services.cli import _admin
+
+        return asyncio.run(_admin.run(args))
+    except PoolGateError as exc:
+        print(f"poolgate: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Administrative commands. They run account_service's own service functions on one connection, in
+one transaction each, so their events go through the outbox exactly like the API's."""
+
+from __future__ import annotations
+
+import argparse
+
+from services.account_service import db
+from services.account_service.accounts.service import add_custom, parse_custom
+from services.account_service.keys.service import create_key
+from services.account_service.migrations import migrate
+from services.account_service.settings import get_settings
+from services.account_service.users.service import create_user
+from shared.crypto import SecretBox
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.command == "migrate":
+        applied = await migrate(settings.database_url)
+        print(f"applied {len(applied)} migration(s)" + (f": {applied}" if applied else ""))
+        return 0
+    conn = await db.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            print(await _dispatch(conn, args, SecretBox(settings.secret_keys.get_secret_value())))
+    finally:
+        await conn.close()
+    return 0
+
+
+async def _dispatch(conn, args: argparse.Namespace, box: SecretBox) -> str:
+    match (args.command, args.action):
+        case ("users", "create"):
+            return str((await create_user(conn, username=args.name, is_admin=args.admin)).id)
+        case ("keys", "create"):
+            _, plaintext = await create_key(conn, username=args.user, name=args.name)
+            return plaintext
+        case ("accounts", "add-custom"):
+            spec = parse_custom(
+                {
+                    "name": args.name,
+                    "api_base": args.api_base,
+                    "api_key": args.api_key,
+                    "format": args.format,
+                    "provider": args.provider,
+                    "models": args.models.split(","),
+                    "visibility": args.visibility,
+                    "weight": args.weight,
+                }
+            )
+            return str((await add_custom(conn, box, username=args.user, spec=spec)).id)
+    raise AssertionError(f"unhandled command {args.command} {args.action}")

@@ -1,0 +1,69 @@
+"""refresh_worker: a long-running consumer process; HTTP only for /healthz and /metrics."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.refresh_worker import consumers
+from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
+from shared.logging import configure_logging, get_logger
+from shared.messages import AckPolicy, Broker
+from shared.observability import health_router
+from shared.serve import serve
+
+log = get_logger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: RefreshWorkerSettings = app.state.settings
+    redis = Redis.from_url(settings.redis_url)
+    broker = Broker(
+        amqp_url=settings.amqp_url,
+        exchange=settings.events_exchange,
+        queue_prefix=settings.queue_prefix,
+        producer="refresh_worker",
+        redis=redis,
+        redis_prefix=settings.redis_prefix,
+    )
+    await broker.connect()
+    policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
+    await broker.consume(
+        consumers.ACCOUNTS_QUEUE, consumers.ACCOUNTS_BINDINGS, consumers.on_account_event,
+        policy=policy, prefetch=settings.prefetch,
+    )
+    app.state.redis, app.state.broker = redis, broker
+    log.info("refresh_worker.started", port=settings.refresh_worker_port)
+    try:
+        yield
+    finally:
+        await broker.close()
+        await redis.aclose()
+
+
+def _checks(app: FastAPI):
+    async def rabbitmq():
+        if not app.state.broker.is_connected:
+            raise ConnectionError("not connected")
+
+    async def redis():
+        await app.state.redis.ping()
+
+    return {"rabbitmq": rabbitmq, "redis": redis}
+
+
+def create_app(settings: RefreshWorkerSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(service="refresh_worker", level=settings.log_level, json=settings.log_json)
+    app = FastAPI(title="PoolGate refresh_worker", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.include_router(health_router(lambda: _checks(app)))
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    serve("services.refresh_worker.main:create_app", host=settings.host, port=settings.refresh_worker_port)

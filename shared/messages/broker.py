@@ -1,0 +1,259 @@
+"""One RabbitMQ connection per process: publishing with confirms, and the consumer wrapper.
+
+Publishing awaits the broker's confirm, so "published" means the broker has the message.
+Consuming goes through `Broker.consume`, which states its acknowledgement policy: a handler that
+succeeds acks; one that raises is retried through the delayed retry queue up to `max_attempts`,
+then dead-lettered; a malformed message is dead-lettered at once. Redelivered ids that were already
+processed are acked without calling the handler again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from redis.asyncio import Redis
+
+from shared.logging import get_logger, set_correlation_id
+from shared.messages.contracts import Event
+from shared.messages.envelope import Envelope, MalformedMessage
+from shared.messages.topology import (
+    ConsumerQueue,
+    declare_consumer_queue,
+    declare_exchange,
+    declare_replica_queue,
+)
+
+log = get_logger(__name__)
+
+Handler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
+
+_ATTEMPT_HEADER = "x-poolgate-attempt"
+_PROCESSED_TTL_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class AckPolicy:
+    max_attempts: int = 5
+    retry_delay_ms: int = 2000
+
+
+def _message(envelope: Envelope, body: bytes, headers: dict | None = None) -> aio_pika.Message:
+    return aio_pika.Message(
+        body,
+        message_id=envelope.id,
+        correlation_id=envelope.correlation_id,
+        type=envelope.type,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        headers=headers or {},
+    )
+
+
+class Broker:
+    def __init__(
+        self,
+        *,
+        amqp_url: str,
+        exchange: str,
+        queue_prefix: str,
+        producer: str,
+        redis: Redis | None = None,
+        redis_prefix: str = "poolgate",
+    ) -> None:
+        self._url = amqp_url
+        self._exchange_name = exchange
+        self._queue_prefix = queue_prefix
+        self.producer = producer
+        self._redis = redis
+        self._redis_prefix = redis_prefix
+        self.connection: AbstractRobustConnection | None = None
+        self._exchange = None
+        self._channels: list = []
+
+    async def connect(self) -> None:
+        self.connection = await aio_pika.connect_robust(self._url, client_properties={"connection_name": self.producer})
+        channel = await self.connection.channel(publisher_confirms=True)
+        self._channels.append(channel)
+        self._exchange = await declare_exchange(channel, self._exchange_name)
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed and self.connection.connected.is_set()
+
+    def queue(self, consumer: str) -> ConsumerQueue:
+        return ConsumerQueue(f"{self._queue_prefix}.{consumer}")
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def envelope(self, event: Event) -> Envelope:
+        return Envelope.wrap(event, producer=self.producer)
+
+    async def publish(self, event: Event | Envelope, *, timeout: float = 10.0) -> Envelope:
+        envelope = event if isinstance(event, Envelope) else self.envelope(event)
+        await self._exchange.publish(
+            _message(envelope, envelope.to_bytes()), routing_key=envelope.type, timeout=timeout
+        )
+        return envelope
+
+    async def publish_many(self, envelopes: Sequence[Envelope], *, timeout: float = 10.0) -> None:
+        """Publish and wait for every confirm; confirms are pipelined, not one round trip each."""
+        await asyncio.gather(*(self.publish(e, timeout=timeout) for e in envelopes))
+
+    # -- consuming ----------------------------------------------------------------------------
+
+    async def consume(
+        self,
+        consumer: str,
+        bindings: list[str],
+        handler: Handler,
+        *,
+        policy: AckPolicy = AckPolicy(),
+        prefetch: int = 32,
+    ) -> None:
+        async def handle_batch(envelopes: list[Envelope]) -> None:
+            set_correlation_id(envelopes[0].correlation_id)
+            await handler(envelopes[0])
+
+        await self.consume_batches(consumer, bindings, handle_batch, policy=policy, batch_size=1, prefetch=prefetch)
+
+    async def consume_batches(
+        self,
+        consumer: str,
+        bindings: list[str],
+        handler: BatchHandler,
+        *,
+        policy: AckPolicy = AckPolicy(),
+        batch_size: int = 200,
+        batch_window_s: float = 0.2,
+        prefetch: int | None = None,
+    ) -> None:
+        channel = await self.connection.channel()
+        self._channels.append(channel)
+        await channel.set_qos(prefetch_count=prefetch or max(batch_size * 2, 1))
+        exchange = await declare_exchange(channel, self._exchange_name)
+        queue = self.queue(consumer)
+        main = await declare_consumer_queue(
+            channel, exchange, queue, bindings, retry_delay_ms=policy.retry_delay_ms
+        )
+        batcher = _Batcher(
+            channel=channel, queue=queue, handler=handler, policy=policy, batch_size=batch_size,
+            window_s=batch_window_s, redis=self._redis, processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
+        )
+        await main.consume(batcher.add)
+
+    async def subscribe_replica(self, bindings: list[str], handler: Handler) -> None:
+        """A replica-local view: every replica gets every matching message; nothing is retried."""
+        channel = await self.connection.channel()
+        self._channels.append(channel)
+        exchange = await declare_exchange(channel, self._exchange_name)
+        queue = await declare_replica_queue(channel, exchange, bindings)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            async with message.process(ignore_processed=True):
+                try:
+                    envelope = Envelope.from_bytes(message.body)
+                except MalformedMessage:
+                    log.warning("events.replica.malformed", message_id=message.message_id)
+                    return
+                await handler(envelope)
+
+        await queue.consume(on_message)
+
+
+class _Batcher:
+    def __init__(self, *, channel, queue, handler, policy, batch_size, window_s, redis, processed_prefix) -> None:
+        self._channel = channel
+        self._queue = queue
+        self._handler = handler
+        self._policy = policy
+        self._size = batch_size
+        self._window = window_s
+        self._redis = redis
+        self._processed_prefix = processed_prefix
+        self._pending: list[AbstractIncomingMessage] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._lock = asyncio.Lock()
+
+    async def add(self, message: AbstractIncomingMessage) -> None:
+        self._pending.append(message)
+        if len(self._pending) >= self._size:
+            await self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                self._window, lambda: asyncio.ensure_future(self._flush())
+            )
+
+    async def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._process(batch)
+
+    async def _process(self, batch: list[AbstractIncomingMessage]) -> None:
+        good: list[tuple[AbstractIncomingMessage, Envelope]] = []
+        for message in batch:
+            try:
+                good.append((message, Envelope.from_bytes(message.body)))
+            except MalformedMessage as exc:
+                log.warning("events.dead_lettered", queue=self._queue.name, reason=str(exc))
+                await message.reject(requeue=False)
+        fresh = await self._skip_processed(good)
+        if not fresh:
+            return
+        try:
+            await self._handler([envelope for _, envelope in fresh])
+        except MalformedMessage as exc:
+            for message, _ in fresh:
+                log.warning("events.dead_lettered", queue=self._queue.name, reason=str(exc))
+                await message.reject(requeue=False)
+            return
+        except Exception as exc:
+            log.warning("events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(fresh))
+            for message, envelope in fresh:
+                await self._retry_or_dead_letter(message, envelope, exc)
+            return
+        await self._mark_processed([envelope.id for _, envelope in fresh])
+        for message, _ in fresh:
+            await message.ack()
+
+    async def _skip_processed(self, items):
+        if self._redis is None or not items:
+            return items
+        seen = await self._redis.mget([f"{self._processed_prefix}:{e.id}" for _, e in items])
+        fresh = []
+        for (message, envelope), mark in zip(items, seen, strict=True):
+            if mark is None:
+                fresh.append((message, envelope))
+            else:
+                await message.ack()
+        return fresh
+
+    async def _mark_processed(self, ids: list[str]) -> None:
+        if self._redis is None:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message_id in ids:
+                pipe.set(f"{self._processed_prefix}:{message_id}", 1, ex=_PROCESSED_TTL_S)
+            await pipe.execute()
+
+    async def _retry_or_dead_letter(self, message, envelope: Envelope, exc: Exception) -> None:
+        attempt = int((message.headers or {}).get(_ATTEMPT_HEADER, 1))
+        if attempt < self._policy.max_attempts:
+            target, headers = self._queue.retry, {_ATTEMPT_HEADER: attempt + 1}
+        else:
+            target, headers = self._queue.dead, {_ATTEMPT_HEADER: attempt, "x-poolgate-error": repr(exc)[:500]}
+            log.error("events.dead_lettered", queue=self._queue.name, message_id=envelope.id, attempts=attempt)
+        await self._channel.default_exchange.publish(_message(envelope, message.body, headers), routing_key=target)
+        await message.ack()

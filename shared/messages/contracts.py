@@ -1,0 +1,140 @@
+"""Message contracts: one pydantic model per event, `noun.verb` routing keys.
+
+Messages carry ids and facts, never secrets or whole rows; consumers reload what they need.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+AccountKind = Literal["kiro", "custom_api", "dreamina"]
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+class AccountCreated(Event):
+    TYPE = "account.created"
+    account_id: str
+    kind: AccountKind
+    owner_id: str
+
+
+class AccountUpdated(Event):
+    TYPE = "account.updated"
+    account_id: str
+    kind: AccountKind
+    fields: list[str] = []
+
+
+class AccountDeleted(Event):
+    TYPE = "account.deleted"
+    account_id: str
+    kind: AccountKind
+
+
+class AccountStatusChanged(Event):
+    TYPE = "account.status_changed"
+    account_id: str
+    kind: AccountKind
+    status: str
+    reason: str | None = None
+
+
+class AccountRefreshDue(Event):
+    TYPE = "account.refresh_due"
+    account_id: str
+    kind: AccountKind
+    expires_at: datetime | None = None
+
+
+class AccountRefreshRequested(Event):
+    TYPE = "account.refresh_requested"
+    account_id: str
+    kind: AccountKind
+    requested_by: str | None = None
+
+
+class AccountCredentialRejected(Event):
+    TYPE = "account.credential_rejected"
+    account_id: str
+    kind: AccountKind
+    status_code: int
+    reason: str | None = None
+
+
+class AccountRefreshed(Event):
+    TYPE = "account.refreshed"
+    account_id: str
+    kind: AccountKind
+    expires_at: datetime | None = None
+
+
+class AccountRefreshFailed(Event):
+    TYPE = "account.refresh_failed"
+    account_id: str
+    kind: AccountKind
+    reason: str
+    final: bool = False
+
+
+class ApiKeyChanged(Event):
+    """A key was created, disabled, enabled or deleted: replicas drop what they cached of it."""
+
+    TYPE = "api_key.changed"
+    key_id: str
+    user_id: str
+
+
+class UserChanged(Event):
+    TYPE = "user.changed"
+    user_id: str
+
+
+Outcome = Literal["success", "rate_limited", "upstream_error", "timeout", "connect_error", "client_error",
+                  "credential_rejected", "exhausted", "cancelled"]
+
+
+class UsageRecorded(Event):
+    """One upstream attempt. It also releases the allocation's lease."""
+
+    TYPE = "usage.recorded"
+    lease_id: str
+    account_id: str
+    api_key_id: str
+    user_id: str
+    model: str
+    capability: str = "chat"
+    status_code: int | None = None
+    outcome: Outcome
+    latency_ms: float
+    first_byte_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    retry_after: float | None = None
+    stream: bool = False
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        AccountCreated,
+        AccountUpdated,
+        AccountDeleted,
+        AccountStatusChanged,
+        AccountRefreshDue,
+        AccountRefreshRequested,
+        AccountCredentialRejected,
+        AccountRefreshed,
+        AccountRefreshFailed,
+        ApiKeyChanged,
+        UserChanged,
+        UsageRecorded,
+    )
+}

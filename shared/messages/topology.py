@@ -1,0 +1,69 @@
+"""RabbitMQ topology, declared in one place.
+
+* One durable topic exchange (`poolgate.events` by default), routing key = message type.
+* Each consumer has a durable queue `<prefix>.<consumer>`, a retry queue `<queue>.retry` whose
+  messages wait `retry_delay` and then dead-letter straight back into the main queue, and a
+  dead-letter queue `<queue>.dead` for messages that are malformed or out of attempts.
+* Replica-local views (each account_service's index) use an exclusive, auto-deleted queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    name: str
+
+    @property
+    def retry(self) -> str:
+        return f"{self.name}.retry"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.name}.dead"
+
+
+async def declare_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
+    return await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
+
+
+async def declare_consumer_queue(
+    channel: AbstractChannel,
+    exchange: AbstractExchange,
+    queue: ConsumerQueue,
+    bindings: list[str],
+    *,
+    retry_delay_ms: int,
+) -> AbstractQueue:
+    await channel.declare_queue(queue.dead, durable=True)
+    await channel.declare_queue(
+        queue.retry,
+        durable=True,
+        arguments={
+            "x-message-ttl": retry_delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue.name,
+        },
+    )
+    main = await channel.declare_queue(
+        queue.name,
+        durable=True,
+        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue.dead},
+    )
+    for key in bindings:
+        await main.bind(exchange, routing_key=key)
+    return main
+
+
+async def declare_replica_queue(
+    channel: AbstractChannel, exchange: AbstractExchange, bindings: list[str]
+) -> AbstractQueue:
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    for key in bindings:
+        await queue.bind(exchange, routing_key=key)
+    return queue

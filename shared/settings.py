@@ -1,0 +1,57 @@
+"""Settings base shared by every service (pydantic-settings, `POOLGATE_` prefix)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults: usable on a laptop, refused in production.
+DEV_SECRET_KEY = "cG9vbGdhdGUtZGV2ZWxvcG1lbnQta2V5LTAwMDAwMDA="
+DEV_SERVICE_TOKEN = "poolgate-dev-service-token"
+PLACEHOLDERS = {DEV_SECRET_KEY, DEV_SERVICE_TOKEN, "", "change-me", "changeme"}
+
+
+class PlaceholderSecretError(ValueError):
+    pass
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POOLGATE_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/poolgate"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+
+    # Names are settings so that test runs (and several deployments on one broker) stay isolated.
+    events_exchange: str = "poolgate.events"
+    queue_prefix: str = "poolgate"
+    redis_prefix: str = "poolgate"
+
+    secret_keys: SecretStr = SecretStr(DEV_SECRET_KEY)
+    service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+
+    host: str = "127.0.0.1"
+    proxy_port: int = 8000
+    account_service_port: int = 8001
+    refresh_worker_port: int = 8002
+    account_service_url: str = "http://127.0.0.1:8001"
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> BaseServiceSettings:
+        if self.env != "production":
+            return self
+        keys = {k.strip() for k in self.secret_keys.get_secret_value().split(",")}
+        if keys & PLACEHOLDERS:
+            raise PlaceholderSecretError("POOLGATE_SECRET_KEYS holds a placeholder; set real Fernet keys")
+        if self.service_token.get_secret_value() in PLACEHOLDERS:
+            raise PlaceholderSecretError("POOLGATE_SERVICE_TOKEN holds a placeholder; set a random token")
+        return self
+
+    def redis_key(self, *parts: str) -> str:
+        return ":".join((self.redis_prefix, *parts))
