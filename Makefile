@@ -1,0 +1,45 @@
+# PoolGate developer entry points. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+VENV_PYTHON := $(VENV)/bin/python
+POOLGATE    := $(VENV)/bin/poolgate
+PYTEST_ARGS ?=
+COMPOSE     := docker compose -f deploy/compose.yaml
+
+.PHONY: help install backing-services migrate first-admin up test lint bench compose-up compose-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+install: ## install uv if missing and sync .venv from uv.lock (uv sync --frozen)
+	bash deploy/local/bootstrap.sh
+
+backing-services: ## start local PostgreSQL, Redis, RabbitMQ if down; create the poolgate database
+	bash deploy/local/ensure-backing-services.sh
+
+migrate: install backing-services ## apply database migrations
+	$(POOLGATE) migrate
+
+first-admin: migrate ## create user admin + API key (kept in .poolgate/admin.key), print key and URLs
+	bash deploy/local/first-admin.sh
+
+up: first-admin ## everything above, then run all three services in the foreground (poolgate up)
+	exec $(POOLGATE) up
+
+test: install backing-services ## run the test suite (extra pytest arguments: PYTEST_ARGS="-k foo")
+	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check
+	$(VENV)/bin/ruff check .
+
+bench: install backing-services ## run the benchmark (bench/)
+	$(VENV_PYTHON) -m bench
+
+compose-up: ## build the image and run the whole stack with Docker Compose (needs deploy/.env)
+	$(COMPOSE) up --build
+
+compose-down: ## stop the Docker Compose stack (volumes are kept)
+	$(COMPOSE) down
