@@ -44,7 +44,8 @@ async def ensure_database(dsn: str) -> None:
         admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            # Another process created it between our check and our CREATE.
             pass
         finally:
             await admin.close()

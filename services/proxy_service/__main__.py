@@ -1,0 +1,17 @@
+"""`python -m services.proxy_service`: run the proxy."""
+
+from __future__ import annotations
+
+from services.proxy_service.settings import ProxySettings
+from shared.logging import configure_logging
+from shared.serve import serve
+
+
+def main() -> None:
+    settings = ProxySettings()
+    configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
+    serve("services.proxy_service.app:create_app", host=settings.host, port=settings.proxy_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The proxy's ASGI app: `create_app()` and the lifespan that opens and closes every connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from services.proxy_service.relay import Relay
+from services.proxy_service.responses import error_response, style_for_path
+from services.proxy_service.routes import anthropic_router, openai_router
+from services.proxy_service.settings import ProxySettings
+from services.proxy_service.usage import UsagePublisher
+from shared.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PoolGateError,
+    RateLimited,
+    Unauthenticated,
+)
+from shared.internal_client import InternalClient
+from shared.logging import CorrelationIdMiddleware, get_logger
+from shared.messages import Broker
+from shared.observability import health_router
+
+log = get_logger(__name__)
+
+PRODUCER = "proxy_service"
+
+
+def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
+    """One pooled session for every upstream. Bytes pass through as received (no decompression).
+
+    `sock_read` is the idle limit between two reads; the first-byte limit is applied per call. With
+    the defaults (120 s < 300 s) each holds exactly; an idle limit below the first-byte one also
+    bounds the wait for headers."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.upstream_pool_limit,
+        limit_per_host=settings.upstream_pool_limit_per_host,
+        keepalive_timeout=30,
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s
+    )
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: ProxySettings = app.state.settings
+    internal = InternalClient(settings.account_service_url, settings.service_token.get_secret_value())
+    await internal.start()
+    session = upstream_session(settings)
+    broker = Broker(
+        amqp_url=settings.amqp_url,
+        exchange=settings.events_exchange,
+        queue_prefix=settings.queue_prefix,
+        producer=PRODUCER,
+    )
+    usage = UsagePublisher(
+        broker, buffer_size=settings.usage_buffer_size, drain_timeout_s=settings.usage_drain_timeout_s
+    )
+    await usage.start()  # a missing RabbitMQ is not fatal: events wait in the buffer
+    app.state.internal = internal
+    app.state.broker = broker
+    app.state.relay = Relay(
+        internal=internal,
+        session=session,
+        usage=usage,
+        first_byte_timeout_s=settings.first_byte_timeout_s,
+        max_attempts=settings.max_attempts,
+    )
+    log.info("proxy.started", account_service=settings.account_service_url)
+    try:
+        yield
+    finally:
+        await usage.close()
+        await broker.close()
+        await session.close()
+        await internal.close()
+        log.info("proxy.stopped")
+
+
+def _readiness_checks(app: FastAPI):
+    async def account_service() -> None:
+        if not await app.state.internal.ready():
+            raise ConnectionError("account_service /healthz is not answering 200")
+
+    async def broker() -> None:
+        if not app.state.broker.is_connected:
+            raise ConnectionError("RabbitMQ is not connected")
+
+    return {"account_service": account_service, "broker": broker}
+
+
+_HTTP_ERRORS: dict[int, type[PoolGateError]] = {
+    400: InvalidRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    429: RateLimited,
+}
+
+
+async def _on_poolgate_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PoolGateError)
+    return error_response(exc, style_for_path(request.url.path))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    cls = _HTTP_ERRORS.get(exc.status_code, PoolGateError)
+    err = cls(str(exc.detail), status_code=exc.status_code)
+    response = error_response(err, style_for_path(request.url.path))
+    for name, value in (exc.headers or {}).items():
+        response.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return response
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    loc = errors[0].get("loc", ()) if errors else ()
+    param = ".".join(str(p) for p in loc[1:]) or None
+    message = errors[0].get("msg", "invalid request") if errors else "invalid request"
+    return error_response(InvalidRequest(message, param=param), style_for_path(request.url.path))
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("proxy.unhandled_error", path=request.url.path, error=exc.__class__.__name__, exc_info=exc)
+    return error_response(PoolGateError("internal error"), style_for_path(request.url.path))
+
+
+def create_app(settings: ProxySettings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="PoolGate proxy",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings or ProxySettings()
+    app.add_middleware(CorrelationIdMiddleware)
+    app.add_exception_handler(PoolGateError, _on_poolgate_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
+    app.include_router(health_router(lambda: _readiness_checks(app)))
+    app.include_router(openai_router)
+    app.include_router(anthropic_router)
+    return app

@@ -1,0 +1,50 @@
+"""The bridge for a client and an upstream that speak the same format.
+
+Bytes pass through untouched; the only edit is the model name when the account overrides it: the
+upstream gets the account's model, the client keeps seeing the model it asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class Passthrough:
+    __slots__ = ("_client_model", "_stream_pairs", "_upstream_model")
+
+    def __init__(self, client_model: str, upstream_model: str | None) -> None:
+        self._client_model = client_model
+        self._upstream_model = upstream_model if upstream_model and upstream_model != client_model else None
+        self._stream_pairs: tuple[tuple[bytes, bytes], ...] = ()
+        if self._upstream_model is not None:
+            upstream, client = orjson.dumps(self._upstream_model), orjson.dumps(client_model)
+            self._stream_pairs = (
+                (b'"model":' + upstream, b'"model":' + client),
+                (b'"model": ' + upstream, b'"model": ' + client),
+            )
+
+    @property
+    def rewrites(self) -> bool:
+        return self._upstream_model is not None
+
+    def request_body(self, raw: bytes, body: dict[str, Any]) -> bytes:
+        if self._upstream_model is None:
+            return raw
+        return orjson.dumps({**body, "model": self._upstream_model})
+
+    def response_body(self, raw: bytes, parsed: Any) -> bytes:
+        """A successful non-streaming answer; `parsed` is the decoded JSON or None."""
+        if self._upstream_model is None or not isinstance(parsed, dict) or "model" not in parsed:
+            return raw
+        parsed["model"] = self._client_model
+        return orjson.dumps(parsed)
+
+    def stream_chunk(self, chunk: bytes) -> bytes:
+        for old, new in self._stream_pairs:
+            chunk = chunk.replace(old, new)
+        return chunk
+
+    def error_body(self, raw: bytes) -> bytes:
+        return raw

@@ -1,0 +1,96 @@
+"""The client's call, read once: its key, the few headers that matter, and the JSON body.
+
+The body is decoded with orjson and checked by hand (no pydantic on the hot path); the raw bytes
+are kept so that an unchanged body is forwarded exactly as the client sent it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from services.proxy_service.formats import ClientFormat
+from shared.errors import InvalidRequest, Unauthenticated
+
+
+class ClientRequest:
+    __slots__ = ("anthropic_beta", "anthropic_version", "api_key", "body", "model", "query", "raw", "stream")
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        raw: bytes,
+        body: dict[str, Any],
+        anthropic_version: str | None = None,
+        anthropic_beta: str | None = None,
+        query: str = "",
+    ) -> None:
+        self.api_key = api_key
+        self.raw = raw
+        self.body = body
+        self.model: str = body["model"]
+        self.stream = body.get("stream") is True
+        self.anthropic_version = anthropic_version
+        self.anthropic_beta = anthropic_beta
+        self.query = query
+
+
+def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str | None]:
+    """(api_key, anthropic-version, anthropic-beta) from ASGI headers (lower-case names)."""
+    bearer = x_api_key = version = beta = None
+    for name, value in raw_headers:
+        if name == b"authorization":
+            if value[:7].lower() == b"bearer ":
+                bearer = value[7:].strip()
+        elif name == b"x-api-key":
+            x_api_key = value.strip()
+        elif name == b"anthropic-version":
+            version = value
+        elif name == b"anthropic-beta":
+            beta = value if beta is None else beta + b"," + value
+    key = bearer or x_api_key
+    return (
+        key.decode("latin-1") if key else None,
+        version.decode("latin-1") if version else None,
+        beta.decode("latin-1") if beta else None,
+    )
+
+
+def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    for field in fmt.required:
+        if field not in body or body[field] is None:
+            raise InvalidRequest(f"`{field}` is required", param=field)
+    model = body["model"]
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("`model` must be a non-empty string", param="model")
+    if not isinstance(body["messages"], list):
+        raise InvalidRequest("`messages` must be an array", param="messages")
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
+        raise InvalidRequest("`max_tokens` must be an integer", param="max_tokens")
+    return body
+
+
+async def read_client_request(request: Request, fmt: ClientFormat) -> ClientRequest:
+    scope = request.scope
+    api_key, version, beta = read_headers(scope["headers"])
+    if api_key is None:
+        raise Unauthenticated("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`")
+    raw = await request.body()
+    return ClientRequest(
+        api_key=api_key,
+        raw=raw,
+        body=parse_body(raw, fmt),
+        anthropic_version=version,
+        anthropic_beta=beta,
+        query=scope["query_string"].decode("latin-1"),
+    )

@@ -1,0 +1,100 @@
+"""Relaying an upstream SSE stream that already answered 200: chunks go out as they arrive.
+
+No per-chunk parsing or re-encoding: each chunk is scanned for usage (cheap unless it mentions
+`"usage"`), optionally passed through the bridge, and sent. A stream the upstream breaks ends with
+an error event in the client's format, never a fake normal end. A client that goes away closes the
+upstream response at once (a task waits for `http.disconnect`, since sending to a gone client is a
+silent no-op in uvicorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import ClientResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from services.proxy_service.formats import ClientFormat, Passthrough
+from services.proxy_service.formats.usage import SseUsageScanner
+from services.proxy_service.relay.attempt import Attempt
+from services.proxy_service.relay.outcome import RETRYABLE_EXCEPTIONS
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class RelayStream(Response):
+    def __init__(
+        self, upstream: ClientResponse, *, fmt: ClientFormat, bridge: Passthrough, attempt: Attempt
+    ) -> None:
+        self.status_code = upstream.status
+        self.raw_headers = STREAM_HEADERS
+        self.background = None
+        self._upstream = upstream
+        self._fmt = fmt
+        self._bridge = bridge
+        self._attempt = attempt
+        self._disconnected = False
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._disconnected = True
+        self._upstream.close()  # wakes the pending read
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        upstream = self._upstream
+        scanner = SseUsageScanner()
+        rewrite = self._bridge.stream_chunk if self._bridge.rewrites else None
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        outcome = "cancelled"
+        last = b"\n\n"
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            content = upstream.content
+            try:
+                while chunk := await content.readany():
+                    scanner.feed(chunk)
+                    if rewrite is not None:
+                        chunk = rewrite(chunk)
+                    last = chunk
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                outcome = "cancelled" if self._disconnected else "success"
+            except RETRYABLE_EXCEPTIONS as exc:
+                if not self._disconnected:
+                    outcome = "upstream_error"
+                    allocation = self._attempt.allocation
+                    log.warning(
+                        "proxy.stream_interrupted",
+                        account_id=allocation.account_id,
+                        error=exc.__class__.__name__,
+                    )
+                    error = self._fmt.stream_error
+                    # Close any half-sent event first so the error event itself stays parseable.
+                    if not last.endswith(b"\n\n"):
+                        error = b"\n\n" + error
+                    await send({"type": "http.response.body", "body": error, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+            if outcome == "success":
+                upstream.release()
+            else:
+                upstream.close()
+            self._attempt.record(
+                outcome,
+                self.status_code,
+                time.perf_counter(),
+                input_tokens=scanner.input_tokens,
+                output_tokens=scanner.output_tokens,
+            )

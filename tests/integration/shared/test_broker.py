@@ -1,0 +1,125 @@
+"""The consumer wrapper's acknowledgement policy against the real RabbitMQ and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aio_pika
+import pytest
+
+from shared.messages import AckPolicy, Broker, Envelope
+from shared.messages.contracts import AccountCreated
+
+
+@pytest.fixture
+async def broker(infra, redis):
+    # A private exchange and queue prefix per test, so messages from other tests never interfere.
+    suffix = uuid.uuid4().hex[:6]
+    broker = Broker(
+        amqp_url=infra.amqp_url,
+        exchange=f"{infra.exchange}.{suffix}",
+        queue_prefix=f"{infra.queue_prefix}.{suffix}",
+        producer="test",
+        redis=redis,
+        redis_prefix=infra.redis_prefix,
+    )
+    await broker.connect()
+    yield broker
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for q in ("c",):
+            for tail in ("", ".retry", ".dead"):
+                await channel.queue_delete(f"{infra.queue_prefix}.{suffix}.{q}{tail}")
+        await channel.exchange_delete(f"{infra.exchange}.{suffix}")
+    await broker.close()
+
+
+def _event() -> AccountCreated:
+    return AccountCreated(account_id=uuid.uuid4().hex, kind="custom_api", owner_id="u")
+
+
+async def _dead_letters(broker: Broker, name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    channel = await broker.connection.channel()
+    queue = await channel.declare_queue(broker.queue(name).dead, durable=True, passive=True)
+    found = []
+    while (message := await queue.get(fail=False)) is not None:
+        await message.ack()
+        found.append(message)
+    return found
+
+
+async def test_a_failing_handler_is_retried_with_delay_then_dead_lettered(broker):
+    attempts: list[float] = []
+
+    async def always_fails(envelope: Envelope) -> None:
+        attempts.append(asyncio.get_running_loop().time())
+        raise RuntimeError("upstream down")
+
+    await broker.consume("c", ["account.created"], always_fails, policy=AckPolicy(max_attempts=3, retry_delay_ms=200))
+    sent = await broker.publish(_event())
+    async with asyncio.timeout(10):
+        while len(attempts) < 3:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert len(attempts) == 3, "exactly max_attempts tries"
+    assert attempts[1] - attempts[0] >= 0.15, "the retry waited in the delay queue"
+    dead = await _dead_letters(broker, "c")
+    assert [m.message_id for m in dead] == [sent.id]
+    assert "upstream down" in dead[0].headers["x-poolgate-error"]
+
+
+async def test_a_transient_failure_succeeds_on_retry(broker):
+    calls = 0
+
+    async def fails_once(envelope: Envelope) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("blip")
+
+    await broker.consume("c", ["account.created"], fails_once, policy=AckPolicy(max_attempts=3, retry_delay_ms=100))
+    await broker.publish(_event())
+    async with asyncio.timeout(10):
+        while calls < 2:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert calls == 2
+    assert await _dead_letters(broker, "c") == []
+
+
+async def test_malformed_messages_go_straight_to_the_dead_letter_queue(broker):
+    handled = []
+
+    async def handler(envelope: Envelope) -> None:
+        handled.append(envelope)
+
+    await broker.consume("c", ["account.created"], handler)
+    channel = await broker.connection.channel()
+    exchange = await channel.get_exchange(broker._exchange_name)
+    await exchange.publish(aio_pika.Message(b"{not json", message_id="bad-1"), routing_key="account.created")
+    async with asyncio.timeout(10):
+        while not (dead := await _dead_letters(broker, "c")):
+            await asyncio.sleep(0.1)
+    assert [m.message_id for m in dead] == ["bad-1"]
+    assert handled == []
+
+
+async def test_a_redelivered_message_id_is_processed_once(broker):
+    handled = []
+
+    async def handler(envelope: Envelope) -> None:
+        handled.append(envelope.id)
+
+    await broker.consume("c", ["account.created"], handler)
+    envelope = broker.envelope(_event())
+    await broker.publish(envelope)
+    await broker.publish(envelope)  # the same id again, as after a relay crash before its delete
+    await broker.publish(_event())
+    async with asyncio.timeout(10):
+        while len(handled) < 2:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert handled.count(envelope.id) == 1
+    assert len(handled) == 2

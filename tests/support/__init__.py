@@ -1,0 +1,1 @@
+"""Test helpers: isolated infrastructure per run, and the services started as real processes."""
