@@ -1,0 +1,1 @@
+"""Fake OpenAI and Anthropic upstreams speaking the real wire protocols (tests and benchmarks)."""
