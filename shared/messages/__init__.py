@@ -1,8 +1,18 @@
-"""Message contracts, envelope, topology and the broker wrapper."""
+"""Message contracts, envelope, topology and the broker wrapper.
 
-from shared.messages.broker import AckPolicy, Broker
-from shared.messages.contracts import *  # noqa: F403
+`Broker` and `AckPolicy` are imported lazily: they pull in aio-pika and redis, which the CLI's
+database commands (which only write outbox rows) should not pay for at start-up.
+"""
+
 from shared.messages.contracts import EVENT_TYPES, Event
 from shared.messages.envelope import Envelope, MalformedMessage
 
 __all__ = ["EVENT_TYPES", "AckPolicy", "Broker", "Envelope", "Event", "MalformedMessage"]
+
+
+def __getattr__(name: str):
+    if name in ("AckPolicy", "Broker"):
+        from shared.messages import broker
+
+        return getattr(broker, name)
+    raise AttributeError(name)

@@ -90,7 +90,7 @@ async def test_openai_sdk_streaming(stack: Stack, alice: str) -> None:
 
 async def test_anthropic_sdk_non_streaming(stack: Stack, alice: str) -> None:
     message = await _anthropic(stack, alice).messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Say hello"}]
+        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Say hello"}]
     )
     assert message.content[0].text == FAKE_TEXT
     assert message.stop_reason == "end_turn"
@@ -102,7 +102,7 @@ async def test_anthropic_sdk_non_streaming(stack: Stack, alice: str) -> None:
 
 async def test_anthropic_sdk_streaming(stack: Stack, alice: str) -> None:
     async with _anthropic(stack, alice).messages.stream(
-        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Say hello"}]
+        model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Say hello"}]
     ) as stream:
         event_types = [event.type async for event in stream]
         final = await stream.get_final_message()
@@ -121,7 +121,7 @@ async def test_bad_key_is_401_in_each_clients_format(stack: Stack, alice: str) -
 
     with pytest.raises(anthropic.AuthenticationError) as an:
         await _anthropic(stack, "pg-not-a-real-key").messages.create(
-            model="claude-sonnet-4-5", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+            model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
     assert an.value.status_code == 401
     assert an.value.body["type"] == "error"
@@ -139,7 +139,7 @@ async def test_no_account_is_503_with_the_reason(stack: Stack) -> None:
 
     with pytest.raises(anthropic.APIStatusError) as an:
         await _anthropic(stack, key).messages.create(
-            model="claude-sonnet-4-5", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+            model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
         )
     assert an.value.status_code == 503
     assert "no active account" in an.value.body["error"]["message"]
