@@ -23,6 +23,10 @@ class Upstream:
     format: str
     provider: str | None
     model: str | None  # the account's model override, if any
+    # Kiro: the token's region (auth host), the chat host's region and the profile ARN.
+    region: str | None = None
+    api_region: str | None = None
+    profile_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
 from fastapi import FastAPI, Request
@@ -55,37 +55,37 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ProxySettings = app.state.settings
-    internal = InternalClient(settings.account_service_url, settings.service_token.get_secret_value())
-    await internal.start()
-    session = upstream_session(settings)
-    broker = Broker(
-        amqp_url=settings.amqp_url,
-        exchange=settings.events_exchange,
-        queue_prefix=settings.queue_prefix,
-        producer=PRODUCER,
-    )
-    usage = UsagePublisher(
-        broker, buffer_size=settings.usage_buffer_size, drain_timeout_s=settings.usage_drain_timeout_s
-    )
-    await usage.start()  # a missing RabbitMQ is not fatal: events wait in the buffer
-    app.state.internal = internal
-    app.state.broker = broker
-    app.state.relay = Relay(
-        internal=internal,
-        session=session,
-        usage=usage,
-        first_byte_timeout_s=settings.first_byte_timeout_s,
-        max_attempts=settings.max_attempts,
-    )
-    log.info("proxy.started", account_service=settings.account_service_url)
-    try:
+    async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        internal = InternalClient(settings.account_service_url, settings.service_token.get_secret_value())
+        await internal.start()
+        stack.push_async_callback(internal.close)
+        session = upstream_session(settings)
+        stack.push_async_callback(session.close)
+        broker = Broker(
+            amqp_url=settings.amqp_url,
+            exchange=settings.events_exchange,
+            queue_prefix=settings.queue_prefix,
+            producer=PRODUCER,
+        )
+        stack.push_async_callback(broker.close)
+        usage = UsagePublisher(
+            broker, buffer_size=settings.usage_buffer_size, drain_timeout_s=settings.usage_drain_timeout_s
+        )
+        await usage.start()  # a missing RabbitMQ is not fatal: events wait in the buffer
+        stack.push_async_callback(usage.close)  # drains before the broker closes
+
+        app.state.internal = internal
+        app.state.broker = broker
+        app.state.relay = Relay(
+            internal=internal,
+            session=session,
+            usage=usage,
+            first_byte_timeout_s=settings.first_byte_timeout_s,
+            max_attempts=settings.max_attempts,
+        )
+        log.info("proxy.started", account_service=settings.account_service_url)
         yield
-    finally:
-        await usage.close()
-        await broker.close()
-        await session.close()
-        await internal.close()
-        log.info("proxy.stopped")
+    log.info("proxy.stopped")
 
 
 def _readiness_checks(app: FastAPI):
@@ -116,7 +116,7 @@ async def _on_poolgate_error(request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    cls = _HTTP_ERRORS.get(exc.status_code, PoolGateError)
+    cls = _HTTP_ERRORS.get(exc.status_code, InvalidRequest if exc.status_code < 500 else PoolGateError)
     err = cls(str(exc.detail), status_code=exc.status_code)
     response = error_response(err, style_for_path(request.url.path))
     for name, value in (exc.headers or {}).items():
@@ -141,6 +141,9 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: ProxySettings | None = None) -> FastAPI:
     app = FastAPI(
         title="PoolGate proxy",
+        # PoolGate exports Prometheus metrics and structlog lines; FastAPI's native OpenTelemetry
+        # would only cost provider look-ups on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -152,7 +155,8 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
-    app.include_router(health_router(lambda: _readiness_checks(app)))
+    # The hot routes first: routing tries routers in order.
     app.include_router(openai_router)
     app.include_router(anthropic_router)
+    app.include_router(health_router(lambda: _readiness_checks(app)))
     return app

@@ -69,7 +69,7 @@ class UsagePublisher:
             await self._task
         self._task = None
 
-    async def _connect(self) -> bool:
+    async def _connect(self, *, quiet: bool = False) -> bool:
         if self._connected:
             return True
         try:
@@ -78,7 +78,8 @@ class UsagePublisher:
                 self._broker.connection = None
             await asyncio.wait_for(self._broker.connect(), self._connect_timeout_s)
         except Exception as exc:
-            log.warning("proxy.usage.broker_unavailable", error=exc.__class__.__name__)
+            if not quiet:
+                log.warning("proxy.usage.broker_unavailable", error=exc.__class__.__name__)
             return False
         self._connected = True  # from here aio-pika's robust connection reconnects by itself
         return True
@@ -103,7 +104,7 @@ class UsagePublisher:
         delay = 0.2
         failing = False
         while True:
-            if await self._connect():
+            if await self._connect(quiet=failing):
                 results = await asyncio.gather(
                     *(self._broker.publish(e, timeout=self._publish_timeout_s) for e in envelopes),
                     return_exceptions=True,

