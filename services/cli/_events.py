@@ -8,6 +8,7 @@ import sys
 import aio_pika
 import orjson
 
+from shared.messages.broker import BATCH_CONTENT_TYPE
 from shared.messages.topology import declare_exchange
 from shared.settings import BaseServiceSettings
 
@@ -25,10 +26,13 @@ async def tail(pattern: str) -> int:
             async for message in messages:
                 async with message.process():
                     try:
-                        line = orjson.dumps(orjson.loads(message.body)).decode()
+                        decoded = orjson.loads(message.body)
                     except orjson.JSONDecodeError:
-                        line = message.body.decode(errors="replace")
-                    print(line, flush=True)
+                        print(message.body.decode(errors="replace"), flush=True)
+                        continue
+                    # A batch message holds several envelopes: print each on its own line.
+                    for envelope in decoded if message.content_type == BATCH_CONTENT_TYPE else [decoded]:
+                        print(orjson.dumps(envelope).decode(), flush=True)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Buffered publisher of `usage.recorded` events: the request path never waits for RabbitMQ.
 
 `record()` drops the event into a bounded in-memory queue (when full, the oldest event goes and is
-counted). A background task publishes batches with publisher confirms; while RabbitMQ is away it
+counted). A background task publishes what has accumulated as one confirmed batch message
+(`Broker.publish_batch`: one envelope per attempt, one AMQP message per batch); while RabbitMQ is away it
 keeps the buffer and retries with backoff, and at shutdown it drains what it can in a few seconds.
 Every event is wrapped in its envelope once, so a retried publish carries the same message id and
 consumers drop the duplicate.
@@ -105,24 +106,17 @@ class UsagePublisher:
         failing = False
         while True:
             if await self._connect(quiet=failing):
-                results = await asyncio.gather(
-                    *(self._broker.publish(e, timeout=self._publish_timeout_s) for e in envelopes),
-                    return_exceptions=True,
-                )
-                errors = [r for r in results if isinstance(r, BaseException)]
-                if not errors:
+                try:
+                    await self._broker.publish_batch(envelopes, timeout=self._publish_timeout_s)
+                except Exception as exc:
+                    if not failing:
+                        log.warning(
+                            "proxy.usage.publish_failed", error=exc.__class__.__name__, pending=len(envelopes)
+                        )
+                else:
                     if failing:
                         log.info("proxy.usage.publishing_again")
                     return
-                envelopes = [
-                    e for e, r in zip(envelopes, results, strict=True) if isinstance(r, BaseException)
-                ]
-                if not failing:
-                    log.warning(
-                        "proxy.usage.publish_failed",
-                        error=errors[0].__class__.__name__,
-                        pending=len(envelopes),
-                    )
             failing = True
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, _BACKOFF_MAX_S)

@@ -55,6 +55,19 @@ class Envelope(BaseModel):
         return orjson.dumps(self.model_dump(mode="json"))
 
     @classmethod
+    def many_from_bytes(cls, body: bytes, *, batch: bool) -> list[Envelope]:
+        """The envelopes in one AMQP message body: one, or a batch (a JSON array of envelopes)."""
+        if not batch:
+            return [cls.from_bytes(body)]
+        try:
+            items = orjson.loads(body)
+            if not isinstance(items, list):
+                raise MalformedMessage("a batch must be a JSON array")
+            return [cls.model_validate(item) for item in items]
+        except (orjson.JSONDecodeError, ValueError) as exc:
+            raise MalformedMessage(f"not a batch of envelopes: {exc}") from exc
+
+    @classmethod
     def from_bytes(cls, body: bytes) -> Envelope:
         try:
             return cls.model_validate(orjson.loads(body))

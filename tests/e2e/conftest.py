@@ -3,13 +3,14 @@ an OpenAI-format and an Anthropic-format fake upstream."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from tests.support.infra import Infra
+from tests.support.infra import Infra, create_database, teardown
 from tests.support.processes import Process, free_port, run_cli, spawn, spawn_listening, wait_ready
 
 
@@ -37,6 +38,8 @@ class Stack:
 def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("stack-logs")
     processes: list[Process] = []
+    infra = infra.child("e2e")
+    asyncio.run(create_database(infra))
     try:
         fake_openai, openai_port = spawn_listening("fake_openai", "tests.fakes.openai_upstream", log_dir=log_dir)
         processes.append(fake_openai)
@@ -69,3 +72,4 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
     finally:
         for proc in reversed(processes):
             proc.stop()
+        asyncio.run(teardown(infra))

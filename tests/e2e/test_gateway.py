@@ -13,6 +13,8 @@ import openai
 import orjson
 import pytest
 
+from shared.messages import Envelope
+from shared.messages.broker import BATCH_CONTENT_TYPE
 from tests.e2e.conftest import Stack
 
 FAKE_TEXT = "Hello from the fake"
@@ -180,9 +182,10 @@ async def test_429_fails_over_to_the_second_account_and_both_counters_move(stack
         async with queue.iterator() as messages:
             async for message in messages:
                 await message.ack()
-                data = orjson.loads(message.body)["data"]
-                if data["account_id"] in seen:
-                    seen[data["account_id"]].append(data["outcome"])
+                # The proxy sends its usage events in batches: one envelope per attempt.
+                for envelope in Envelope.many_from_bytes(message.body, batch=message.content_type == BATCH_CONTENT_TYPE):
+                    if envelope.data["account_id"] in seen:
+                        seen[envelope.data["account_id"]].append(envelope.data["outcome"])
                 if len(seen[limited_id]) + len(seen[healthy_id]) == limited_hits + calls:
                     break
     await connection.close()

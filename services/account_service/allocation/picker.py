@@ -1,11 +1,12 @@
 """Pick and reserve an account in one Redis round trip.
 
 The Lua script skips accounts that are cooling or full, drops expired leases (so a crashed caller
-cannot hold a slot past its lease's TTL), draws one account by weight × free capacity, and records
-the new lease, all atomically.
+cannot hold a slot past its lease's TTL), draws one account by weight × recent success rate × free
+capacity, and records the new lease, all atomically. The success rate has a floor, so an account
+that failed for a while still gets the odd call that shows it has recovered.
 
-Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms) and `<prefix>:inflight:<account>`
-(a sorted set of lease ids scored by their expiry).
+Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms), `<prefix>:inflight:<account>` (a
+sorted set of lease ids scored by their expiry) and `<prefix>:health:<account>` (see health.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ for i = 6, #ARGV, 3 do
     if busy >= cap then
       full = full + 1
     elseif weight > 0 then
-      local w = weight * (cap - busy) / cap
+      local rate = tonumber(redis.call('HGET', prefix .. ':health:' .. id, 'rate') or '1')
+      local w = weight * math.max(rate, 0.05) * (cap - busy) / cap
       total = total + w
       ids[#ids + 1] = id
       weights[#weights + 1] = w

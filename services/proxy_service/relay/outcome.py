@@ -1,7 +1,8 @@
 """What an upstream attempt's result means: its usage outcome and whether another account may try.
 
 Only failures that happen before any byte reached the client are retried (the caller guarantees
-that): connect errors, timeouts, 429 and 5xx. Everything else goes back to the client as it is.
+that): connect errors, timeouts, 429, 5xx, and 401/403 (the account's credential was refused).
+Everything else goes back to the client as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def status_outcome(status: int) -> tuple[str, bool]:
     if status >= 500:
         return "upstream_error", True
     if status in (401, 403):
-        return "credential_rejected", False
+        # The account's credential was refused, not the caller's: another account may well work.
+        return "credential_rejected", True
     if status >= 400:
         return "client_error", False
     return "upstream_error", False

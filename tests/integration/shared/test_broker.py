@@ -123,3 +123,27 @@ async def test_a_redelivered_message_id_is_processed_once(broker):
     await asyncio.sleep(0.5)
     assert handled.count(envelope.id) == 1
     assert len(handled) == 2
+
+
+async def test_a_batch_message_is_unpacked_into_its_envelopes_each_processed_once(broker):
+    handled = []
+
+    async def handler(envelope: Envelope) -> None:
+        handled.append(envelope.id)
+
+    await broker.consume("c", ["account.created"], handler)
+    envelopes = [broker.envelope(_event()) for _ in range(3)]
+    await broker.publish_batch(envelopes)
+    await broker.publish_batch(envelopes[1:])  # a republished part of the batch is not reprocessed
+    async with asyncio.timeout(10):
+        while len(handled) < 3:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert handled == [e.id for e in envelopes]
+
+
+async def test_publish_batch_refuses_mixed_types(broker):
+    from shared.messages.contracts import UserChanged
+
+    with pytest.raises(ValueError, match="one type"):
+        await broker.publish_batch([broker.envelope(_event()), broker.envelope(UserChanged(user_id="u"))])

@@ -38,12 +38,11 @@ class StubBroker:
     async def close(self) -> None:
         self.connection = None
 
-    async def publish(self, envelope, **_: object):  # same call shape as Broker.publish
+    async def publish_batch(self, envelopes, **_: object):  # same call shape as Broker.publish_batch
         if self.failures:
             self.failures -= 1
             raise ConnectionError("channel closed")
-        self.published.append(envelope.data["lease_id"])
-        return envelope
+        self.published.extend(e.data["lease_id"] for e in envelopes)
 
 
 def test_a_full_buffer_drops_the_oldest_and_counts_it() -> None:

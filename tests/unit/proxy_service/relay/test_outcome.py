@@ -28,8 +28,8 @@ from services.proxy_service.relay.outcome import (
         (404, "client_error", False),
         (413, "client_error", False),
         (422, "client_error", False),
-        (401, "credential_rejected", False),
-        (403, "credential_rejected", False),
+        (401, "credential_rejected", True),
+        (403, "credential_rejected", True),
         (302, "upstream_error", False),
     ],
 )
