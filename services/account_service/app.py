@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from shared.responses import JSONResponse
 from redis.asyncio import Redis
 
 from services.account_service import db
@@ -14,6 +13,8 @@ from services.account_service.accounts import repository as accounts
 from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
+from services.account_service.api import TAGS as API_TAGS
+from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.keys.cache import KeyCache
@@ -26,6 +27,7 @@ from shared.errors import PoolGateError, Unprocessable, plain_body
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
 from shared.observability import health_router
+from shared.responses import JSONResponse
 
 log = get_logger(__name__)
 
@@ -98,8 +100,17 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(service="account_service", level=settings.log_level, json=settings.log_json)
-    app = FastAPI(title="PoolGate account_service", version="0.1.0", lifespan=lifespan,
-                  default_response_class=JSONResponse)
+    app = FastAPI(
+        title="PoolGate account_service",
+        version="0.1.0",
+        summary="Accounts, users and API keys of a PoolGate gateway; allocation for the proxy",
+        description="The management API is under `/api/v1`, authenticated by a PoolGate API key "
+        "(`Authorization: Bearer pg-...`); keys of admin users have admin rights. Errors are "
+        '`{"error": {"kind", "message", "param"}}` with a 4xx status.',
+        openapi_tags=API_TAGS,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
     app.state.settings = settings
     app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
     app.add_middleware(CorrelationIdMiddleware)
@@ -107,4 +118,5 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health_router(lambda: _readiness_checks(app)))
     app.include_router(internal_router)
+    app.include_router(api_router)
     return app

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.account_service.allocation.service import Allocator
-from shared.errors import Unauthenticated
+from services.account_service.keys.schemas import Caller
+from services.account_service.keys.service import authenticate
+from shared.crypto import SecretBox
+from shared.errors import Forbidden, Unauthenticated
 
 
 def get_allocator(request: Request) -> Allocator:
@@ -22,3 +28,50 @@ def require_service_token(request: Request) -> None:
 
 AllocatorDep = Annotated[Allocator, Depends(get_allocator)]
 ServiceCaller = Depends(require_service_token)
+
+
+async def transaction(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """One connection and one transaction per management request: committed when the endpoint returns,
+    rolled back when it raises. Services never commit; this is the edge (STYLE.md 3)."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+# scope="function": the transaction ends before the response is sent, so a failed commit is an error
+# answer, never a success the database does not hold.
+Tx = Annotated[asyncpg.Connection, Depends(transaction, scope="function")]
+
+
+def get_box(request: Request) -> SecretBox:
+    state = request.app.state
+    box = getattr(state, "box", None)
+    if box is None:
+        box = state.box = SecretBox(state.settings.secret_keys.get_secret_value())
+    return box
+
+
+Box = Annotated[SecretBox, Depends(get_box)]
+
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="PoolGate API key", description="`Authorization: Bearer pg-...`"
+)
+
+
+async def current_caller(
+    conn: Tx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated(
+            "send a PoolGate API key as `Authorization: Bearer <key>`", code="missing_api_key"
+        )
+    return await authenticate(conn, key=credentials.credentials)
+
+
+def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    if not caller.is_admin:
+        raise Forbidden("this needs an admin's API key", code="admin_only")
+    return caller
+
+
+CurrentUser = Annotated[Caller, Depends(current_caller)]
+AdminUser = Annotated[Caller, Depends(admin_caller)]

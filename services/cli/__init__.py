@@ -10,6 +10,10 @@ from shared.errors import PoolGateError
 from shared.logging import configure_logging
 
 
+def _group(sub, name: str, help: str):
+    return sub.add_parser(name, help=help).add_subparsers(dest="action", required=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -17,17 +21,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="migrate, then run all three services in the foreground (Ctrl-C stops them)")
     sub.add_parser("migrate", help="apply pending database migrations")
 
-    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    users = _group(sub, "users", "manage users")
     create_user = users.add_parser("create", help="create a user; prints its id")
     create_user.add_argument("name")
     create_user.add_argument("--admin", action="store_true")
 
-    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    keys = _group(sub, "keys", "manage API keys")
     create_key = keys.add_parser("create", help="create an API key; prints only the key")
     create_key.add_argument("--user", required=True)
     create_key.add_argument("--name")
 
-    accounts = sub.add_parser("accounts", help="manage upstream accounts").add_subparsers(dest="action", required=True)
+    accounts = _group(sub, "accounts", "manage upstream accounts")
     custom = accounts.add_parser("add-custom", help="add an OpenAI- or Claude-format endpoint; prints its id")
     custom.add_argument("--user", required=True)
     custom.add_argument("--api-base", required=True)
@@ -39,7 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     custom.add_argument("--name")
     custom.add_argument("--weight", type=int, default=100)
 
-    events = sub.add_parser("events", help="watch the event stream").add_subparsers(dest="action", required=True)
+    secrets = _group(sub, "secrets", "manage encrypted secrets")
+    rotate = secrets.add_parser(
+        "rotate", help="re-encrypt every account's secrets with the newest key of POOLGATE_SECRET_KEYS"
+    )
+    rotate.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
+
+    events = _group(sub, "events", "watch the event stream")
     tail = events.add_parser("tail", help="print events live, one JSON object a line")
     tail.add_argument("--type", default="#", help="routing-key pattern, e.g. 'account.*' or 'usage.recorded'")
     return parser

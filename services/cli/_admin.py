@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from services.account_service import db
+from services.account_service.accounts.rotation import rotate_batch
 from services.account_service.accounts.service import add_custom, parse_custom
 from services.account_service.keys.service import create_key
 from services.account_service.migrations import migrate
@@ -20,13 +21,28 @@ async def run(args: argparse.Namespace) -> int:
         applied = await migrate(settings.database_url)
         print(f"applied {len(applied)} migration(s)" + (f": {applied}" if applied else ""))
         return 0
+    box = SecretBox(settings.secret_keys.get_secret_value())
     conn = await db.connect(settings.database_url)
     try:
+        if (args.command, args.action) == ("secrets", "rotate"):
+            print(f"rotated {await _rotate(conn, box, batch_size=args.batch_size)} account(s)")
+            return 0
         async with conn.transaction():
-            print(await _dispatch(conn, args, SecretBox(settings.secret_keys.get_secret_value())))
+            print(await _dispatch(conn, args, box))
     finally:
         await conn.close()
     return 0
+
+
+async def _rotate(conn, box: SecretBox, *, batch_size: int) -> int:
+    """One transaction per batch: a long rotation never holds every row locked at once."""
+    total, after = 0, None
+    while True:
+        async with conn.transaction():
+            rotated, after = await rotate_batch(conn, box, after=after, limit=max(1, batch_size))
+        if after is None:
+            return total
+        total += rotated
 
 
 async def _dispatch(conn, args: argparse.Namespace, box: SecretBox) -> str:

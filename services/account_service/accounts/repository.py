@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,9 +11,22 @@ import asyncpg
 from services.account_service.accounts.schemas import Account
 
 _COLUMNS = (
-    "id, owner_id, kind, name, visibility, status, status_reason, status_changed_at, weight,"
-    " max_concurrency, settings, secrets, success_count, fail_count, last_used_at, created_at, updated_at"
+    "id, owner_id, kind, name, visibility, status, status_reason, status_changed_at, status_until, weight,"
+    " max_concurrency, region, credential_expires_at, settings, secrets, success_count, fail_count,"
+    " last_used_at, created_at, updated_at"
 )
+# Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
+_FILTER = (
+    "($1::uuid IS NULL OR owner_id = $1) AND ($2::text IS NULL OR kind = $2)"
+    " AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR region = $4)"
+    " AND ($5::text IS NULL OR visibility = $5)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedSecrets:
+    account_id: UUID
+    token: str
 
 
 async def insert(
@@ -27,10 +41,13 @@ async def insert(
     max_concurrency: int,
     settings: dict[str, Any],
     secrets: str,
+    region: str | None = None,
+    credential_expires_at: datetime | None = None,
 ) -> Account:
     row = await conn.fetchrow(
-        "INSERT INTO accounts (owner_id, kind, name, visibility, status, weight, max_concurrency, settings, secrets)"
-        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_COLUMNS}",
+        "INSERT INTO accounts (owner_id, kind, name, visibility, status, weight, max_concurrency, settings,"
+        " secrets, region, credential_expires_at)"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_COLUMNS}",
         owner_id,
         kind,
         name,
@@ -40,6 +57,8 @@ async def insert(
         max_concurrency,
         settings,
         secrets,
+        region,
+        credential_expires_at,
     )
     return Account(**row)
 
@@ -49,9 +68,154 @@ async def get(conn: asyncpg.Connection | asyncpg.Pool, *, account_id: UUID) -> A
     return Account(**row) if row else None
 
 
+async def get_for_update(conn: asyncpg.Connection, *, account_id: UUID) -> Account | None:
+    """The account, locked until the transaction ends, so two changes to it cannot interleave."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+    return Account(**row) if row else None
+
+
 async def list_active(conn: asyncpg.Connection | asyncpg.Pool) -> list[Account]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE status = 'active'")
     return [Account(**r) for r in rows]
+
+
+async def search(
+    conn: asyncpg.Connection,
+    *,
+    owner_id: UUID | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    visibility: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Account], int]:
+    """One page of matching accounts, newest first, and how many match in all."""
+    args = (owner_id, kind, status, region, visibility)
+    total = await conn.fetchval(f"SELECT count(*) FROM accounts WHERE {_FILTER}", *args)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE {_FILTER} ORDER BY created_at DESC, id LIMIT $6 OFFSET $7",
+        *args,
+        limit,
+        offset,
+    )
+    return [Account(**r) for r in rows], total
+
+
+async def list_of_kind(conn: asyncpg.Connection, *, kind: str, owner_id: UUID | None = None) -> list[Account]:
+    """Every account of a kind (of one owner), oldest first: the order an export is written in."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE kind = $1 AND ($2::uuid IS NULL OR owner_id = $2)"
+        " ORDER BY created_at, id",
+        kind,
+        owner_id,
+    )
+    return [Account(**r) for r in rows]
+
+
+async def update(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    name: str,
+    visibility: str,
+    weight: int,
+    max_concurrency: int,
+    region: str | None,
+    settings: dict[str, Any],
+    secrets: str,
+    credential_expires_at: datetime | None,
+) -> Account:
+    row = await conn.fetchrow(
+        "UPDATE accounts SET name = $2, visibility = $3, weight = $4, max_concurrency = $5, region = $6,"
+        " settings = $7, secrets = $8, credential_expires_at = $9, updated_at = now()"
+        f" WHERE id = $1 RETURNING {_COLUMNS}",
+        account_id,
+        name,
+        visibility,
+        weight,
+        max_concurrency,
+        region,
+        settings,
+        secrets,
+        credential_expires_at,
+    )
+    return Account(**row)
+
+
+async def set_status(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    status: str,
+    reason: str | None,
+    until: datetime | None = None,
+) -> Account:
+    row = await conn.fetchrow(
+        "UPDATE accounts SET status = $2, status_reason = $3, status_until = $4, status_changed_at = now(),"
+        f" updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}",
+        account_id,
+        status,
+        reason,
+        until,
+    )
+    return Account(**row)
+
+
+async def delete(conn: asyncpg.Connection, *, account_id: UUID) -> bool:
+    return await conn.fetchval("DELETE FROM accounts WHERE id = $1 RETURNING true", account_id) or False
+
+
+async def due_for_refresh(
+    conn: asyncpg.Connection, *, kiro_before: datetime, dreamina_before: datetime
+) -> list[Account]:
+    """Accounts whose credential expires before the kind's horizon; Dreamina only if it can log in."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE status NOT IN ('disabled', 'invalid')"
+        " AND ((kind = 'kiro' AND credential_expires_at < $1)"
+        "   OR (kind = 'dreamina' AND credential_expires_at < $2 AND (settings->>'can_login')::boolean))",
+        kiro_before,
+        dreamina_before,
+    )
+    return [Account(**r) for r in rows]
+
+
+async def reactivate_exhausted(conn: asyncpg.Connection, *, now: datetime) -> list[Account]:
+    """`exhausted` accounts whose reset time has come become `active` again."""
+    rows = await conn.fetch(
+        "UPDATE accounts SET status = 'active', status_reason = 'quota reset time reached',"
+        " status_until = NULL, status_changed_at = now(), updated_at = now()"
+        f" WHERE status = 'exhausted' AND status_until <= $1 RETURNING {_COLUMNS}",
+        now,
+    )
+    return [Account(**r) for r in rows]
+
+
+async def secrets_after(
+    conn: asyncpg.Connection, *, after: UUID | None, limit: int
+) -> list[EncryptedSecrets]:
+    """The next batch of encrypted secrets in id order (for re-encryption)."""
+    rows = await conn.fetch(
+        "SELECT id, secrets FROM accounts WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
+        after,
+        limit,
+    )
+    return [EncryptedSecrets(account_id=r["id"], token=r["secrets"]) for r in rows]
+
+
+async def replace_secrets(
+    conn: asyncpg.Connection, *, account_ids: Sequence[UUID], old: Sequence[str], new: Sequence[str]
+) -> int:
+    """Swap each token only if it is still the one that was read (a concurrent change wins)."""
+    result = await conn.execute(
+        "UPDATE accounts a SET secrets = u.new"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, old, new)"
+        " WHERE a.id = u.id AND a.secrets = u.old",
+        account_ids,
+        old,
+        new,
+    )
+    return int(result.split()[-1])
 
 
 async def add_outcomes(

@@ -1,51 +1,210 @@
+"""Account lifecycle: create, read, list, change status, delete, ask for a refresh.
+
+Every change records its event in the caller's transaction; nothing here commits.
+"""
+
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
 from pydantic import ValidationError
 
-from services.account_service.accounts import repository
-from services.account_service.accounts.schemas import Account, CustomApiCreate
+from services.account_service.accounts import repository, rules
+from services.account_service.accounts.schemas import (
+    CREATE_MODELS,
+    Account,
+    AccountCreateBase,
+    AccountOut,
+    CustomApiCreate,
+    validation_error,
+)
+from services.account_service.accounts.views import account_out
 from services.account_service.outbox.writer import record
-from services.account_service.users.service import get_user
+from services.account_service.users.schemas import Actor, User
+from services.account_service.users.service import get_user, resolve_owner, usernames
 from shared.crypto import SecretBox
-from shared.errors import Unprocessable
-from shared.messages.contracts import AccountCreated
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.messages.contracts import (
+    AccountCreated,
+    AccountDeleted,
+    AccountRefreshRequested,
+    AccountStatusChanged,
+)
+
+__all__ = ["validation_error"]
+
+_DREAMINA_EMAIL_KEY = "accounts_dreamina_email_key"
 
 
-def validation_error(exc: ValidationError) -> Unprocessable:
-    """The first problem of a pydantic error, as a 422 naming the field."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or None
-    message = first["msg"].removeprefix("Value error, ")
-    return Unprocessable(f"{field}: {message}" if field else message, param=field)
-
-
-def parse_custom(data: dict) -> CustomApiCreate:
+def parse_spec(kind: str, data: dict[str, Any]) -> AccountCreateBase:
+    """Validate `data` as a new account of `kind`; a 422 naming the first bad field otherwise."""
     try:
-        return CustomApiCreate.model_validate(data)
+        return CREATE_MODELS[kind].model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from exc
 
 
-async def add_custom(conn: asyncpg.Connection, box: SecretBox, *, username: str, spec: CustomApiCreate) -> Account:
-    """Store a custom API account (active at once: its key is checked by the first call) and announce it."""
-    owner = await get_user(conn, username=username)
-    account = await repository.insert(
-        conn,
-        owner_id=owner.id,
-        kind="custom_api",
-        name=spec.display_name(),
-        visibility=spec.visibility,
-        status="active",
-        weight=spec.weight,
-        max_concurrency=spec.max_concurrency,
-        settings=spec.settings(),
-        secrets=box.encrypt(orjson.dumps({"api_key": spec.api_key}).decode()),
-    )
-    await record(conn, AccountCreated(account_id=str(account.id), kind="custom_api", owner_id=str(owner.id)))
+def parse_custom(data: dict) -> CustomApiCreate:
+    return parse_spec("custom_api", data)  # type: ignore[return-value]
+
+
+def decrypt_secrets(box: SecretBox, account: Account) -> dict[str, Any]:
+    return orjson.loads(box.decrypt(account.secrets))
+
+
+def encrypt_secrets(box: SecretBox, secrets: dict[str, Any]) -> str:
+    return box.encrypt(orjson.dumps(secrets).decode())
+
+
+def duplicate_email(exc: asyncpg.UniqueViolationError) -> Conflict | None:
+    if exc.constraint_name != _DREAMINA_EMAIL_KEY:
+        return None
+    return Conflict("duplicate email: this owner already has a Dreamina account with it", param="email")
+
+
+async def create_account(
+    conn: asyncpg.Connection, box: SecretBox, *, owner: User, spec: AccountCreateBase
+) -> Account:
+    """Store a new account in the status its credential starts in, and announce it."""
+    secrets = spec.secrets()
+    try:
+        account = await repository.insert(
+            conn,
+            owner_id=owner.id,
+            kind=spec.kind,
+            name=spec.display_name(),
+            visibility=spec.visibility,
+            status=rules.initial_status(spec.kind, secrets),
+            weight=spec.weight,
+            max_concurrency=spec.max_concurrency,
+            settings=spec.settings(),
+            secrets=encrypt_secrets(box, secrets),
+            region=spec.stored_region(),
+            credential_expires_at=spec.credential_expires_at(datetime.now(UTC)),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        conflict = duplicate_email(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
+    await record(conn, AccountCreated(account_id=str(account.id), kind=account.kind, owner_id=str(owner.id)))
     return account
 
 
-def decrypt_secrets(box: SecretBox, account: Account) -> dict[str, str]:
-    return orjson.loads(box.decrypt(account.secrets))
+async def add_custom(
+    conn: asyncpg.Connection, box: SecretBox, *, username: str, spec: CustomApiCreate
+) -> Account:
+    """Store a custom API account (active at once: its key is checked by the first call) and announce it."""
+    return await create_account(conn, box, owner=await get_user(conn, username=username), spec=spec)
+
+
+async def get_account(
+    conn: asyncpg.Connection, *, actor: Actor, account_id: UUID, lock: bool = False
+) -> Account:
+    """The account if the actor may see it; another user's account is as missing as an unknown one."""
+    if lock:
+        account = await repository.get_for_update(conn, account_id=account_id)
+    else:
+        account = await repository.get(conn, account_id=account_id)
+    if account is None or not actor.may_see(account.owner_id):
+        raise NotFound("no such account", param="account_id")
+    return account
+
+
+async def list_accounts(
+    conn: asyncpg.Connection,
+    *,
+    actor: Actor,
+    owner: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    visibility: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[Account], int]:
+    """One page of the accounts the actor may see: their own, or (admins) everyone's or one owner's."""
+    if region is not None and region not in rules.ALL_REGIONS:
+        raise Unprocessable(
+            f"unknown region {region!r}; allowed: {rules.allowed(rules.ALL_REGIONS)}", param="region"
+        )
+    if owner is not None:
+        owner_id = (await resolve_owner(conn, actor=actor, username=owner)).id
+    else:
+        owner_id = None if actor.is_admin else actor.user_id
+    return await repository.search(
+        conn,
+        owner_id=owner_id,
+        kind=kind,
+        status=status,
+        region=region,
+        visibility=visibility,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+
+
+async def present(conn: asyncpg.Connection, box: SecretBox, accounts: list[Account]) -> list[AccountOut]:
+    """Accounts as the API shows them: owner usernames, secrets masked."""
+    owners = await usernames(conn, user_ids=[a.owner_id for a in accounts])
+    return [account_out(a, decrypt_secrets(box, a), owner=owners.get(a.owner_id)) for a in accounts]
+
+
+async def change_status(
+    conn: asyncpg.Connection,
+    *,
+    account: Account,
+    status: str,
+    reason: str | None,
+    until: datetime | None = None,
+) -> Account:
+    """Set a status with its reason and time, and announce it (a no-op if nothing changes)."""
+    if account.status == status and account.status_reason == reason and account.status_until == until:
+        return account
+    account = await repository.set_status(
+        conn, account_id=account.id, status=status, reason=reason, until=until
+    )
+    await record(
+        conn,
+        AccountStatusChanged(account_id=str(account.id), kind=account.kind, status=status, reason=reason),
+    )
+    return account
+
+
+async def set_enabled(
+    conn: asyncpg.Connection, box: SecretBox, *, actor: Actor, account_id: UUID, enabled: bool
+) -> Account:
+    """Disable; or make usable again (from disabled, invalid, exhausted) in the status its credential has."""
+    account = await get_account(conn, actor=actor, account_id=account_id, lock=True)
+    if not enabled:
+        if account.status == "disabled":
+            return account
+        return await change_status(
+            conn, account=account, status="disabled", reason=f"disabled by {actor.username}"
+        )
+    if account.status in ("active", "pending"):
+        return account
+    status = rules.initial_status(account.kind, decrypt_secrets(box, account))
+    return await change_status(conn, account=account, status=status, reason=f"enabled by {actor.username}")
+
+
+async def delete_account(conn: asyncpg.Connection, *, actor: Actor, account_id: UUID) -> None:
+    account = await get_account(conn, actor=actor, account_id=account_id, lock=True)
+    await repository.delete(conn, account_id=account.id)
+    await record(conn, AccountDeleted(account_id=str(account.id), kind=account.kind))
+
+
+async def request_refresh(conn: asyncpg.Connection, *, actor: Actor, account_id: UUID) -> Account:
+    """Ask the refresh worker to refresh (Kiro) or revalidate (Dreamina) the account's credential now."""
+    account = await get_account(conn, actor=actor, account_id=account_id)
+    if account.kind == "custom_api":
+        raise Unprocessable("a custom_api account has no credential to refresh", param="account_id")
+    await record(
+        conn,
+        AccountRefreshRequested(account_id=str(account.id), kind=account.kind, requested_by=actor.username),
+    )
+    return account

@@ -12,7 +12,11 @@ from typing import Any
 
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import decrypt_secrets
+from services.account_service.allocation.kinds import upstream_for
 from shared.crypto import SecretBox
+from shared.kiro_models import kiro_serves
+
+CHAT, IMAGE, VIDEO = "chat", "image", "video"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,22 +27,29 @@ class Candidate:
     public: bool
     weight: int
     max_concurrency: int
-    formats: frozenset[str]
-    models: frozenset[str]  # empty = any model
+    format: str
+    models: frozenset[str]  # custom_api: the models it serves; empty = any
+    expires_at: float | None  # epoch seconds after which the credential is not usable
     account: dict[str, Any]
     upstream: dict[str, Any]
 
     def serves(self, *, capability: str, model: str | None, formats: Iterable[str] | None) -> bool:
-        if capability != "chat" or self.kind != "custom_api":
+        if formats is not None and self.format not in formats:
             return False
-        if formats is not None and not self.formats.intersection(formats):
+        if self.kind == "dreamina":
+            return capability in (IMAGE, VIDEO)
+        if capability != CHAT:
             return False
+        if self.kind == "kiro":
+            return kiro_serves(model)
         return not self.models or model in self.models
+
+    def usable_at(self, now: float) -> bool:
+        return self.expires_at is None or self.expires_at > now
 
 
 def candidate_from(account: Account, box: SecretBox) -> Candidate:
-    settings = account.settings
-    secrets = decrypt_secrets(box, account)
+    upstream, expires_at = upstream_for(account, decrypt_secrets(box, account))
     return Candidate(
         id=str(account.id),
         owner_id=str(account.owner_id),
@@ -46,16 +57,11 @@ def candidate_from(account: Account, box: SecretBox) -> Candidate:
         public=account.visibility == "public",
         weight=account.weight,
         max_concurrency=account.max_concurrency,
-        formats=frozenset([settings["format"]]),
-        models=frozenset(settings.get("models") or ()),
-        account={"id": str(account.id), "kind": account.kind, "name": account.name, "region": None},
-        upstream={
-            "url": settings["api_base"],
-            "credential": secrets["api_key"],
-            "format": settings["format"],
-            "provider": settings.get("provider"),
-            "model": settings.get("model_override"),
-        },
+        format=upstream["format"],
+        models=frozenset(account.settings.get("models") or ()),
+        expires_at=expires_at,
+        account={"id": str(account.id), "kind": account.kind, "name": account.name, "region": account.region},
+        upstream=upstream,
     )
 
 
@@ -68,6 +74,9 @@ class AccountIndex:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def get(self, account_id: str) -> Candidate | None:
+        return self._by_id.get(account_id)
 
     def load(self, accounts: Iterable[Account]) -> None:
         for account in accounts:

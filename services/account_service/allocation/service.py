@@ -59,9 +59,11 @@ class Allocator:
             for c in self._index.pool(owner_id=user_id, public_pool=self._public_pool)
             if c.serves(capability=request.capability, model=request.model, formats=request.formats)
         ]
-        candidates = [c for c in servable if c.id not in request.exclude]
+        now = time.time()
+        usable = [c for c in servable if c.usable_at(now)]
+        candidates = [c for c in usable if c.id not in request.exclude]
         if not candidates:
-            raise NoAccountAvailable(self._nothing_configured(request, tried=len(servable)))
+            raise NoAccountAvailable(self._nothing_configured(request, servable=len(servable), usable=len(usable)))
         lease_id = uuid.uuid4().hex
         pick = await self._picker.pick(lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates])
         if pick.account_id is None:
@@ -75,9 +77,11 @@ class Allocator:
         }
 
     @staticmethod
-    def _nothing_configured(request: AllocationRequest, *, tried: int) -> str:
-        if tried:
-            return f"all {tried} account(s) able to serve this request were already tried"
+    def _nothing_configured(request: AllocationRequest, *, servable: int, usable: int) -> str:
+        if usable:
+            return f"all {usable} account(s) able to serve this request were already tried"
+        if servable:
+            return f"the {servable} account(s) able to serve this request have expired credentials"
         what = request.capability if request.model is None else f"model {request.model!r}"
         fmt = f" in format {'/'.join(request.formats)}" if request.formats else ""
         return f"no active account is configured for {what}{fmt}"

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.account_service.keys.schemas import ApiKey, KeyIdentity
+from services.account_service.keys.schemas import ApiKey, CallerRecord, KeyIdentity
 
 _COLUMNS = "id, user_id, name, prefix, enabled, request_count, last_used_at, created_at"
 
@@ -15,7 +15,8 @@ async def create(
     conn: asyncpg.Connection, *, user_id: UUID, name: str | None, prefix: str, key_hash: bytes
 ) -> ApiKey:
     row = await conn.fetchrow(
-        f"INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}",
+        "INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)"
+        f" RETURNING {_COLUMNS}",
         user_id,
         name,
         prefix,
@@ -31,6 +32,39 @@ async def identity_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> KeyI
         key_hash,
     )
     return KeyIdentity(**row) if row else None
+
+
+async def caller_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> CallerRecord | None:
+    row = await conn.fetchrow(
+        "SELECT k.id AS key_id, k.prefix AS key_prefix, k.name AS key_name, k.enabled AS key_enabled,"
+        " u.id AS user_id, u.username, u.is_admin, u.disabled_at IS NOT NULL AS user_disabled"
+        " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
+        key_hash,
+    )
+    return CallerRecord(**row) if row else None
+
+
+async def get(conn: asyncpg.Connection, *, key_id: UUID) -> ApiKey | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+    return ApiKey(**row) if row else None
+
+
+async def list_for_user(conn: asyncpg.Connection, *, user_id: UUID) -> list[ApiKey]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at", user_id
+    )
+    return [ApiKey(**r) for r in rows]
+
+
+async def set_enabled(conn: asyncpg.Connection, *, key_id: UUID, enabled: bool) -> ApiKey:
+    row = await conn.fetchrow(
+        f"UPDATE api_keys SET enabled = $2 WHERE id = $1 RETURNING {_COLUMNS}", key_id, enabled
+    )
+    return ApiKey(**row)
+
+
+async def delete(conn: asyncpg.Connection, *, key_id: UUID) -> None:
+    await conn.execute("DELETE FROM api_keys WHERE id = $1", key_id)
 
 
 async def add_usage(

@@ -3,10 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.account_service.users.schemas import Actor
 
 
 class ApiKey(BaseModel):
+    """A key as listed: never its hash, only the first characters of the plaintext."""
+
     id: UUID
     user_id: UUID
     name: str | None
@@ -25,3 +29,43 @@ class KeyIdentity(BaseModel):
     enabled: bool
     user_disabled: bool
     is_admin: bool
+
+
+class CallerRecord(BaseModel):
+    """A key and its user, as looked up to authenticate a management API call."""
+
+    key_id: UUID
+    key_prefix: str
+    key_name: str | None
+    key_enabled: bool
+    user_id: UUID
+    username: str
+    is_admin: bool
+    user_disabled: bool
+
+
+class Caller(Actor):
+    """An authenticated management API caller."""
+
+    key_id: UUID
+    key_prefix: str
+    key_name: str | None
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+
+
+class KeyCreated(ApiKey):
+    key: str = Field(description="The plaintext key: shown only in this answer, never stored")
+
+
+class Me(BaseModel):
+    user_id: UUID
+    username: str
+    is_admin: bool
+    key_id: UUID
+    key_prefix: str
+    key_name: str | None

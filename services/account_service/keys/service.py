@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
 from services.account_service.keys import hashing, repository
-from services.account_service.keys.schemas import ApiKey
+from services.account_service.keys.schemas import ApiKey, Caller
+from services.account_service.outbox.writer import record
+from services.account_service.users.schemas import Actor
 from services.account_service.users.service import get_user
+from shared.errors import Forbidden, NotFound, Unauthenticated
+from shared.messages.contracts import ApiKeyChanged
 
 
-async def create_key(conn: asyncpg.Connection, *, username: str, name: str | None = None) -> tuple[ApiKey, str]:
+async def create_key(
+    conn: asyncpg.Connection, *, username: str, name: str | None = None
+) -> tuple[ApiKey, str]:
     """Returns the stored key and its plaintext, which is never stored and shown only now."""
     user = await get_user(conn, username=username)
     plaintext = hashing.new_key()
@@ -18,4 +26,50 @@ async def create_key(conn: asyncpg.Connection, *, username: str, name: str | Non
         prefix=hashing.display_prefix(plaintext),
         key_hash=hashing.key_hash(plaintext),
     )
+    await record(conn, ApiKeyChanged(key_id=str(key.id), user_id=str(user.id)))
     return key, plaintext
+
+
+async def authenticate(conn: asyncpg.Connection, *, key: str) -> Caller:
+    """The caller behind a management API key: 401 if unknown, 403 if the key or its user is disabled."""
+    found = await repository.caller_by_hash(conn, key_hash=hashing.key_hash(key))
+    if found is None:
+        raise Unauthenticated("invalid API key", code="invalid_api_key")
+    if not found.key_enabled:
+        raise Forbidden("this API key is disabled", code="key_disabled")
+    if found.user_disabled:
+        raise Forbidden("this API key's user is disabled", code="user_disabled")
+    return Caller(
+        user_id=found.user_id,
+        username=found.username,
+        is_admin=found.is_admin,
+        key_id=found.key_id,
+        key_prefix=found.key_prefix,
+        key_name=found.key_name,
+    )
+
+
+async def list_keys(conn: asyncpg.Connection, *, user_id: UUID) -> list[ApiKey]:
+    return await repository.list_for_user(conn, user_id=user_id)
+
+
+async def _owned(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID) -> ApiKey:
+    key = await repository.get(conn, key_id=key_id)
+    if key is None or not actor.may_see(key.user_id):
+        raise NotFound("no such API key", param="key_id")
+    return key
+
+
+async def set_key_enabled(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID, enabled: bool) -> ApiKey:
+    key = await _owned(conn, actor=actor, key_id=key_id)
+    if key.enabled == enabled:
+        return key
+    key = await repository.set_enabled(conn, key_id=key_id, enabled=enabled)
+    await record(conn, ApiKeyChanged(key_id=str(key.id), user_id=str(key.user_id)))
+    return key
+
+
+async def delete_key(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID) -> None:
+    key = await _owned(conn, actor=actor, key_id=key_id)
+    await repository.delete(conn, key_id=key_id)
+    await record(conn, ApiKeyChanged(key_id=str(key.id), user_id=str(key.user_id)))

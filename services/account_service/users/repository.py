@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 import asyncpg
 
 from services.account_service.users.schemas import User
@@ -17,3 +20,29 @@ async def create(conn: asyncpg.Connection, *, username: str, is_admin: bool) -> 
 async def get_by_username(conn: asyncpg.Connection, *, username: str) -> User | None:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE username = $1", username)
     return User(**row) if row else None
+
+
+async def get(conn: asyncpg.Connection, *, user_id: UUID) -> User | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)
+    return User(**row) if row else None
+
+
+async def list_all(conn: asyncpg.Connection) -> list[User]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM users ORDER BY created_at, username")
+    return [User(**r) for r in rows]
+
+
+async def set_disabled(conn: asyncpg.Connection, *, user_id: UUID, disabled: bool) -> User | None:
+    """Disable (keeping the first time it was disabled) or enable a user."""
+    row = await conn.fetchrow(
+        "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) END"
+        f" WHERE id = $1 RETURNING {_COLUMNS}",
+        user_id,
+        disabled,
+    )
+    return User(**row) if row else None
+
+
+async def usernames(conn: asyncpg.Connection, *, user_ids: Sequence[UUID]) -> dict[UUID, str]:
+    rows = await conn.fetch("SELECT id, username FROM users WHERE id = ANY($1::uuid[])", list(set(user_ids)))
+    return {r["id"]: r["username"] for r in rows}

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
+from services.account_service.outbox.writer import record
 from services.account_service.users import repository
-from services.account_service.users.schemas import User
-from shared.errors import Conflict, NotFound, Unprocessable
+from services.account_service.users.schemas import Actor, User
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.messages.contracts import UserChanged
 
 
 async def create_user(conn: asyncpg.Connection, *, username: str, is_admin: bool = False) -> User:
@@ -23,3 +27,36 @@ async def get_user(conn: asyncpg.Connection, *, username: str) -> User:
     if user is None:
         raise NotFound(f"no user named {username!r}", param="username")
     return user
+
+
+async def list_users(conn: asyncpg.Connection) -> list[User]:
+    return await repository.list_all(conn)
+
+
+async def set_user_disabled(conn: asyncpg.Connection, *, actor: Actor, user_id: UUID, disabled: bool) -> User:
+    """Disable or enable a user; every replica forgets what it cached of the user's keys."""
+    if disabled and user_id == actor.user_id:
+        raise Conflict("you cannot disable yourself", param="user_id")
+    user = await repository.set_disabled(conn, user_id=user_id, disabled=disabled)
+    if user is None:
+        raise NotFound("no such user", param="user_id")
+    await record(conn, UserChanged(user_id=str(user.id)))
+    return user
+
+
+async def resolve_owner(
+    conn: asyncpg.Connection, *, actor: Actor, username: str | None, param: str = "owner"
+) -> User:
+    """The user a change is made for: the actor, or (admins only) the user they name."""
+    if username is None or username == actor.username:
+        user = await repository.get(conn, user_id=actor.user_id)
+        if user is None:
+            raise NotFound("your user no longer exists")
+        return user
+    if not actor.is_admin:
+        raise Forbidden("only admins may act for another user", param=param)
+    return await get_user(conn, username=username)
+
+
+async def usernames(conn: asyncpg.Connection, *, user_ids: list[UUID]) -> dict[UUID, str]:
+    return await repository.usernames(conn, user_ids=user_ids)

@@ -1,0 +1,135 @@
+"""`/api/v1/accounts`: create, list, read, change, enable/disable, delete, refresh."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from services.account_service.accounts import service
+from services.account_service.accounts.schemas import (
+    AccountCreateBase,
+    AccountOut,
+    AccountPage,
+    AccountUpdate,
+    CustomApiCreate,
+    DreaminaCreate,
+    Kind,
+    KiroCreate,
+    Status,
+    Visibility,
+)
+from services.account_service.accounts.updating import update_account
+from services.account_service.deps import Box, CurrentUser, Tx
+from services.account_service.keys.schemas import Caller
+from services.account_service.users.service import resolve_owner
+from shared.crypto import SecretBox
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+OwnerQuery = Annotated[str | None, Query(description="Admins only: the owner's username")]
+
+
+class RefreshRequested(BaseModel):
+    account_id: UUID
+    kind: Kind
+    requested_by: str
+
+
+async def _one(conn, box: SecretBox, account) -> AccountOut:
+    return (await service.present(conn, box, [account]))[0]
+
+
+async def _create(
+    conn, box: SecretBox, caller: Caller, owner: str | None, spec: AccountCreateBase
+) -> AccountOut:
+    user = await resolve_owner(conn, actor=caller, username=owner)
+    return await _one(conn, box, await service.create_account(conn, box, owner=user, spec=spec))
+
+
+@router.post("/kiro", status_code=201, summary="Add a Kiro account (pending until a refresh validates it)")
+async def create_kiro(
+    spec: KiroCreate, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> AccountOut:
+    return await _create(conn, box, caller, owner, spec)
+
+
+@router.post("/custom_api", status_code=201, summary="Add an OpenAI- or Claude-format endpoint")
+async def create_custom_api(
+    spec: CustomApiCreate, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> AccountOut:
+    return await _create(conn, box, caller, owner, spec)
+
+
+@router.post("/dreamina", status_code=201, summary="Add a Dreamina account")
+async def create_dreamina(
+    spec: DreaminaCreate, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> AccountOut:
+    return await _create(conn, box, caller, owner, spec)
+
+
+@router.get("", summary="List accounts (own; admins: all, or one owner's)")
+async def list_accounts(
+    conn: Tx,
+    box: Box,
+    caller: CurrentUser,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    kind: Kind | None = None,
+    status: Status | None = None,
+    region: str | None = None,
+    visibility: Visibility | None = None,
+    owner: OwnerQuery = None,
+) -> AccountPage:
+    accounts, total = await service.list_accounts(
+        conn,
+        actor=caller,
+        owner=owner,
+        kind=kind,
+        status=status,
+        region=region,
+        visibility=visibility,
+        page=page,
+        per_page=per_page,
+    )
+    items = await service.present(conn, box, accounts)
+    return AccountPage(items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/{account_id}", summary="Read one account (secrets masked)")
+async def get_account(account_id: UUID, conn: Tx, box: Box, caller: CurrentUser) -> AccountOut:
+    return await _one(conn, box, await service.get_account(conn, actor=caller, account_id=account_id))
+
+
+@router.patch("/{account_id}", summary="Change an account; a new Kiro credential is validated again")
+async def patch_account(
+    account_id: UUID, update: AccountUpdate, conn: Tx, box: Box, caller: CurrentUser
+) -> AccountOut:
+    account = await update_account(conn, box, actor=caller, account_id=account_id, update=update)
+    return await _one(conn, box, account)
+
+
+@router.post("/{account_id}/enable", summary="Make a disabled, invalid or exhausted account usable again")
+async def enable_account(account_id: UUID, conn: Tx, box: Box, caller: CurrentUser) -> AccountOut:
+    account = await service.set_enabled(conn, box, actor=caller, account_id=account_id, enabled=True)
+    return await _one(conn, box, account)
+
+
+@router.post("/{account_id}/disable", summary="Take an account out of use")
+async def disable_account(account_id: UUID, conn: Tx, box: Box, caller: CurrentUser) -> AccountOut:
+    account = await service.set_enabled(conn, box, actor=caller, account_id=account_id, enabled=False)
+    return await _one(conn, box, account)
+
+
+@router.delete("/{account_id}", status_code=204, response_class=Response, summary="Delete an account")
+async def delete_account(account_id: UUID, conn: Tx, caller: CurrentUser) -> Response:
+    await service.delete_account(conn, actor=caller, account_id=account_id)
+    return Response(status_code=204)
+
+
+@router.post("/{account_id}/refresh", status_code=202, summary="Refresh or revalidate the credential now")
+async def refresh_account(account_id: UUID, conn: Tx, caller: CurrentUser) -> RefreshRequested:
+    account = await service.request_refresh(conn, actor=caller, account_id=account_id)
+    return RefreshRequested(account_id=account.id, kind=account.kind, requested_by=caller.username)

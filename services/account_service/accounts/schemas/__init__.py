@@ -1,0 +1,56 @@
+"""The accounts area's models: as stored, as created and updated, as shown."""
+
+from services.account_service.accounts.schemas._base import AccountCreateBase, rule_error, validation_error
+from services.account_service.accounts.schemas._custom_api import CustomApiCreate
+from services.account_service.accounts.schemas._dreamina import DreaminaCreate
+from services.account_service.accounts.schemas._kiro import KiroCreate
+from services.account_service.accounts.schemas._stored import (
+    Account,
+    Format,
+    Kind,
+    KiroAuthType,
+    Status,
+    Visibility,
+)
+from services.account_service.accounts.schemas._update import AccountUpdate
+from services.account_service.accounts.schemas._views import (
+    AccountOut,
+    AccountPage,
+    DreaminaImport,
+    ImportLine,
+    ImportReport,
+    KiroExportEntry,
+    KiroImport,
+)
+
+AccountCreate = KiroCreate | CustomApiCreate | DreaminaCreate
+CREATE_MODELS: dict[str, type[AccountCreateBase]] = {
+    "kiro": KiroCreate,
+    "custom_api": CustomApiCreate,
+    "dreamina": DreaminaCreate,
+}
+
+__all__ = [
+    "CREATE_MODELS",
+    "Account",
+    "AccountCreate",
+    "AccountCreateBase",
+    "AccountOut",
+    "AccountPage",
+    "AccountUpdate",
+    "CustomApiCreate",
+    "DreaminaCreate",
+    "DreaminaImport",
+    "Format",
+    "ImportLine",
+    "ImportReport",
+    "Kind",
+    "KiroAuthType",
+    "KiroCreate",
+    "KiroExportEntry",
+    "KiroImport",
+    "Status",
+    "Visibility",
+    "rule_error",
+    "validation_error",
+]

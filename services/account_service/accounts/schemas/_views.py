@@ -1,0 +1,99 @@
+"""What the management API answers about accounts: secrets only ever masked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from services.account_service.accounts.schemas._stored import Kind, Status, Visibility
+
+
+class AccountOut(BaseModel):
+    id: UUID
+    kind: Kind
+    name: str
+    owner_id: UUID
+    owner: str | None = Field(description="The owner's username")
+    visibility: Visibility
+    status: Status
+    status_reason: str | None
+    status_changed_at: datetime
+    status_until: datetime | None = Field(description="`exhausted` until this time")
+    region: str | None
+    weight: int
+    max_concurrency: int
+    settings: dict[str, Any] = Field(description="The kind's non-secret settings")
+    secrets: dict[str, str | None] = Field(description="Each secret masked: its first 4 characters + ****")
+    can_login: bool | None = Field(description="dreamina: whether a browser login may ever be tried")
+    credential_expires_at: datetime | None = Field(
+        description="kiro: access token expiry; dreamina: sessionid expiry (not enforced for cn)"
+    )
+    success_count: int
+    fail_count: int
+    last_used_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountPage(BaseModel):
+    items: list[AccountOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class ImportLine(BaseModel):
+    line: int = Field(description="1-based line of the text (for a JSON list: 1-based position of the entry)")
+    ok: bool
+    account_id: UUID | None = None
+    reason: str | None = None
+
+
+class ImportReport(BaseModel):
+    results: list[ImportLine]
+    imported: int
+    failed: int
+
+
+_TEXT_LIMIT = 5_000_000
+
+
+class KiroImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        max_length=_TEXT_LIMIT,
+        description="One refresh token per line, or JSON: an object or a list of objects (camelCase or "
+        "snake_case keys: refreshToken, clientId, clientSecret, profileArn, region, authType, apiRegion)",
+    )
+    default_region: str | None = Field(
+        default=None, description="Region of entries that name none (us-east-1)"
+    )
+    visibility: Visibility = "private"
+
+
+class DreaminaImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        max_length=_TEXT_LIMIT,
+        description="Lines `email:password:region[:sessionid]`; an empty region means cn; "
+        "blank lines and lines starting with # are skipped",
+    )
+    visibility: Visibility = "private"
+
+
+class KiroExportEntry(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    refresh_token: str
+    client_id: str | None
+    client_secret: str | None
+    profile_arn: str | None
+    region: str
+    auth_type: str
+    api_region: str | None

@@ -1,0 +1,82 @@
+"""`/api/v1/accounts/{kiro,dreamina}/{import,export}`: bulk import with a verdict per line; export
+(admins only, since it holds the secrets) in the format the import reads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from services.account_service.accounts import importing, rules, transfer
+from services.account_service.accounts.schemas import (
+    DreaminaImport,
+    ImportReport,
+    KiroExportEntry,
+    KiroImport,
+)
+from services.account_service.deps import AdminUser, Box, CurrentUser, Tx
+from services.account_service.openapi import JSON_ERROR_RESPONSES
+from services.account_service.users.service import get_user, resolve_owner
+from shared.errors import Unprocessable
+
+router = APIRouter(prefix="/accounts", tags=["import and export"])
+
+OwnerQuery = Annotated[str | None, Query(description="Admins only: the owner's username")]
+
+
+@router.post(
+    "/kiro/import",
+    response_model_exclude_none=True,
+    summary="Import Kiro tokens (lines or JSON); a result per line, good lines stored even if others fail",
+)
+async def import_kiro(
+    body: KiroImport, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> ImportReport:
+    try:
+        default_region = rules.kiro_region(body.default_region)
+    except rules.RuleViolation as violation:
+        raise Unprocessable(f"default_region: {violation.message}", param="default_region") from None
+    user = await resolve_owner(conn, actor=caller, username=owner)
+    verdicts = importing.parse_kiro(body.text, default_region=default_region)
+    return await transfer.import_verdicts(
+        conn, box, owner=user, verdicts=verdicts, visibility=body.visibility
+    )
+
+
+@router.post(
+    "/dreamina/import",
+    response_model_exclude_none=True,
+    summary="Import Dreamina lines email:password:region[:sessionid]; a result per line",
+)
+async def import_dreamina(
+    body: DreaminaImport, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> ImportReport:
+    user = await resolve_owner(conn, actor=caller, username=owner)
+    verdicts = importing.parse_dreamina(body.text)
+    return await transfer.import_verdicts(
+        conn, box, owner=user, verdicts=verdicts, visibility=body.visibility
+    )
+
+
+async def _owner_id(conn, owner: str | None):
+    return None if owner is None else (await get_user(conn, username=owner)).id
+
+
+@router.get("/kiro/export", summary="Export Kiro accounts as JSON (admins; contains secrets)")
+async def export_kiro(conn: Tx, box: Box, _: AdminUser, owner: OwnerQuery = None) -> list[KiroExportEntry]:
+    entries = await transfer.export_kiro(conn, box, owner_id=await _owner_id(conn, owner))
+    return [KiroExportEntry.model_validate(e) for e in entries]
+
+
+@router.get(
+    "/dreamina/export",
+    response_class=PlainTextResponse,
+    responses=JSON_ERROR_RESPONSES,
+    summary="Export Dreamina accounts as email:password:region:sessionid lines (admins; contains secrets)",
+)
+async def export_dreamina(conn: Tx, box: Box, _: AdminUser, owner: OwnerQuery = None) -> PlainTextResponse:
+    text = await transfer.export_dreamina(conn, box, owner_id=await _owner_id(conn, owner))
+    return PlainTextResponse(
+        text, headers={"content-disposition": 'attachment; filename="dreamina_accounts.txt"'}
+    )

@@ -1,0 +1,68 @@
+"""How an account is shown: every secret masked, the Dreamina sessionid as the upstream will see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.account_service.accounts import rules
+from services.account_service.accounts.schemas import Account, AccountOut
+from shared.crypto import mask
+
+# Below this length the first four characters are most of the secret, so nothing of it is shown.
+_SHORTEST_PARTLY_SHOWN = 12
+_SHOWN = {
+    "kiro": ("refresh_token", "client_id", "client_secret", "access_token"),
+    "custom_api": ("api_key",),
+    "dreamina": ("sessionid",),
+}
+
+
+def masked(secret: str | None) -> str | None:
+    if not secret:
+        return None
+    return mask(secret) if len(secret) >= _SHORTEST_PARTLY_SHOWN else "****"
+
+
+def masked_secrets(account: Account, secrets: dict[str, Any]) -> dict[str, str | None]:
+    shown = {name: secrets.get(name) for name in _SHOWN[account.kind]}
+    if account.kind == "dreamina":
+        if shown["sessionid"]:
+            shown["sessionid"] = rules.upstream_sessionid(account.region or "cn", shown["sessionid"])
+        # A password is never shown, not even its start; only whether there is one.
+        return {
+            "password": "****" if secrets.get("password") else None,
+            "sessionid": masked(shown["sessionid"]),
+        }
+    return {name: masked(value) for name, value in shown.items()}
+
+
+def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None) -> AccountOut:
+    can_login = (
+        rules.can_login(secrets.get("password"), account.region or "cn")
+        if account.kind == "dreamina"
+        else None
+    )
+    return AccountOut(
+        id=account.id,
+        kind=account.kind,
+        name=account.name,
+        owner_id=account.owner_id,
+        owner=owner,
+        visibility=account.visibility,
+        status=account.status,
+        status_reason=account.status_reason,
+        status_changed_at=account.status_changed_at,
+        status_until=account.status_until,
+        region=account.region,
+        weight=account.weight,
+        max_concurrency=account.max_concurrency,
+        settings=account.settings,
+        secrets=masked_secrets(account, secrets),
+        can_login=can_login,
+        credential_expires_at=account.credential_expires_at,
+        success_count=account.success_count,
+        fail_count=account.fail_count,
+        last_used_at=account.last_used_at,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+    )

@@ -1,0 +1,46 @@
+"""What the proxy needs to call an account of each kind, built once when the account is indexed.
+
+Hosts are not decided here: the proxy owns the URL templates (`{region}`), so only custom API
+accounts carry a URL. The credential is the decrypted one the upstream expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.account_service.accounts.rules import upstream_sessionid
+from services.account_service.accounts.schemas import Account
+
+
+def upstream_for(account: Account, secrets: dict[str, str]) -> tuple[dict[str, Any], float | None]:
+    """The allocation's `upstream` object and when the credential stops being usable (epoch s)."""
+    settings = account.settings
+    expires = account.credential_expires_at.timestamp() if account.credential_expires_at else None
+    if account.kind == "custom_api":
+        return {
+            "url": settings["api_base"],
+            "credential": secrets["api_key"],
+            "format": settings["format"],
+            "provider": settings.get("provider"),
+            "model": settings.get("model_override"),
+        }, None
+    if account.kind == "kiro":
+        return {
+            "url": None,
+            "credential": secrets.get("access_token") or "",
+            "format": "kiro",
+            "provider": "kiro",
+            "model": None,
+            "region": account.region,
+            "api_region": settings.get("api_region") or "us-east-1",
+            "profile_arn": settings.get("profile_arn"),
+        }, expires if expires is not None else 0.0  # no access token yet: not usable
+    # dreamina: a cn sessionid past its expiry stays usable (the expiry is shown, not enforced).
+    return {
+        "url": None,
+        "credential": upstream_sessionid(account.region, secrets.get("sessionid") or ""),
+        "format": "jimeng",
+        "provider": "dreamina",
+        "model": None,
+        "region": account.region,
+    }, None if account.region == "cn" else expires

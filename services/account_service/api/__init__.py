@@ -1,0 +1,22 @@
+"""`/api/v1`: the management API, authenticated by a PoolGate API key (admins' keys have admin rights)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.account_service.accounts.endpoints import router as accounts
+from services.account_service.accounts.transfer_endpoints import router as transfer
+from services.account_service.keys.endpoints import router as keys
+from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
+from services.account_service.users.endpoints import router as users
+
+router = APIRouter(prefix="/api/v1", default_response_class=DocumentedJSONResponse, responses=ERROR_RESPONSES)
+for part in (transfer, accounts, users, keys):
+    router.include_router(part)
+
+TAGS = [
+    {"name": "accounts", "description": "Upstream accounts of every kind: kiro, custom_api, dreamina"},
+    {"name": "import and export", "description": "Bulk import with a result per line; export (admins)"},
+    {"name": "users", "description": "Users (admins) and the caller's own identity"},
+    {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
+]

@@ -1,0 +1,102 @@
+"""The sweeper: one leader at a time (a PostgreSQL advisory lock held on its own connection)
+announces credentials that expire soon and brings exhausted accounts back at their reset time.
+
+* Kiro access tokens expiring within 10 minutes → `account.refresh_due` (every Kiro account can
+  refresh). Dreamina sessionids expiring within 24 hours → `account.refresh_due`, only for accounts
+  that can log in.
+* An announcement is not repeated for the same account for `announce_every_s`, so a slow worker is
+  not flooded while it refreshes.
+* `exhausted` accounts whose `status_until` has passed become `active` again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from redis.asyncio import Redis
+
+from services.account_service.accounts import repository as accounts
+from services.account_service.db import connect
+from services.account_service.outbox.writer import record
+from shared.logging import get_logger
+from shared.messages.contracts import AccountRefreshDue, AccountStatusChanged
+
+log = get_logger(__name__)
+
+_LOCK_ID = 0x7377656570  # "sweep"
+KIRO_WINDOW = timedelta(minutes=10)
+DREAMINA_WINDOW = timedelta(hours=24)
+
+
+class Sweeper:
+    def __init__(
+        self, *, pool: asyncpg.Pool, dsn: str, redis: Redis, prefix: str, interval_s: float = 30.0,
+        announce_every_s: int = 300,
+    ) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._redis = redis
+        self._prefix = prefix
+        self._interval_s = interval_s
+        self._announce_every_s = announce_every_s
+        self._task: asyncio.Task | None = None
+        self.is_leader = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        lock_conn: asyncpg.Connection | None = None
+        try:
+            while True:
+                try:
+                    if lock_conn is None or lock_conn.is_closed():
+                        self.is_leader = False
+                        lock_conn = await connect(self._dsn)
+                    if not self.is_leader:
+                        # The lock lives as long as this connection: a dead leader's lock is freed with it.
+                        self.is_leader = await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_ID)
+                    if self.is_leader:
+                        await self.sweep_once()
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("sweeper.failed", error=repr(exc))
+                    self.is_leader = False
+                    lock_conn = None
+                await asyncio.sleep(self._interval_s)
+        finally:
+            if lock_conn is not None and not lock_conn.is_closed():
+                await lock_conn.close()
+
+    async def sweep_once(self, now: datetime | None = None) -> int:
+        """One pass; returns how many refreshes were announced."""
+        now = now or datetime.now(UTC)
+        announced = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            due = await accounts.due_for_refresh(
+                conn, kiro_before=now + KIRO_WINDOW, dreamina_before=now + DREAMINA_WINDOW
+            )
+            for account in due:
+                fresh = await self._redis.set(
+                    f"{self._prefix}:refresh_due:{account.id}", 1, nx=True, ex=self._announce_every_s
+                )
+                if fresh:
+                    await record(conn, AccountRefreshDue(
+                        account_id=str(account.id), kind=account.kind, expires_at=account.credential_expires_at
+                    ))
+                    announced += 1
+            for account in await accounts.reactivate_exhausted(conn, now=now):
+                await record(conn, AccountStatusChanged(
+                    account_id=str(account.id), kind=account.kind, status="active", reason="quota reset time reached"
+                ))
+        if announced:
+            log.info("sweeper.refresh_due", count=announced)
+        return announced

@@ -1,0 +1,37 @@
+"""account_service integration fixtures: the `api` fixture runs the service in-process per module."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.account_service.app import create_app
+from services.account_service.migrations import migrate
+from services.account_service.settings import AccountServiceSettings
+from tests.integration.account_service._api import Api, bootstrap_admin, drop_database
+from tests.support.infra import Infra
+
+
+@pytest.fixture(scope="module")
+def api(infra: Infra) -> Iterator[Api]:
+    name = f"{infra.database}_api_{uuid.uuid4().hex[:6]}"
+    dsn = f"{infra.postgres_url}/{name}"
+    asyncio.run(migrate(dsn))
+    env = infra.env(POOLGATE_DATABASE_URL=dsn, POOLGATE_LOG_JSON="false", POOLGATE_LOG_LEVEL="WARNING")
+    settings = AccountServiceSettings(**{k.removeprefix("POOLGATE_").lower(): v for k, v in env.items()})
+    admin_key = asyncio.run(bootstrap_admin(dsn, f"admin-{uuid.uuid4().hex[:6]}"))
+    try:
+        # Logging is configured once per process with the stream current at that moment: the real
+        # stderr, not pytest's per-test capture, which is closed after the test.
+        with contextlib.redirect_stderr(sys.__stderr__):
+            app = create_app(settings)
+        with TestClient(app) as client:
+            yield Api(client=client, infra=infra, database_url=dsn, admin_key=admin_key)
+    finally:
+        asyncio.run(drop_database(infra, name))

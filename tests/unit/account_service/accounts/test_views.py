@@ -1,0 +1,73 @@
+"""What lists show of an account: masked secrets only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+
+from services.account_service.accounts.schemas import Account
+from services.account_service.accounts.views import account_out, masked
+
+
+def _account(kind: str, region: str | None, settings: dict) -> Account:
+    now = datetime.now(UTC)
+    return Account(
+        id=uuid.uuid4(),
+        owner_id=uuid.uuid4(),
+        kind=kind,
+        name="n",
+        visibility="private",
+        status="active",
+        status_reason=None,
+        status_changed_at=now,
+        weight=100,
+        max_concurrency=4,
+        region=region,
+        settings=settings,
+        secrets="<encrypted>",
+        success_count=3,
+        fail_count=1,
+        last_used_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_long_secrets_show_their_first_four_characters_short_ones_nothing():
+    assert masked("aorAAAAAGsecretsecret") == "aorA****"
+    assert masked("sk-short") == "****"
+    assert masked(None) is None and masked("") is None
+
+
+def test_kiro_secrets_are_masked():
+    secrets = {
+        "refresh_token": "aorREFRESHTOKENVALUE",
+        "client_id": "client-id-value-1",
+        "client_secret": "client-secret-value",
+        "access_token": "access-token-value",
+    }
+    out = account_out(_account("kiro", "eu-west-1", {"auth_type": "idc"}), secrets, owner="alice")
+    body = orjson.dumps(out.model_dump(mode="json")).decode()
+    assert out.secrets == {
+        "refresh_token": "aorR****",
+        "client_id": "clie****",
+        "client_secret": "clie****",
+        "access_token": "acce****",
+    }
+    assert all(value not in body for value in secrets.values())
+    assert out.region == "eu-west-1" and out.owner == "alice" and out.can_login is None
+
+
+def test_dreamina_shows_the_upstream_sessionid_masked_and_never_the_password():
+    secrets = {"password": "hunter2hunter2", "sessionid": "0123456789abcdef"}
+    out = account_out(_account("dreamina", "us", {"email": "a@x.co", "can_login": True}), secrets, owner=None)
+    assert out.secrets == {"password": "****", "sessionid": "us-0****"}
+    assert out.can_login is True
+    cn = account_out(_account("dreamina", "cn", {"email": "a@x.co"}), secrets, owner=None)
+    assert cn.secrets["sessionid"] == "0123****" and cn.can_login is False
+    blank = account_out(
+        _account("dreamina", "us", {}), {"password": "", "sessionid": "0123456789abcdef"}, owner=None
+    )
+    assert blank.secrets["password"] is None and blank.can_login is False
