@@ -108,6 +108,31 @@ class InternalClient:
         )
         return Allocation.from_json(body)
 
+    async def account_credentials(self, account_id: str) -> dict[str, Any]:
+        """An account's kind, region, settings and decrypted secrets (the worker's read)."""
+        return await self.request("GET", f"/internal/v1/accounts/{account_id}/credentials")
+
+    async def store_credentials(
+        self,
+        account_id: str,
+        *,
+        expires_at: str | None,
+        secrets: dict[str, str],
+        settings: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Store renewed credentials; a pending account becomes active."""
+        return await self.request(
+            "PUT",
+            f"/internal/v1/accounts/{account_id}/credentials",
+            {"expires_at": expires_at, "secrets": secrets, "settings": settings or {}},
+        )
+
+    async def reject_credential(self, account_id: str, *, reason: str) -> dict[str, Any]:
+        """The credential is proven dead: the account becomes invalid with the reason."""
+        return await self.request(
+            "POST", f"/internal/v1/accounts/{account_id}/status", {"status": "invalid", "reason": reason}
+        )
+
     async def ready(self) -> bool:
         try:
             async with self._session.get(self._base + "/healthz") as resp:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from services.account_service import db
 from services.account_service.accounts import repository as accounts
 from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
@@ -20,6 +21,7 @@ from services.account_service.internal.endpoints import router as internal_route
 from services.account_service.keys.cache import KeyCache
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
+from services.account_service.sweeper.service import Sweeper
 from services.account_service.settings import AccountServiceSettings, get_settings
 from services.account_service.usage import consumer as usage
 from shared.crypto import SecretBox
@@ -51,22 +53,28 @@ async def lifespan(app: FastAPI):
     box = SecretBox(settings.secret_keys.get_secret_value())
     index = AccountIndex(box)
     keys = KeyCache(pool)
-    picker = Picker(redis, prefix=settings.redis_key("alloc"), lease_ttl_s=settings.lease_ttl_s)
+    alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
+    picker = Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s)
+    health = Health(redis, prefix=alloc_prefix)
     # Subscribe before loading, so no change made in between is missed.
     await broker.subscribe_replica(REPLICA_BINDINGS, ReplicaViews(pool=pool, index=index, keys=keys).handle)
     index.load(await accounts.list_active(pool))
     relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
     await relay.start()
+    sweeper = Sweeper(pool=pool, dsn=settings.database_url, redis=redis, prefix=settings.redis_key("sweeper"),
+                      interval_s=settings.sweep_interval_s)
+    await sweeper.start()
     await broker.consume_batches(
-        usage.QUEUE, usage.BINDINGS, usage.UsageConsumer(pool=pool, picker=picker).handle,
-        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000), batch_size=200, batch_window_s=0.2,
+        usage.QUEUE, usage.BINDINGS, usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
+        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000), batch_size=200, batch_window_s=0.05,
     )
-    app.state.pool, app.state.redis, app.state.broker = pool, redis, broker
+    app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
     app.state.allocator = Allocator(index=index, keys=keys, picker=picker, public_pool=settings.public_pool)
     log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
     try:
         yield
     finally:
+        await sweeper.stop()
         await relay.stop()
         await broker.close()
         await redis.aclose()

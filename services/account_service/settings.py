@@ -10,6 +10,7 @@ class AccountServiceSettings(BaseServiceSettings):
     lease_ttl_s: float = 600.0
     db_pool_size: int = 10
     migrate_on_start: bool = True
+    sweep_interval_s: float = 30.0
 
 
 @lru_cache

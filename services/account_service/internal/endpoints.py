@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 
+from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
-from services.account_service.deps import AllocatorDep, ServiceCaller
+from services.account_service.deps import AllocatorDep, Box, ServiceCaller, Tx
 from shared.errors import InvalidRequest
+from shared.responses import JSONResponse
 
-router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller])
+router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_in_schema=False)
 
 
 @router.post("/allocations")
@@ -31,3 +38,33 @@ async def allocate(request: Request, allocator: AllocatorDep) -> Response:
         )
     )
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+class RenewedCredentials(BaseModel):
+    expires_at: datetime | None = None
+    secrets: dict[str, str] = Field(default_factory=dict, description="access_token, refresh_token, sessionid")
+    settings: dict[str, str] = Field(default_factory=dict, description="profile_arn")
+
+
+class CredentialVerdict(BaseModel):
+    status: Literal["invalid"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.get("/accounts/{account_id}/credentials")
+async def read_credentials(account_id: UUID, conn: Tx, box: Box) -> JSONResponse:
+    return JSONResponse(await credentials.read(conn, box, account_id=account_id))
+
+
+@router.put("/accounts/{account_id}/credentials")
+async def store_credentials(account_id: UUID, body: RenewedCredentials, conn: Tx, box: Box) -> JSONResponse:
+    account = await credentials.store_renewed(
+        conn, box, account_id=account_id, expires_at=body.expires_at, secrets=body.secrets, settings=body.settings
+    )
+    return JSONResponse({"id": str(account.id), "status": account.status})
+
+
+@router.post("/accounts/{account_id}/status")
+async def set_credential_verdict(account_id: UUID, body: CredentialVerdict, conn: Tx) -> JSONResponse:
+    account = await credentials.reject(conn, account_id=account_id, reason=body.reason)
+    return JSONResponse({"id": str(account.id), "status": account.status})

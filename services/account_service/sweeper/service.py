@@ -34,7 +34,7 @@ DREAMINA_WINDOW = timedelta(hours=24)
 class Sweeper:
     def __init__(
         self, *, pool: asyncpg.Pool, dsn: str, redis: Redis, prefix: str, interval_s: float = 30.0,
-        announce_every_s: int = 300,
+        announce_every_s: int = 300, lock_id: int = _LOCK_ID,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
@@ -42,6 +42,7 @@ class Sweeper:
         self._prefix = prefix
         self._interval_s = interval_s
         self._announce_every_s = announce_every_s
+        self._lock_id = lock_id
         self._task: asyncio.Task | None = None
         self.is_leader = False
 
@@ -64,7 +65,7 @@ class Sweeper:
                         lock_conn = await connect(self._dsn)
                     if not self.is_leader:
                         # The lock lives as long as this connection: a dead leader's lock is freed with it.
-                        self.is_leader = await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_ID)
+                        self.is_leader = await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_id)
                     if self.is_leader:
                         await self.sweep_once()
                 except (OSError, asyncpg.PostgresError) as exc:

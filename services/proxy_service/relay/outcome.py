@@ -35,6 +35,18 @@ def status_outcome(status: int) -> tuple[str, bool]:
     return "upstream_error", False
 
 
+# Bodies that say the account's quota or credits are gone (not a passing rate limit): OpenAI's
+# insufficient_quota, Kiro's monthly request count, Anthropic's credit balance.
+_QUOTA_MARKERS = (b"insufficient_quota", b"MONTHLY_REQUEST_COUNT", b"credit balance is too low")
+
+
+def answer_outcome(status: int, body: bytes) -> tuple[str, bool]:
+    """Like `status_outcome`, but reads the body where the status alone is ambiguous."""
+    if status == 402 or (status in (400, 403, 429) and any(m in body for m in _QUOTA_MARKERS)):
+        return "exhausted", True
+    return status_outcome(status)
+
+
 def exception_outcome(exc: BaseException) -> str:
     # ConnectionTimeoutError is a TimeoutError too, but it means the host could not be reached.
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):

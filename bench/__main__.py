@@ -1,0 +1,153 @@
+"""`python -m bench`: direct-to-upstream vs through-the-proxy, same loads, same run.
+
+See bench/README.md for what each number means and what shares the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import procstat, report, wrk
+from bench.scenarios import LOADS, PATHS, Run, measure, probe, sse_events, target
+from bench.stack import running_stack
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
+SHARED = "wrk, the fake upstream, proxy_service, account_service, refresh_worker, Redis, RabbitMQ, PostgreSQL"
+BACKGROUND_LIMIT = 0.2  # cores busy before the bench starts above which the figures are suspect
+
+
+@dataclass
+class Results:
+    runs: list[Run] = field(default_factory=list)
+    events_per_stream: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    proxy_rss: list[tuple[str, float, int]] = field(default_factory=list)  # (after what, time, bytes)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each proxy run")
+    parser.add_argument("--only", choices=sorted({load.group for load in LOADS}), help="one group of loads")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default %(default)s)")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=1024,
+        help="max_concurrency of the bench accounts (default 1024; PoolGate's own default is 32)",
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def machine_info(args: argparse.Namespace) -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    wrk_version = subprocess.run([wrk.ensure_wrk(), "-v"], capture_output=True, text=True).stdout
+    busy, steal, busiest = procstat.background()
+    return {
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+        "wrk": wrk_version.splitlines()[0].strip() if wrk_version else "?", "commit": commit.stdout.strip(),
+        "duration_s": args.duration, "warmup_s": args.warmup, "only": args.only,
+        "max_concurrency": args.max_concurrency, "shared_cores": SHARED,
+        "background_cores_busy": round(busy, 2), "background_cores_stolen": round(steal, 2),
+        "background_busiest": [{"cores": round(c, 2), "pid": p, "command": cmd} for c, p, cmd in busiest],
+    }  # fmt: skip
+
+
+def run_loads(args: argparse.Namespace, results: Results) -> None:
+    with running_stack(max_concurrency=args.max_concurrency) as stack:
+        log(f"stack up, service logs in {stack.log_dir}")
+        proxy_pid = stack.pids("proxy_service")["proxy_service"]
+        results.proxy_rss.append(("start-up", time.monotonic(), procstat.rss_bytes(proxy_pid)))
+        for load in [load for load in LOADS if args.only in (None, load.group)]:
+            stack.configure_fakes(**load.fake)
+            bodies = {path: probe(target(stack, load, path)) for path in PATHS}
+            if load.stream:
+                direct, proxied = sse_events(bodies["direct"]), sse_events(bodies["proxy"])
+                results.events_per_stream[load.name] = direct
+                if proxied != direct:
+                    results.problems.append(
+                        f"{load.name}: the proxy relayed {proxied} SSE events of {direct}"
+                    )
+            for clients in load.clients:
+                for path in PATHS:
+                    log(f"{load.name}: {path}, {clients} client(s), {args.duration} s")
+                    run = measure(stack, load, path, clients, duration_s=args.duration, warmup_s=args.warmup)
+                    if run.wrk.errors:
+                        log(f"!!! {run.wrk.errors} FAILED REQUESTS of {run.wrk.requests} in this run")
+                    results.runs.append(run)
+                    if path == "proxy":
+                        label = f"{load.name} c={clients}"
+                        results.proxy_rss.append((label, time.monotonic(), run.proxy_rss_after))
+
+
+def background_warning(info: dict[str, Any]) -> list[str]:
+    busy, stolen = info["background_cores_busy"], info["background_cores_stolen"]
+    if busy <= BACKGROUND_LIMIT and stolen <= BACKGROUND_LIMIT:
+        return []
+    lines = [f"Before the bench started, {busy} cores were busy and the hypervisor stole {stolen} cores."]
+    lines += [f"  {p['cores']:.2f} cores  pid {p['pid']}  {p['command']}" for p in info["background_busiest"]]
+    return [*lines, "So every figure below is pessimistic: rerun on a quiet machine."]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    info = machine_info(args)  # also installs wrk if needed, before anything starts
+    if background_warning(info):
+        log("WARNING: the machine is already busy before the bench: " + background_warning(info)[0])
+    started, results = time.monotonic(), Results()
+    try:
+        run_loads(args, results)
+    except (RuntimeError, wrk.WrkError) as exc:
+        log(f"FAILED: {exc}")
+        return 1
+    info["elapsed_s"] = round(time.monotonic() - started, 1)
+    rows = report.build_rows(results.runs, results.events_per_stream) + report.memory_rows(results.proxy_rss)
+    problems = report.problems(results.runs, results.problems)
+    noise = report.noise(results.runs)
+
+    print(f"PoolGate bench: direct to a local fake upstream vs through the proxy, {args.duration} s per run.")
+    print(f"Machine: {info['cores']} cores ({info['cpu']}) shared by {SHARED}: the figures are")
+    print("for the whole box, not for a dedicated proxy core. Targets: DESIGN.md §9.")
+    for line in background_warning(info):
+        print(f"!!! {line}")
+    print()
+    print(report.format_table(rows))
+    print()
+    print(report.format_cpu(results.runs, info["cores"] or 0))
+    if noise:
+        print("\n!!! NOISE: other processes or guests took CPU during these runs; figures are pessimistic:")
+        for line in noise:
+            print(f"!!!   {line}")
+    if problems:
+        print(
+            "\n!!! PROBLEMS: the figures above include failed requests or broken streams; do not trust them:"
+        )
+        for problem in problems:
+            print(f"!!!   {problem}")
+    report.write_json(args.json, {
+        "meta": info, "events_per_stream": results.events_per_stream, "rows": [r.to_json() for r in rows],
+        "runs": [r.to_json() for r in results.runs],
+        "proxy_rss": [{"after": a, "t": t, "bytes": b} for a, t, b in results.proxy_rss],
+        "problems": problems, "noise": noise,
+    })  # fmt: skip
+    print(f"\nJSON: {args.json}   (bench took {info['elapsed_s']} s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

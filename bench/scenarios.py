@@ -1,0 +1,178 @@
+"""The loads the bench runs, and one measurement: a wrk run with CPU and RSS read around it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from bench import procstat, wrk
+from bench.stack import Stack
+
+OPENAI_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+ANTHROPIC_BODY = {
+    "model": "claude-3-5-haiku-latest",
+    "max_tokens": 256,
+    "messages": [{"role": "user", "content": "Say hello"}],
+}
+ANTHROPIC_VERSION = "2023-06-01"
+PATHS = ("direct", "proxy")
+WATCHED = ("proxy_service", "account_service")
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    title: str
+    group: str  # what --only selects: nonstream, stream, anthropic
+    api: str  # openai | anthropic
+    stream: bool
+    fake: dict[str, int]  # the fake's config for this load
+    clients: tuple[int, ...]
+    timeout_s: int = 10
+
+
+LOADS = (
+    Load(
+        "nonstream_instant",
+        "Non-streaming, OpenAI format, instant upstream (delay 0)",
+        "nonstream",
+        "openai",
+        False,
+        {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (1, 32),
+    ),
+    Load(
+        "nonstream_20ms",
+        "Non-streaming, OpenAI format, 20 ms upstream",
+        "nonstream",
+        "openai",
+        False,
+        {"delay_ms": 20, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (32,),
+    ),
+    Load(
+        "anthropic_instant",
+        "Non-streaming, Anthropic format (pass-through), instant upstream",
+        "anthropic",
+        "anthropic",
+        False,
+        {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (32,),
+    ),
+    Load(
+        "stream_burst",
+        "Stream, OpenAI format, 200 text events sent at once",
+        "stream",
+        "openai",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 0},
+        (1, 32),
+    ),
+    Load(
+        "stream_paced",
+        "Stream, OpenAI format, 200 text events paced 5 ms apart",
+        "stream",
+        "openai",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 5},
+        (32,),
+        timeout_s=30,
+    ),
+)
+
+
+@dataclass
+class Run:
+    load: str
+    path: str
+    clients: int
+    wrk: wrk.WrkResult
+    cpu_s: dict[str, float]  # per process, plus wrk, machine (all cores) and other (the rest)
+    wall_s: float
+    proxy_rss_after: int
+    leases_held: int  # allocation leases not yet released when wrk stopped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "load": self.load,
+            "path": self.path,
+            "clients": self.clients,
+            "wrk": self.wrk.to_json(),
+            "cpu_s": self.cpu_s,
+            "wall_s": self.wall_s,
+            "proxy_rss_after": self.proxy_rss_after,
+            "leases_held": self.leases_held,
+        }
+
+
+@dataclass
+class Target:
+    url: str
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+
+
+def target(stack: Stack, load: Load, path: str) -> Target:
+    body = {
+        **(OPENAI_BODY if load.api == "openai" else ANTHROPIC_BODY),
+        **({"stream": True} if load.stream else {}),
+    }
+    headers = {"Content-Type": "application/json"}
+    if load.api == "openai":
+        base = stack.proxy_url if path == "proxy" else stack.openai_url
+        key = stack.key if path == "proxy" else "sk-bench-direct"
+        return Target(
+            f"{base}/v1/chat/completions", {**headers, "Authorization": f"Bearer {key}"}, orjson.dumps(body)
+        )
+    base = stack.proxy_url if path == "proxy" else stack.anthropic_url
+    key = stack.key if path == "proxy" else "sk-ant-bench-direct"
+    headers |= {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION}
+    return Target(f"{base}/v1/messages", headers, orjson.dumps(body))
+
+
+def probe(t: Target, *, wait_s: float = 20.0) -> bytes:
+    """One call before measuring: fail early and clearly rather than benchmark an error page.
+    Retried for a while because a new account reaches account_service's index through the queue."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        response = httpx.post(t.url, content=t.body, headers=t.headers, timeout=30)
+        if response.status_code == 200:
+            return response.content
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"probe POST {t.url} answered {response.status_code}: {response.text[:500]}")
+        time.sleep(0.5)
+
+
+def sse_events(body: bytes) -> int:
+    return sum(1 for part in body.split(b"\n\n") if part.strip())
+
+
+def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: int, warmup_s: int) -> Run:
+    t = target(stack, load, path)
+    load_args = {
+        "body": t.body,
+        "headers": t.headers,
+        "connections": clients,
+        "threads": min(2, clients),
+        "timeout_s": load.timeout_s,
+    }
+    if warmup_s and path == "proxy":  # fills the proxy's pools; the fake has nothing to warm
+        wrk.run(t.url, duration_s=warmup_s, **load_args)
+    fake = "fake_openai" if load.api == "openai" else "fake_anthropic"
+    pids = stack.pids(*WATCHED, fake)
+    before, started = procstat.snapshot(pids), time.monotonic()
+    result = wrk.run(t.url, duration_s=duration_s, **load_args)
+    after, wall = procstat.snapshot(pids), time.monotonic() - started
+    leases = stack.leases_held()
+    stack.check_alive()
+    cpu = procstat.cpu_used(before, after)
+    cpu["fake"] = cpu.pop(fake)
+    cpu["wrk"] = result.cpu_s
+    named = sum(v for k, v in cpu.items() if k not in ("machine", "steal"))
+    cpu["other"] = max(0.0, cpu["machine"] - named)
+    rss = procstat.rss_bytes(stack.pids("proxy_service")["proxy_service"])
+    return Run(load.name, path, clients, result, cpu, wall, rss, leases)

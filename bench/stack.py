@@ -1,0 +1,130 @@
+"""The gateway under test: fake upstreams, account_service, refresh_worker and proxy_service as child
+processes (as in tests/e2e), on an isolated database / Redis prefix / exchange, with one user, one
+PoolGate key and one account per format pointing at the fakes. Everything is stopped and dropped on
+exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from redis import Redis
+
+from tests.support.infra import Infra, create_database, provision, teardown
+from tests.support.processes import Process, free_port, run_cli, spawn, spawn_listening, wait_ready
+
+SERVICES = ("account_service", "refresh_worker", "proxy_service")
+USER = "bench"
+
+
+@dataclass
+class Stack:
+    log_dir: Path
+    proxy_url: str
+    openai_url: str  # fake OpenAI upstream, without /v1
+    anthropic_url: str  # fake Anthropic upstream
+    key: str  # the PoolGate API key of the bench user
+    processes: dict[str, Process]
+    infra: Infra
+
+    def pids(self, *names: str) -> dict[str, int]:
+        return {name: self.processes[name].popen.pid for name in names}
+
+    def configure_fakes(self, **config: int) -> None:
+        """Reset both fakes, then apply `config` (request logging always off: it costs CPU)."""
+        for url in (self.openai_url, self.anthropic_url):
+            with httpx.Client(base_url=url, timeout=5) as fake:
+                fake.post("/_fake/reset").raise_for_status()
+                fake.post("/_fake/config", json={"log_requests": False, **config}).raise_for_status()
+
+    def leases_held(self) -> int:
+        """Allocation leases not yet released (a lease goes when its usage event reaches account_service)."""
+        with Redis.from_url(self.infra.redis_url) as redis:
+            pattern = f"{self.infra.redis_prefix}:alloc:inflight:*"
+            return sum(redis.zcard(key) for key in redis.scan_iter(match=pattern, count=1000))
+
+    def check_alive(self) -> None:
+        for proc in self.processes.values():
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.logs()[-4000:]}")
+
+
+@contextlib.contextmanager
+def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
+    log_dir = Path(tempfile.mkdtemp(prefix="poolgate-bench-"))
+    processes: dict[str, Process] = {}
+    with provision() as infra:
+        asyncio.run(create_database(infra))
+        try:
+            fake_urls = {}
+            for which in ("openai", "anthropic"):
+                name = f"fake_{which}"
+                processes[name], port = spawn_listening(
+                    name, f"tests.fakes.{which}_upstream", log_dir=log_dir
+                )
+                fake_urls[which] = f"http://127.0.0.1:{port}"
+            ports = {name: free_port() for name in SERVICES}
+            env = infra.env(
+                POOLGATE_PROXY_PORT=str(ports["proxy_service"]),
+                POOLGATE_ACCOUNT_SERVICE_PORT=str(ports["account_service"]),
+                POOLGATE_REFRESH_WORKER_PORT=str(ports["refresh_worker"]),
+                POOLGATE_ACCOUNT_SERVICE_URL=f"http://127.0.0.1:{ports['account_service']}",
+                POOLGATE_LOG_LEVEL="WARNING",
+            )
+            run_cli("migrate", env=env)
+            for name in SERVICES:  # started together, waited for one by one
+                processes[name] = spawn(name, ["-m", f"services.{name}"], env=env, log_dir=log_dir)
+            for name in SERVICES:
+                probe = "healthz" if name == "refresh_worker" else "readyz"
+                wait_ready(processes[name], f"http://127.0.0.1:{ports[name]}/{probe}")
+            run_cli("users", "create", USER, env=env)
+            key = run_cli("keys", "create", "--user", USER, "--name", "bench", env=env)
+            asyncio.run(_add_accounts(infra, fake_urls, max_concurrency))
+            yield Stack(
+                log_dir=log_dir,
+                proxy_url=f"http://127.0.0.1:{ports['proxy_service']}",
+                openai_url=fake_urls["openai"],
+                anthropic_url=fake_urls["anthropic"],
+                key=key,
+                processes=processes,
+                infra=infra,
+            )
+        finally:
+            for proc in reversed(processes.values()):
+                proc.stop()
+            asyncio.run(teardown(infra))
+
+
+async def _add_accounts(infra: Infra, fake_urls: dict[str, str], max_concurrency: int) -> None:
+    """One account per format, added by the function `poolgate accounts add-custom` runs (its event goes
+    through the outbox the same way), because the CLI cannot set max_concurrency: the default (32)
+    together with the lease release lag would make 32 clients measure lease exhaustion instead of the
+    hot path (see bench/README.md)."""
+    from services.account_service import db
+    from services.account_service.accounts.service import add_custom, parse_custom
+    from shared.crypto import SecretBox
+    from shared.settings import DEV_SECRET_KEY
+
+    box = SecretBox(os.environ.get("POOLGATE_SECRET_KEYS", DEV_SECRET_KEY))
+    conn = await db.connect(infra.database_url)
+    try:
+        for fmt, base in (("openai", f"{fake_urls['openai']}/v1"), ("claude", fake_urls["anthropic"])):
+            spec = parse_custom(
+                {
+                    "name": f"bench-{fmt}",
+                    "api_base": base,
+                    "api_key": f"sk-bench-{fmt}",
+                    "format": fmt,
+                    "max_concurrency": max_concurrency,
+                }
+            )
+            async with conn.transaction():
+                await add_custom(conn, box, username=USER, spec=spec)
+    finally:
+        await conn.close()

@@ -1,0 +1,46 @@
+"""What an upstream attempt's outcome means for its account.
+
+* success / failures feed the live health (success rate; consecutive server errors back off).
+* 429 cools the account for the upstream's Retry-After (default 30 s, at most an hour).
+* A refused credential: accounts that can renew it themselves (Kiro, and Dreamina accounts that can
+  log in) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
+  others become `invalid`, since only a person can give them a new credential.
+* Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
+  one; Kiro's monthly quota resets on the first of the next month; otherwise the next UTC midnight).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.account_service.accounts.schemas import Account
+
+DEFAULT_COOLDOWN_S = 30.0
+MAX_COOLDOWN_S = 3600.0
+CREDENTIAL_COOLDOWN_S = 30.0
+
+SERVER_ERRORS = frozenset({"upstream_error", "timeout", "connect_error"})
+NEUTRAL = frozenset({"client_error", "cancelled"})  # the caller's doing, not the account's
+
+
+def rate_limit_cooldown(retry_after: float | None) -> float:
+    return min(retry_after or DEFAULT_COOLDOWN_S, MAX_COOLDOWN_S)
+
+
+def renews_itself(account: Account) -> bool:
+    if account.kind == "kiro":
+        return True
+    return account.kind == "dreamina" and bool(account.settings.get("can_login"))
+
+
+def exhausted_until(account: Account, *, retry_after: float | None, now: datetime) -> datetime:
+    if retry_after:
+        return now + timedelta(seconds=retry_after)
+    if account.kind == "kiro":
+        first_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return (first_of_month + timedelta(days=32)).replace(day=1)
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
