@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from services.proxy_service.relay.outcome import (
+    answer_outcome,
     exception_error,
     exception_outcome,
     is_retryable_exception,
@@ -91,3 +92,18 @@ def test_retry_after_as_an_http_date() -> None:
 def test_missing_or_garbage_retry_after_gives_none() -> None:
     assert parse_retry_after({}) is None
     assert parse_retry_after({"retry-after": "soon"}) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (402, b"{}", ("exhausted", True)),
+        (429, b'{"error":{"code":"insufficient_quota"}}', ("exhausted", True)),
+        (400, b'{"reason":"MONTHLY_REQUEST_COUNT"}', ("exhausted", True)),
+        (400, b'{"error":{"message":"Your credit balance is too low"}}', ("exhausted", True)),
+        (429, b'{"error":{"code":"rate_limit_exceeded"}}', ("rate_limited", True)),
+        (400, b'{"error":"bad field"}', ("client_error", False)),
+    ],
+)
+def test_quota_answers_are_exhausted_not_rate_limited(status, body, expected):
+    assert answer_outcome(status, body) == expected
