@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.infra import Infra, create_database, provision, teardown
+
+# Property tests assert behaviour, never speed: on a 2-core machine that also runs the services,
+# a per-example deadline only produces flakes.
+settings.register_profile("poolgate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("poolgate")
 
 
 @pytest.fixture(scope="session")

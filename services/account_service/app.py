@@ -17,6 +17,7 @@ from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
 from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
+from services.account_service.internal.endpoints import allocation_route
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.keys.cache import KeyCache
 from services.account_service.migrations import migrate
@@ -125,6 +126,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     app.add_exception_handler(PoolGateError, _poolgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health_router(lambda: _readiness_checks(app)))
+    app.router.routes.insert(0, allocation_route)  # the hot path is matched first
     app.include_router(internal_router)
     app.include_router(api_router)
     return app

@@ -8,7 +8,6 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.account_service.allocation.service import Allocator
 from services.account_service.keys.schemas import Caller
 from services.account_service.keys.service import authenticate
 from shared.crypto import SecretBox
@@ -16,11 +15,7 @@ from shared.errors import Forbidden, Unauthenticated
 
 
 # Dependencies are `async def` even when they do no I/O: FastAPI runs a plain `def` dependency in a
-# worker thread, which on the allocation hot path cost more than the allocation itself (bench/).
-async def get_allocator(request: Request) -> Allocator:
-    return request.app.state.allocator
-
-
+# worker thread, a measurable cost per call (bench/).
 async def require_service_token(request: Request) -> None:
     expected = request.app.state.service_auth
     given = request.headers.get("authorization", "").encode()
@@ -28,7 +23,6 @@ async def require_service_token(request: Request) -> None:
         raise Unauthenticated("internal API requires the service token")
 
 
-AllocatorDep = Annotated[Allocator, Depends(get_allocator)]
 ServiceCaller = Depends(require_service_token)
 
 

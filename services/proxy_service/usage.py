@@ -31,6 +31,7 @@ class UsagePublisher:
         *,
         buffer_size: int,
         batch_size: int = 200,
+        linger_s: float = 0.05,
         drain_timeout_s: float = 5.0,
         connect_timeout_s: float = 5.0,
         publish_timeout_s: float = 10.0,
@@ -38,6 +39,7 @@ class UsagePublisher:
         self._broker = broker
         self._queue: asyncio.Queue[tuple[UsageRecorded, str | None]] = asyncio.Queue(buffer_size)
         self._batch_size = batch_size
+        self._linger_s = linger_s
         self._drain_timeout_s = drain_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._publish_timeout_s = publish_timeout_s
@@ -89,8 +91,20 @@ class UsagePublisher:
         queue = self._queue
         while True:
             batch = [await queue.get()]
-            while len(batch) < self._batch_size and not queue.empty():
-                batch.append(queue.get_nowait())
+            # Linger briefly so that even light traffic travels in batches: a message costs the
+            # broker client ~300 µs of CPU whatever its size, an event in a batch almost nothing.
+            deadline = asyncio.get_running_loop().time() + self._linger_s
+            while len(batch) < self._batch_size:
+                if queue.empty():
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(await asyncio.wait_for(queue.get(), remaining))
+                    except TimeoutError:
+                        break
+                else:
+                    batch.append(queue.get_nowait())
             self._in_flight = len(batch)
             producer = self._broker.producer
             envelopes = [Envelope.wrap(e, producer=producer, correlation_id=cid) for e, cid in batch]
