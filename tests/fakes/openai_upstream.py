@@ -58,6 +58,15 @@ _AZURE_FILTER = b"data: %s\n\n" % orjson.dumps(
 )
 
 
+# DeepSeek-style reasoning: a reasoning model, or a request that asks for reasoning, gets its
+# thoughts in `reasoning_content` before the answer (streamed first, in two pieces).
+REASONING_TEXT = "The user greets me; I should greet back."
+
+
+def _wants_reasoning(body: dict[str, Any]) -> bool:
+    return "reasoner" in str(body.get("model", "")) or bool(body.get("reasoning_effort"))
+
+
 def _script_fields(script: dict[str, Any]) -> dict[str, Any]:
     """Scripts may impersonate other errors of the same status, e.g. 429 insufficient_quota."""
     fields = {"type": script.get("error_type"), "code": script.get("error_code")}
@@ -121,7 +130,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     tool = first_tool_name(body["tools"]) if wants_tool(body) else None
     pieces = [] if tool else split_text(settings["text"], settings["stream_chunks"])
     model = body.get("model") or request.match_info.get("deployment", "")
-    completion = _completion(model, pieces, tool)
+    completion = _completion(model, pieces, tool, REASONING_TEXT if _wants_reasoning(body) else None)
     completion["usage"] = _usage(
         estimate_tokens(text_chars(body["messages"]) + text_chars(body.get("tools"))),
         estimate_tokens(len(tool) + len(TOOL_ARGUMENTS) if tool else sum(map(len, pieces))),
@@ -137,8 +146,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     return await send_events(request, events, settings, script, b"data: " + orjson.dumps(error) + b"\n\n")
 
 
-def _completion(model: str, pieces: list[str], tool: str | None) -> dict[str, Any]:
+def _completion(model: str, pieces: list[str], tool: str | None, reasoning: str | None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    if reasoning:
+        message["reasoning_content"] = reasoning
     if tool:
         function = {"name": tool, "arguments": TOOL_ARGUMENTS}
         message["content"] = None
@@ -181,18 +192,21 @@ def _chunks(completion: dict[str, Any], pieces: list[str], n_chunks: int, includ
         )
         return head + choice + end
 
-    calls = completion["choices"][0]["message"].get("tool_calls")
+    message = completion["choices"][0]["message"]
+    calls = message.get("tool_calls")
+    reasoning = message.get("reasoning_content")
+    thoughts = [chunk({"reasoning_content": p}) for p in split_text(reasoning, 2)] if reasoning else []
     if calls:
         # OpenAI names the call in the first chunk and then streams the arguments string in pieces.
         first = {"index": 0, **calls[0], "function": {"name": calls[0]["function"]["name"], "arguments": ""}}
-        events = [chunk({"role": "assistant", "content": None, "tool_calls": [first], "refusal": None})]
+        events = [*thoughts, chunk({"role": "assistant", "content": None, "tool_calls": [first], "refusal": None})]
         events += [
             chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
             for fragment in fragments(TOOL_ARGUMENTS, n_chunks)
         ]
         events.append(chunk({}, b'"tool_calls"'))
     else:
-        events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+        events = [chunk({"role": "assistant", "content": "", "refusal": None}), *thoughts]
         events += [chunk({"content": piece}) for piece in pieces]
         events.append(chunk({}, b'"stop"'))
     if include_usage:

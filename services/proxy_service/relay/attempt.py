@@ -87,7 +87,10 @@ class Failure:
             return error_response(
                 self.error or PoolGateError("upstream failed", status_code=502), fmt.error_style
             )
-        headers = [(b"content-type", self.content_type) if self.content_type else JSON_CONTENT_TYPE]
+        body = self.bridge.error_body(self.body, self.status)
+        # A converted body is JSON whatever the upstream sent (plain text, HTML).
+        content_type = self.content_type if body is self.body else None
+        headers = [(b"content-type", content_type) if content_type else JSON_CONTENT_TYPE]
         if self.retry_after:
             headers.append((b"retry-after", self.retry_after.encode("latin-1")))
-        return RawResponse(self.bridge.error_body(self.body), self.status, headers)
+        return RawResponse(body, self.status, headers)

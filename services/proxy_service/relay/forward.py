@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.proxy_service import metrics
-from services.proxy_service.formats import ClientFormat, UnsupportedConversion, bridge_for
+from services.proxy_service.formats import UPSTREAM_FORMATS, ClientFormat, UnsupportedConversion, bridge_for
 from services.proxy_service.formats.usage import usage_from_json
 from services.proxy_service.relay.attempt import Attempt, Failure
 from services.proxy_service.relay.outcome import (
     RETRYABLE_EXCEPTIONS,
+    answer_outcome,
     exception_error,
     exception_outcome,
     parse_retry_after,
-    status_outcome,
 )
 from services.proxy_service.relay.request import ClientRequest, read_client_request
 from services.proxy_service.relay.stream import RelayStream
@@ -71,7 +71,7 @@ class Relay:
 
     async def _forward(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
         exclude: list[str] = []
-        formats = [fmt.name]
+        formats = list(UPSTREAM_FORMATS)  # either format: the bridge converts
         failure: Failure | None = None
         upstream_s = 0.0  # time spent waiting on upstreams: not part of the added-time metric
         correlation_id = get_correlation_id()
@@ -105,7 +105,13 @@ class Relay:
         allocation = attempt.allocation
         upstream = allocation.upstream
         try:
-            bridge = bridge_for(fmt, upstream.format, client_model=req.model, upstream_model=upstream.model)
+            bridge = bridge_for(
+                fmt,
+                upstream.format,
+                client_model=req.model,
+                upstream_model=upstream.model,
+                provider=upstream.provider,
+            )
             target = build_target(
                 allocation,
                 anthropic_version=req.anthropic_version,
@@ -146,7 +152,7 @@ class Relay:
             attempt.record("cancelled", status, perf_counter())
             raise
         now = perf_counter()
-        outcome, retryable = status_outcome(status)
+        outcome, retryable = answer_outcome(status, data)
         headers = resp.headers
         content_type = headers.get("content-type")
 

@@ -64,15 +64,31 @@ class RelayStream(Response):
             await send(
                 {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
             )
+            bridge = self._bridge
+            opening = bridge.stream_start()  # a converting bridge's message_start, before any token
+            if opening:
+                await send({"type": "http.response.body", "body": opening, "more_body": True})
             content = upstream.content
             try:
                 while chunk := await content.readany():
                     scanner.feed(chunk)
                     if rewrite is not None:
                         chunk = rewrite(chunk)
+                        if not chunk:  # a converter may need more bytes before it can say anything
+                            continue
                     last = chunk
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                outcome = "cancelled" if self._disconnected else "success"
+                    if bridge.stream_failed:  # the client's stream ended with an error event
+                        break
+                if self._disconnected:
+                    outcome = "cancelled"
+                else:
+                    # A converter ends the client's stream: closing events, or an error event
+                    # when the upstream stopped before finishing (never a fake normal end).
+                    closing = bridge.stream_end()
+                    if closing:
+                        await send({"type": "http.response.body", "body": closing, "more_body": True})
+                    outcome = "upstream_error" if bridge.stream_failed else "success"
             except RETRYABLE_EXCEPTIONS as exc:
                 if not self._disconnected:
                     outcome = "upstream_error"

@@ -14,6 +14,7 @@ from shared.internal_client import Upstream
 from shared.logging import CORRELATION_HEADER
 
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
 class UnsupportedUpstream(Exception):
@@ -44,6 +45,30 @@ def endpoint_url(api_base: str, fmt: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
+@lru_cache(maxsize=4096)
+def azure_url(api_base: str, deployment: str | None) -> str:
+    """Azure OpenAI: `{resource}/openai/deployments/{deployment}/chat/completions?api-version=…`.
+
+    The base may name the deployment (`…/openai/deployments/gpt-4o`), be the newer v1 API
+    (`…/openai/v1`, no api-version), or be the bare resource, when the account's model override names
+    the deployment. An `api-version` in the base is kept; otherwise a GA default is added (Azure
+    answers 404 without one)."""
+    parts = urlsplit(api_base.strip())
+    path = parts.path.rstrip("/")
+    query = parts.query
+    if path.endswith("/openai/v1"):
+        return urlunsplit((parts.scheme, parts.netloc, f"{path}/chat/completions", query, ""))
+    if "/openai/deployments/" not in path:
+        if not deployment:
+            raise UnsupportedUpstream("an Azure account needs the deployment in api_base or as its model override")
+        path = f"{path}/openai/deployments/{deployment}"
+    if not path.endswith("/chat/completions"):
+        path = f"{path}/chat/completions"
+    if "api-version=" not in query:
+        query = f"{query}&api-version={DEFAULT_AZURE_API_VERSION}" if query else f"api-version={DEFAULT_AZURE_API_VERSION}"
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
 def build_target(
     upstream: Upstream,
     *,
@@ -52,22 +77,28 @@ def build_target(
     query: str = "",
     correlation_id: str | None = None,
 ) -> Target:
-    url = endpoint_url(upstream.url, upstream.format)
+    azure = upstream.provider == "azure"
     # identity: bytes are relayed and scanned for usage as they come, so they must not be compressed.
-    if upstream.format == "openai":
+    if upstream.format == "openai" and azure:
+        url = azure_url(upstream.url, upstream.model)
+        headers = {"content-type": "application/json", "accept-encoding": "identity", "api-key": upstream.credential}
+    elif upstream.format == "openai":
+        url = endpoint_url(upstream.url, upstream.format)
         headers = {
             "content-type": "application/json",
             "accept-encoding": "identity",
             "authorization": f"Bearer {upstream.credential}",
         }
     else:
+        url = endpoint_url(upstream.url, upstream.format)
         headers = {
             "content-type": "application/json",
             "accept-encoding": "identity",
             "x-api-key": upstream.credential,
             "anthropic-version": anthropic_version or DEFAULT_ANTHROPIC_VERSION,
         }
-        if anthropic_beta:
+        # Claude on Azure (Foundry) rejects beta headers it does not know; other upstreams get them.
+        if anthropic_beta and not azure:
             headers["anthropic-beta"] = anthropic_beta
         if query:
             url = f"{url}&{query}" if "?" in url else f"{url}?{query}"

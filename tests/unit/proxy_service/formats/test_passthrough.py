@@ -66,6 +66,22 @@ def test_same_format_pairs_get_a_passthrough_bridge() -> None:
     assert isinstance(bridge_for(CLAUDE, "claude", client_model="m", upstream_model="x"), Passthrough)
 
 
-def test_cross_format_pairs_are_not_supported_yet() -> None:
+def test_an_unknown_upstream_format_is_not_supported() -> None:
     with pytest.raises(UnsupportedConversion):
-        bridge_for(OPENAI, "claude", client_model="m", upstream_model=None)
+        bridge_for(OPENAI, "kiro", client_model="m", upstream_model=None)
+
+
+def test_stream_hooks_add_nothing_and_errors_pass_through() -> None:
+    bridge = Passthrough("m", None)
+    assert (bridge.stream_start(), bridge.stream_end(), bridge.stream_failed) == (b"", b"", False)
+    assert bridge.error_body(b"boom", 500) == b"boom"
+
+
+def test_a_request_cleaner_that_changes_nothing_keeps_the_client_bytes() -> None:
+    bridge = Passthrough("gpt-4o", None, clean=lambda body: None)
+    assert bridge.request_body(RAW, orjson.loads(RAW)) is RAW
+
+
+def test_a_cleaned_request_is_sent_with_the_account_model() -> None:
+    bridge = Passthrough("gpt-4o", "up", clean=lambda body: {"model": body["model"], "messages": []})
+    assert orjson.loads(bridge.request_body(RAW, orjson.loads(RAW))) == {"model": "up", "messages": []}

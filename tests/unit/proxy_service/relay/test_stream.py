@@ -7,7 +7,8 @@ import aiohttp
 import orjson
 import pytest
 
-from services.proxy_service.formats import CLAUDE, OPENAI, Passthrough
+from services.proxy_service.formats import CLAUDE, OPENAI, ClaudeClientToOpenAI, Passthrough
+from services.proxy_service.formats.providers import provider_for
 from services.proxy_service.relay.attempt import Attempt
 from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.relay.stream import RelayStream
@@ -189,3 +190,61 @@ async def test_stream_model_is_rewritten_when_the_account_overrides_it() -> None
     bridge = Passthrough("claude-sonnet-4", "claude-upstream")
     stream = RelayStream(upstream, fmt=CLAUDE, bridge=bridge, attempt=make_attempt(recorder))
     assert body_of(await run(stream)) == MESSAGE_START
+
+
+def converting_bridge() -> ClaudeClientToOpenAI:
+    bridge = ClaudeClientToOpenAI("claude-sonnet-4", "gpt-4o", provider_for(None))
+    body = {"model": "claude-sonnet-4", "max_tokens": 5, "messages": [], "stream": True}
+    bridge.request_body(orjson.dumps(body), body)
+    return bridge
+
+
+OPENAI_TEXT = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+OPENAI_FINISH = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+OPENAI_USAGE = b'data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2}}\n\ndata: [DONE]\n\n'
+
+
+def event_types(body: bytes) -> list[str]:
+    return [line[7:].decode() for line in body.split(b"\n") if line.startswith(b"event: ")]
+
+
+async def test_a_converted_stream_starts_at_once_and_ends_with_the_upstream() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([OPENAI_TEXT[:20], OPENAI_TEXT[20:], OPENAI_FINISH, OPENAI_USAGE])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    sent = await run(stream)
+    assert sent[1]["body"].startswith(b"event: message_start\n")  # before any upstream byte
+    assert all(m["body"] for m in sent[1:-1])  # a read that completes nothing sends nothing
+    assert event_types(body_of(sent)) == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    [event] = recorder.events
+    assert (event.outcome, event.input_tokens, event.output_tokens) == ("success", 4, 2)
+    assert upstream.released
+
+
+async def test_a_converted_stream_that_ends_before_finishing_ends_with_an_error_event() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([OPENAI_TEXT])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    body = body_of(await run(stream))
+    assert body.endswith(CLAUDE.stream_error) and b"message_stop" not in body
+    [event] = recorder.events
+    assert event.outcome == "upstream_error"
+    assert upstream.closed
+
+
+async def test_an_upstream_error_chunk_ends_the_converted_stream_without_reading_on() -> None:
+    recorder = Recorder()
+    error = b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'
+    upstream = FakeUpstreamResponse([OPENAI_TEXT, error, WAIT_FOR_CLOSE])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    body = body_of(await asyncio.wait_for(run(stream), 2))
+    assert event_types(body)[-1] == "error" and b"message_stop" not in body
+    [event] = recorder.events
+    assert event.outcome == "upstream_error"
