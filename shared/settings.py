@@ -41,6 +41,8 @@ class BaseServiceSettings(BaseSettings):
     account_service_port: int = 8001
     refresh_worker_port: int = 8002
     account_service_url: str = "http://127.0.0.1:8001"
+    # Upstream URLs on private or loopback networks are refused unless this is set (see netguard).
+    allow_private_upstreams: bool = False
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> BaseServiceSettings:

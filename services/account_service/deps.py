@@ -44,6 +44,13 @@ async def get_box(request: Request) -> SecretBox:
 
 Box = Annotated[SecretBox, Depends(get_box)]
 
+
+async def private_upstreams_allowed(request: Request) -> bool:
+    return request.app.state.settings.allow_private_upstreams
+
+
+PrivateUpstreamsAllowed = Annotated[bool, Depends(private_upstreams_allowed)]
+
 _bearer = HTTPBearer(
     auto_error=False, scheme_name="PoolGate API key", description="`Authorization: Bearer pg-...`"
 )

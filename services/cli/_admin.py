@@ -10,7 +10,7 @@ from services.account_service.accounts.rotation import rotate_batch
 from services.account_service.accounts.service import add_custom, parse_custom
 from services.account_service.keys.service import create_key
 from services.account_service.migrations import migrate
-from services.account_service.settings import get_settings
+from services.account_service.settings import AccountServiceSettings, get_settings
 from services.account_service.users.service import create_user
 from shared.crypto import SecretBox
 
@@ -28,7 +28,7 @@ async def run(args: argparse.Namespace) -> int:
             print(f"rotated {await _rotate(conn, box, batch_size=args.batch_size)} account(s)")
             return 0
         async with conn.transaction():
-            print(await _dispatch(conn, args, box))
+            print(await _dispatch(conn, args, box, settings))
     finally:
         await conn.close()
     return 0
@@ -45,7 +45,7 @@ async def _rotate(conn, box: SecretBox, *, batch_size: int) -> int:
         total += rotated
 
 
-async def _dispatch(conn, args: argparse.Namespace, box: SecretBox) -> str:
+async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: AccountServiceSettings) -> str:
     match (args.command, args.action):
         case ("users", "create"):
             return str((await create_user(conn, username=args.name, is_admin=args.admin)).id)
@@ -65,5 +65,8 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox) -> str:
                     "weight": args.weight,
                 }
             )
-            return str((await add_custom(conn, box, username=args.user, spec=spec)).id)
+            account = await add_custom(
+                conn, box, username=args.user, spec=spec, allow_private_upstreams=settings.allow_private_upstreams
+            )
+            return str(account.id)
     raise AssertionError(f"unhandled command {args.command} {args.action}")

@@ -16,6 +16,7 @@ from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import anthropic_router, openai_router
 from services.proxy_service.settings import ProxySettings
 from services.proxy_service.usage import UsagePublisher
+from services.proxy_service.upstreams.guard import GuardedResolver
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -45,6 +46,7 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
         limit_per_host=settings.upstream_pool_limit_per_host,
         keepalive_timeout=30,
         ttl_dns_cache=300,
+        resolver=None if settings.allow_private_upstreams else GuardedResolver(),
     )
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s

@@ -22,7 +22,7 @@ from services.account_service.accounts.schemas import (
     Visibility,
 )
 from services.account_service.accounts.updating import update_account
-from services.account_service.deps import Box, CurrentUser, Tx
+from services.account_service.deps import Box, CurrentUser, PrivateUpstreamsAllowed, Tx
 from services.account_service.keys.schemas import Caller
 from services.account_service.users.service import resolve_owner
 from shared.crypto import SecretBox
@@ -43,10 +43,11 @@ async def _one(conn, box: SecretBox, account) -> AccountOut:
 
 
 async def _create(
-    conn, box: SecretBox, caller: Caller, owner: str | None, spec: AccountCreateBase
+    conn, box: SecretBox, caller: Caller, owner: str | None, spec: AccountCreateBase, *, allow_private: bool = False
 ) -> AccountOut:
     user = await resolve_owner(conn, actor=caller, username=owner)
-    return await _one(conn, box, await service.create_account(conn, box, owner=user, spec=spec))
+    account = await service.create_account(conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private)
+    return await _one(conn, box, account)
 
 
 @router.post("/kiro", status_code=201, summary="Add a Kiro account (pending until a refresh validates it)")
@@ -58,9 +59,10 @@ async def create_kiro(
 
 @router.post("/custom_api", status_code=201, summary="Add an OpenAI- or Claude-format endpoint")
 async def create_custom_api(
-    spec: CustomApiCreate, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+    spec: CustomApiCreate, conn: Tx, box: Box, caller: CurrentUser, allow_private: PrivateUpstreamsAllowed,
+    owner: OwnerQuery = None,
 ) -> AccountOut:
-    return await _create(conn, box, caller, owner, spec)
+    return await _create(conn, box, caller, owner, spec, allow_private=allow_private)
 
 
 @router.post("/dreamina", status_code=201, summary="Add a Dreamina account")
@@ -105,9 +107,12 @@ async def get_account(account_id: UUID, conn: Tx, box: Box, caller: CurrentUser)
 
 @router.patch("/{account_id}", summary="Change an account; a new Kiro credential is validated again")
 async def patch_account(
-    account_id: UUID, update: AccountUpdate, conn: Tx, box: Box, caller: CurrentUser
+    account_id: UUID, update: AccountUpdate, conn: Tx, box: Box, caller: CurrentUser,
+    allow_private: PrivateUpstreamsAllowed,
 ) -> AccountOut:
-    account = await update_account(conn, box, actor=caller, account_id=account_id, update=update)
+    account = await update_account(
+        conn, box, actor=caller, account_id=account_id, update=update, allow_private_upstreams=allow_private
+    )
     return await _one(conn, box, account)
 
 

@@ -27,6 +27,7 @@ from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor, User
 from services.account_service.users.service import get_user, resolve_owner, usernames
 from shared.crypto import SecretBox
+from shared.netguard import internal_address_of
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.messages.contracts import (
     AccountCreated,
@@ -66,10 +67,29 @@ def duplicate_email(exc: asyncpg.UniqueViolationError) -> Conflict | None:
     return Conflict("duplicate email: this owner already has a Dreamina account with it", param="email")
 
 
+async def ensure_reachable_upstream(spec: AccountCreateBase, *, allow_private: bool) -> None:
+    """Refuse a custom API base on an internal network unless the operator allows it (SSRF)."""
+    if spec.kind != "custom_api" or allow_private:
+        return
+    address = await internal_address_of(spec.api_base)  # type: ignore[attr-defined]
+    if address is not None:
+        raise Unprocessable(
+            f"api_base resolves to an internal address ({address}); private and loopback networks are refused"
+            " unless the operator sets POOLGATE_ALLOW_PRIVATE_UPSTREAMS=true",
+            param="api_base",
+        )
+
+
 async def create_account(
-    conn: asyncpg.Connection, box: SecretBox, *, owner: User, spec: AccountCreateBase
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    owner: User,
+    spec: AccountCreateBase,
+    allow_private_upstreams: bool = False,
 ) -> Account:
     """Store a new account in the status its credential starts in, and announce it."""
+    await ensure_reachable_upstream(spec, allow_private=allow_private_upstreams)
     secrets = spec.secrets()
     try:
         account = await repository.insert(
@@ -96,10 +116,16 @@ async def create_account(
 
 
 async def add_custom(
-    conn: asyncpg.Connection, box: SecretBox, *, username: str, spec: CustomApiCreate
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    username: str,
+    spec: CustomApiCreate,
+    allow_private_upstreams: bool = False,
 ) -> Account:
     """Store a custom API account (active at once: its key is checked by the first call) and announce it."""
-    return await create_account(conn, box, owner=await get_user(conn, username=username), spec=spec)
+    owner = await get_user(conn, username=username)
+    return await create_account(conn, box, owner=owner, spec=spec, allow_private_upstreams=allow_private_upstreams)
 
 
 async def get_account(

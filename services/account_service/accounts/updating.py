@@ -16,6 +16,7 @@ from services.account_service.accounts.service import (
     decrypt_secrets,
     duplicate_email,
     encrypt_secrets,
+    ensure_reachable_upstream,
     get_account,
     parse_spec,
 )
@@ -66,7 +67,13 @@ def _changed_fields(account: Account, stored: dict[str, Any], after: AccountCrea
 
 
 async def update_account(
-    conn: asyncpg.Connection, box: SecretBox, *, actor: Actor, account_id: UUID, update: AccountUpdate
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    actor: Actor,
+    account_id: UUID,
+    update: AccountUpdate,
+    allow_private_upstreams: bool = False,
 ) -> Account:
     account = await get_account(conn, actor=actor, account_id=account_id, lock=True)
     patch = update.model_dump(exclude_unset=True)
@@ -77,6 +84,7 @@ async def update_account(
     secrets = decrypt_secrets(box, account)
     stored = CREATE_MODELS[account.kind].stored_fields(account, secrets)
     after = parse_spec(account.kind, _merge(account, stored, patch))
+    await ensure_reachable_upstream(after, allow_private=allow_private_upstreams)
     changed = _changed_fields(account, stored, after)
     if not changed:
         return account

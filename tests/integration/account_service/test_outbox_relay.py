@@ -45,7 +45,7 @@ async def test_event_written_while_rabbitmq_is_unreachable_is_delivered_after_re
                 conn,
                 SecretBox(generate_key()),
                 username=username,
-                spec=parse_custom({"api_base": "http://127.0.0.1:1/v1", "api_key": "sk-x", "format": "openai"}),
+                spec=parse_custom({"api_base": "https://8.8.8.8/v1", "api_key": "sk-x", "format": "openai"}),
             )
 
         await asyncio.sleep(2)
