@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import procstat, report, wrk
+from bench import allocation, procstat, report, wrk
 from bench.scenarios import LOADS, PATHS, Run, measure, probe, sse_events, target
 from bench.stack import running_stack
 
@@ -32,13 +32,16 @@ class Results:
     events_per_stream: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     proxy_rss: list[tuple[str, float, int]] = field(default_factory=list)  # (after what, time, bytes)
+    allocation: dict[str, float] = field(default_factory=dict)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each proxy run")
-    parser.add_argument("--only", choices=sorted({load.group for load in LOADS}), help="one group of loads")
+    parser.add_argument(
+        "--only", choices=sorted({load.group for load in LOADS} | {"allocation"}), help="one group of loads"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default %(default)s)")
     parser.add_argument(
         "--max-concurrency", type=int, default=1024,
@@ -73,13 +76,16 @@ def run_loads(args: argparse.Namespace, results: Results) -> None:
         log(f"stack up, service logs in {stack.log_dir}")
         proxy_pid = stack.pids("proxy_service")["proxy_service"]
         results.proxy_rss.append(("start-up", time.monotonic(), procstat.rss_bytes(proxy_pid)))
+        if args.only in (None, "allocation"):
+            log(f"allocation: 1 and 32 clients, {args.duration} s each")
+            results.allocation = allocation.measure(stack, duration_s=args.duration)
         for load in [load for load in LOADS if args.only in (None, load.group)]:
             stack.configure_fakes(**load.fake)
             bodies = {path: probe(target(stack, load, path)) for path in PATHS}
             if load.stream:
                 direct, proxied = sse_events(bodies["direct"]), sse_events(bodies["proxy"])
                 results.events_per_stream[load.name] = direct
-                if proxied != direct:
+                if proxied != direct and load.pool == "both":  # a converter emits its own events
                     results.problems.append(
                         f"{load.name}: the proxy relayed {proxied} SSE events of {direct}"
                     )
@@ -128,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.format_table(rows))
     print()
+    if results.allocation:
+        print(allocation.format_table(results.allocation))
+        print()
     print(report.format_cpu(results.runs, info["cores"] or 0))
     if noise:
         print("\n!!! NOISE: other processes or guests took CPU during these runs; figures are pessimistic:")
@@ -141,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!!!   {problem}")
     report.write_json(args.json, {
         "meta": info, "events_per_stream": results.events_per_stream, "rows": [r.to_json() for r in rows],
-        "runs": [r.to_json() for r in results.runs],
+        "runs": [r.to_json() for r in results.runs], "allocation": results.allocation,
         "proxy_rss": [{"after": a, "t": t, "bytes": b} for a, t, b in results.proxy_rss],
         "problems": problems, "noise": noise,
     })  # fmt: skip

@@ -33,6 +33,16 @@ class Load:
     fake: dict[str, int]  # the fake's config for this load
     clients: tuple[int, ...]
     timeout_s: int = 10
+    # Whose key the proxy run uses: the bench user with one account of each format ("both", served
+    # without conversion), or a user whose only account is of this format (forcing conversion).
+    pool: str = "both"
+
+    @property
+    def upstream_api(self) -> str:
+        """The API of the account that answers, which the direct run calls."""
+        if self.pool == "both":
+            return self.api
+        return "openai" if self.pool == "openai" else "anthropic"
 
 
 LOADS = (
@@ -82,6 +92,48 @@ LOADS = (
         (32,),
         timeout_s=30,
     ),
+    Load(
+        "convert_openai_client",
+        "Converting: OpenAI client, Claude-format account, instant upstream",
+        "convert",
+        "openai",
+        False,
+        {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (1, 32),
+        pool="claude",
+    ),
+    Load(
+        "convert_anthropic_client",
+        "Converting: Anthropic client, OpenAI-format account, instant upstream",
+        "convert",
+        "anthropic",
+        False,
+        {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (1, 32),
+        pool="openai",
+    ),
+    Load(
+        "convert_openai_client_stream",
+        "Converting stream: OpenAI client, Claude-format account, 200 events paced 5 ms apart",
+        "convert",
+        "openai",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 5},
+        (32,),
+        timeout_s=30,
+        pool="claude",
+    ),
+    Load(
+        "convert_anthropic_client_stream",
+        "Converting stream: Anthropic client, OpenAI-format account, 200 events paced 5 ms apart",
+        "convert",
+        "anthropic",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 5},
+        (32,),
+        timeout_s=30,
+        pool="openai",
+    ),
 )
 
 
@@ -117,19 +169,23 @@ class Target:
 
 
 def target(stack: Stack, load: Load, path: str) -> Target:
+    """The proxy run speaks the client's API; the direct run calls the answering account's own API."""
+    api = load.api if path == "proxy" else load.upstream_api
     body = {
-        **(OPENAI_BODY if load.api == "openai" else ANTHROPIC_BODY),
+        **(OPENAI_BODY if api == "openai" else ANTHROPIC_BODY),
         **({"stream": True} if load.stream else {}),
     }
+    if api == "openai" and load.stream and load.pool != "both":
+        body["stream_options"] = {"include_usage": True}  # what the converter asks the upstream for
     headers = {"Content-Type": "application/json"}
-    if load.api == "openai":
+    if api == "openai":
         base = stack.proxy_url if path == "proxy" else stack.openai_url
-        key = stack.key if path == "proxy" else "sk-bench-direct"
+        key = stack.keys[load.pool] if path == "proxy" else "sk-bench-direct"
         return Target(
             f"{base}/v1/chat/completions", {**headers, "Authorization": f"Bearer {key}"}, orjson.dumps(body)
         )
     base = stack.proxy_url if path == "proxy" else stack.anthropic_url
-    key = stack.key if path == "proxy" else "sk-ant-bench-direct"
+    key = stack.keys[load.pool] if path == "proxy" else "sk-ant-bench-direct"
     headers |= {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION}
     return Target(f"{base}/v1/messages", headers, orjson.dumps(body))
 
@@ -162,7 +218,7 @@ def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: in
     }
     if warmup_s and path == "proxy":  # fills the proxy's pools; the fake has nothing to warm
         wrk.run(t.url, duration_s=warmup_s, **load_args)
-    fake = "fake_openai" if load.api == "openai" else "fake_anthropic"
+    fake = "fake_openai" if load.upstream_api == "openai" else "fake_anthropic"
     pids = stack.pids(*WATCHED, fake)
     before, started = procstat.snapshot(pids), time.monotonic()
     result = wrk.run(t.url, duration_s=duration_s, **load_args)

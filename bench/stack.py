@@ -21,6 +21,12 @@ from tests.support.processes import Process, free_port, run_cli, spawn, spawn_li
 
 SERVICES = ("account_service", "refresh_worker", "proxy_service")
 USER = "bench"
+# One user per pool: "both" is served without conversion; the others force it.
+# The allocation bench reserves leases it never releases (no usage events follow), so its user has a
+# pool of 20 accounts with the largest cap an account may have: room for 200,000 leases, so the bench
+# measures allocation, not full accounts.
+POOLS = {"both": ("openai", "claude"), "openai": ("openai",), "claude": ("claude",), "alloc": ("openai",) * 20}
+ALLOC_CONCURRENCY = 10_000
 
 
 @dataclass
@@ -29,7 +35,8 @@ class Stack:
     proxy_url: str
     openai_url: str  # fake OpenAI upstream, without /v1
     anthropic_url: str  # fake Anthropic upstream
-    key: str  # the PoolGate API key of the bench user
+    account_service_url: str
+    keys: dict[str, str]  # PoolGate keys: "both" (one account per format), "openai" / "claude" (one account)
     processes: dict[str, Process]
     infra: Infra
 
@@ -83,15 +90,19 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
             for name in SERVICES:
                 probe = "healthz" if name == "refresh_worker" else "readyz"
                 wait_ready(processes[name], f"http://127.0.0.1:{ports[name]}/{probe}")
-            run_cli("users", "create", USER, env=env)
-            key = run_cli("keys", "create", "--user", USER, "--name", "bench", env=env)
-            asyncio.run(_add_accounts(infra, fake_urls, max_concurrency))
+            keys = {}
+            for pool, formats in POOLS.items():
+                run_cli("users", "create", f"{USER}-{pool}", env=env)
+                keys[pool] = run_cli("keys", "create", "--user", f"{USER}-{pool}", "--name", "bench", env=env)
+                cap = ALLOC_CONCURRENCY if pool == "alloc" else max_concurrency
+                asyncio.run(_add_accounts(infra, fake_urls, cap, f"{USER}-{pool}", formats))
             yield Stack(
                 log_dir=log_dir,
                 proxy_url=f"http://127.0.0.1:{ports['proxy_service']}",
                 openai_url=fake_urls["openai"],
                 anthropic_url=fake_urls["anthropic"],
-                key=key,
+                account_service_url=f"http://127.0.0.1:{ports['account_service']}",
+                keys=keys,
                 processes=processes,
                 infra=infra,
             )
@@ -101,7 +112,9 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
             asyncio.run(teardown(infra))
 
 
-async def _add_accounts(infra: Infra, fake_urls: dict[str, str], max_concurrency: int) -> None:
+async def _add_accounts(
+    infra: Infra, fake_urls: dict[str, str], max_concurrency: int, user: str, formats: tuple[str, ...]
+) -> None:
     """One account per format, added by the function `poolgate accounts add-custom` runs (its event goes
     through the outbox the same way), because the CLI cannot set max_concurrency: the default (32)
     together with the lease release lag would make 32 clients measure lease exhaustion instead of the
@@ -114,7 +127,9 @@ async def _add_accounts(infra: Infra, fake_urls: dict[str, str], max_concurrency
     box = SecretBox(os.environ.get("POOLGATE_SECRET_KEYS", DEV_SECRET_KEY))
     conn = await db.connect(infra.database_url)
     try:
-        for fmt, base in (("openai", f"{fake_urls['openai']}/v1"), ("claude", fake_urls["anthropic"])):
+        bases = {"openai": f"{fake_urls['openai']}/v1", "claude": fake_urls["anthropic"]}
+        for fmt in formats:
+            base = bases[fmt]
             spec = parse_custom(
                 {
                     "name": f"bench-{fmt}",
@@ -125,6 +140,6 @@ async def _add_accounts(infra: Infra, fake_urls: dict[str, str], max_concurrency
                 }
             )
             async with conn.transaction():
-                await add_custom(conn, box, username=USER, spec=spec)
+                await add_custom(conn, box, username=user, spec=spec, allow_private_upstreams=True)
     finally:
         await conn.close()
