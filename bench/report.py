@@ -139,8 +139,26 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
     add(load, 32, "proxy CPU per relayed event", "us", per_event, "", "<= 40 us", lambda r: r.proxy <= 40)
 
     for load in ("convert_openai_client", "convert_anthropic_client"):
-        add(load, 1, "latency p50, 1 client", "ms", pct("50"), "added", "added <= 1 ms", lambda r: r.delta <= 1)
-        add(load, 1, "latency p99, 1 client", "ms", pct("99"), "added", "added <= 3 ms", lambda r: r.delta <= 3)
+        add(
+            load,
+            1,
+            "latency p50, 1 client",
+            "ms",
+            pct("50"),
+            "added",
+            "added <= 1 ms",
+            lambda r: r.delta <= 1,
+        )
+        add(
+            load,
+            1,
+            "latency p99, 1 client",
+            "ms",
+            pct("99"),
+            "added",
+            "added <= 3 ms",
+            lambda r: r.delta <= 3,
+        )
         add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio")
         add(load, 32, "proxy CPU per request, 32 clients", "us", proxy_us)
     for load in ("convert_openai_client_stream", "convert_anthropic_client_stream"):

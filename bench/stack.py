@@ -25,7 +25,12 @@ USER = "bench"
 # The allocation bench reserves leases it never releases (no usage events follow), so its user has a
 # pool of 20 accounts with the largest cap an account may have: room for 200,000 leases, so the bench
 # measures allocation, not full accounts.
-POOLS = {"both": ("openai", "claude"), "openai": ("openai",), "claude": ("claude",), "alloc": ("openai",) * 20}
+POOLS = {
+    "both": ("openai", "claude"),
+    "openai": ("openai",),
+    "claude": ("claude",),
+    "alloc": ("openai",) * 20,
+}
 ALLOC_CONCURRENCY = 10_000
 
 

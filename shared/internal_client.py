@@ -54,7 +54,9 @@ class Allocation:
 
 
 class InternalClient:
-    def __init__(self, base_url: str, service_token: str, *, pool_size: int = 256, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, service_token: str, *, pool_size: int = 256, timeout_s: float = 10.0
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._auth = f"Bearer {service_token}"
         self._pool_size = pool_size
@@ -83,7 +85,9 @@ class InternalClient:
                 body = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(f"account_service unreachable: {exc.__class__.__name__}", status_code=503) from exc
+            raise UpstreamError(
+                f"account_service unreachable: {exc.__class__.__name__}", status_code=503
+            ) from exc
         parsed = orjson.loads(body) if body else None
         if status >= 400:
             if isinstance(parsed, dict) and "error" in parsed:
@@ -103,8 +107,13 @@ class InternalClient:
         body = await self.request(
             "POST",
             "/internal/v1/allocations",
-            {"api_key": api_key, "capability": capability, "model": model, "formats": formats,
-             "exclude": exclude or []},
+            {
+                "api_key": api_key,
+                "capability": capability,
+                "model": model,
+                "formats": formats,
+                "exclude": exclude or [],
+            },
         )
         return Allocation.from_json(body)
 

@@ -12,7 +12,11 @@ _TABLE: dict[str, tuple[str, ...]] = {
     "claude-opus-4.6": ("claude-opus-4-6", "claude-opus-4-6-20260101"),
     "claude-opus-4.5": ("claude-opus-4-5", "claude-opus-4-5-20251101"),
     "claude-sonnet-4.6": ("claude-sonnet-4-6", "claude-sonnet-4-6-20260101"),
-    "CLAUDE_SONNET_4_5_20250929_V1_0": ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4.5"),
+    "CLAUDE_SONNET_4_5_20250929_V1_0": (
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4.5",
+    ),
     "CLAUDE_SONNET_4_20250514_V1_0": ("claude-sonnet-4", "claude-sonnet-4-20250514"),
     "claude-haiku-4.5": ("claude-haiku-4-5", "claude-haiku-4-5-20251001"),
     "CLAUDE_3_7_SONNET_20250219_V1_0": ("claude-3-7-sonnet-20250219", "claude-3-7-sonnet-latest"),

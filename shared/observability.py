@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
-from shared.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.responses import JSONResponse
 
 Check = Callable[[], Awaitable[object]]
 
@@ -30,7 +31,9 @@ def health_router(checks: Callable[[], dict[str, Check]], *, timeout_s: float = 
             except Exception as exc:
                 results[name] = f"failed: {exc.__class__.__name__}"
         ok = all(v == "ok" for v in results.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
+        )
 
     @router.get("/metrics")
     async def metrics() -> Response:

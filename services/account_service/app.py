@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 
 from services.account_service import db
 from services.account_service.accounts import repository as accounts
-from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.health import Health
+from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
@@ -22,8 +22,8 @@ from services.account_service.internal.endpoints import router as internal_route
 from services.account_service.keys.cache import KeyCache
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
-from services.account_service.sweeper.service import Sweeper
 from services.account_service.settings import AccountServiceSettings, get_settings
+from services.account_service.sweeper.service import Sweeper
 from services.account_service.usage import consumer as usage
 from shared.crypto import SecretBox
 from shared.errors import PoolGateError, Unprocessable, plain_body
@@ -62,12 +62,21 @@ async def lifespan(app: FastAPI):
     index.load(await accounts.list_active(pool))
     relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
     await relay.start()
-    sweeper = Sweeper(pool=pool, dsn=settings.database_url, redis=redis, prefix=settings.redis_key("sweeper"),
-                      interval_s=settings.sweep_interval_s)
+    sweeper = Sweeper(
+        pool=pool,
+        dsn=settings.database_url,
+        redis=redis,
+        prefix=settings.redis_key("sweeper"),
+        interval_s=settings.sweep_interval_s,
+    )
     await sweeper.start()
     await broker.consume_batches(
-        usage.QUEUE, usage.BINDINGS, usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
-        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000), batch_size=200, batch_window_s=0.05,
+        usage.QUEUE,
+        usage.BINDINGS,
+        usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
+        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
+        batch_size=200,
+        batch_window_s=0.05,
     )
     app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
     app.state.allocator = Allocator(index=index, keys=keys, picker=picker, public_pool=settings.public_pool)

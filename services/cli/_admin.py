@@ -66,7 +66,11 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: Ac
                 }
             )
             account = await add_custom(
-                conn, box, username=args.user, spec=spec, allow_private_upstreams=settings.allow_private_upstreams
+                conn,
+                box,
+                username=args.user,
+                spec=spec,
+                allow_private_upstreams=settings.allow_private_upstreams,
             )
             return str(account.id)
     raise AssertionError(f"unhandled command {args.command} {args.action}")

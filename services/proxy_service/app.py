@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from services.proxy_service.relay import Relay
+from services.proxy_service.relay import Relay, RetryPolicy
 from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import anthropic_router, openai_router
 from services.proxy_service.settings import ProxySettings
-from services.proxy_service.usage import UsagePublisher
 from services.proxy_service.upstreams.guard import GuardedResolver
+from services.proxy_service.usage import UsagePublisher
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -84,6 +84,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             usage=usage,
             first_byte_timeout_s=settings.first_byte_timeout_s,
             max_attempts=settings.max_attempts,
+            retry=RetryPolicy(
+                same_account_retries=settings.same_account_retries,
+                base_delay_s=settings.retry_backoff_s,
+                max_wait_s=settings.max_retry_wait_s,
+            ),
+            ping_after_s=settings.ping_after_s,
+            ping_interval_s=settings.ping_interval_s,
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield

@@ -23,4 +23,6 @@ async def on_account_event(envelope: Envelope) -> None:
     event = envelope.event()
     HANDLED.labels(envelope.type).inc()
     if isinstance(event, AccountCreated):
-        log.info("account.created.received", account_id=event.account_id, kind=event.kind, message_id=envelope.id)
+        log.info(
+            "account.created.received", account_id=event.account_id, kind=event.kind, message_id=envelope.id
+        )

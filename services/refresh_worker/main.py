@@ -32,8 +32,11 @@ async def lifespan(app: FastAPI):
     await broker.connect()
     policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
     await broker.consume(
-        consumers.ACCOUNTS_QUEUE, consumers.ACCOUNTS_BINDINGS, consumers.on_account_event,
-        policy=policy, prefetch=settings.prefetch,
+        consumers.ACCOUNTS_QUEUE,
+        consumers.ACCOUNTS_BINDINGS,
+        consumers.on_account_event,
+        policy=policy,
+        prefetch=settings.prefetch,
     )
     app.state.redis, app.state.broker = redis, broker
     log.info("refresh_worker.started", port=settings.refresh_worker_port)

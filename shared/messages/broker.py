@@ -83,7 +83,9 @@ class Broker:
         self._channels: list = []
 
     async def connect(self) -> None:
-        self.connection = await aio_pika.connect_robust(self._url, client_properties={"connection_name": self.producer})
+        self.connection = await aio_pika.connect_robust(
+            self._url, client_properties={"connection_name": self.producer}
+        )
         channel = await self.connection.channel(publisher_confirms=True)
         self._channels.append(channel)
         self._exchange = await declare_exchange(channel, self._exchange_name)
@@ -94,7 +96,11 @@ class Broker:
 
     @property
     def is_connected(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed and self.connection.connected.is_set()
+        return (
+            self.connection is not None
+            and not self.connection.is_closed
+            and self.connection.connected.is_set()
+        )
 
     def queue(self, consumer: str) -> ConsumerQueue:
         return ConsumerQueue(f"{self._queue_prefix}.{consumer}")
@@ -150,7 +156,9 @@ class Broker:
                 set_correlation_id(envelope.correlation_id)
                 await handler(envelope)
 
-        await self.consume_batches(consumer, bindings, handle_batch, policy=policy, batch_size=1, prefetch=prefetch)
+        await self.consume_batches(
+            consumer, bindings, handle_batch, policy=policy, batch_size=1, prefetch=prefetch
+        )
 
     async def consume_batches(
         self,
@@ -172,8 +180,14 @@ class Broker:
             channel, exchange, queue, bindings, retry_delay_ms=policy.retry_delay_ms
         )
         batcher = _Batcher(
-            channel=channel, queue=queue, handler=handler, policy=policy, batch_size=batch_size,
-            window_s=batch_window_s, redis=self._redis, processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
+            channel=channel,
+            queue=queue,
+            handler=handler,
+            policy=policy,
+            batch_size=batch_size,
+            window_s=batch_window_s,
+            redis=self._redis,
+            processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
         )
         await main.consume(batcher.add)
 
@@ -202,7 +216,9 @@ def _unpack(message: AbstractIncomingMessage) -> list[Envelope]:
 
 
 class _Batcher:
-    def __init__(self, *, channel, queue, handler, policy, batch_size, window_s, redis, processed_prefix) -> None:
+    def __init__(
+        self, *, channel, queue, handler, policy, batch_size, window_s, redis, processed_prefix
+    ) -> None:
         self._channel = channel
         self._queue = queue
         self._handler = handler
@@ -251,7 +267,9 @@ class _Batcher:
                     await message.reject(requeue=False)
                 return
             except Exception as exc:
-                log.warning("events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(fresh))
+                log.warning(
+                    "events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(fresh)
+                )
                 for message, envelopes in unpacked:
                     await self._retry_or_dead_letter(message, envelopes[0], exc)
                 return
@@ -279,8 +297,13 @@ class _Batcher:
         if attempt < self._policy.max_attempts:
             target, headers = self._queue.retry, {_ATTEMPT_HEADER: attempt + 1}
         else:
-            target, headers = self._queue.dead, {_ATTEMPT_HEADER: attempt, "x-poolgate-error": repr(exc)[:500]}
-            log.error("events.dead_lettered", queue=self._queue.name, message_id=envelope.id, attempts=attempt)
+            target, headers = (
+                self._queue.dead,
+                {_ATTEMPT_HEADER: attempt, "x-poolgate-error": repr(exc)[:500]},
+            )
+            log.error(
+                "events.dead_lettered", queue=self._queue.name, message_id=envelope.id, attempts=attempt
+            )
         copy = _message(envelope, message.body, headers)
         copy.content_type = message.content_type  # a batch stays a batch
         await self._channel.default_exchange.publish(copy, routing_key=target)

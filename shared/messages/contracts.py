@@ -97,8 +97,17 @@ class UserChanged(Event):
     user_id: str
 
 
-Outcome = Literal["success", "rate_limited", "upstream_error", "timeout", "connect_error", "client_error",
-                  "credential_rejected", "exhausted", "cancelled"]
+Outcome = Literal[
+    "success",
+    "rate_limited",
+    "upstream_error",
+    "timeout",
+    "connect_error",
+    "client_error",
+    "credential_rejected",
+    "exhausted",
+    "cancelled",
+]
 
 
 class UsageRecorded(Event):

@@ -1,4 +1,5 @@
-"""The envelope every message travels in: `{id, type, version, occurred_at, correlation_id, producer, data}`."""
+"""The envelope every message travels in:
+`{id, type, version, occurred_at, correlation_id, producer, data}`."""
 
 from __future__ import annotations
 

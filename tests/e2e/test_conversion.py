@@ -19,11 +19,19 @@ FAKE_TEXT = "Hello from the fake"
 MODEL = "claude-sonnet-4-6"
 pytestmark = pytest.mark.e2e
 
-OPENAI_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
-CLAUDE_TOOL = {"name": "get_weather", "description": "Weather for a city",
-               "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+OPENAI_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+CLAUDE_TOOL = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
 QUESTION = "What is the weather in Paris?"
 
 
@@ -34,9 +42,21 @@ def _user(stack: Stack, *accounts: dict) -> str:
     key = stack.cli("keys", "create", "--user", name)
     for account in accounts:
         fmt = account["format"]
-        base = account.get("api_base") or (f"{stack.openai_url}/v1" if fmt == "openai" else stack.anthropic_url)
-        args = ["accounts", "add-custom", "--user", name, "--api-base", base, "--format", fmt,
-                "--api-key", account.get("api_key", f"sk-{fmt}-{name}")]
+        base = account.get("api_base") or (
+            f"{stack.openai_url}/v1" if fmt == "openai" else stack.anthropic_url
+        )
+        args = [
+            "accounts",
+            "add-custom",
+            "--user",
+            name,
+            "--api-base",
+            base,
+            "--format",
+            fmt,
+            "--api-key",
+            account.get("api_key", f"sk-{fmt}-{name}"),
+        ]
         if account.get("provider"):
             args += ["--provider", account["provider"]]
         stack.cli(*args)
@@ -66,7 +86,11 @@ async def test_openai_client_text_both_ways(stack: Stack, account_format: str) -
     assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
 
     stream = await client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True, stream_options={"include_usage": True})
+        model=MODEL,
+        messages=[{"role": "user", "content": "Hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     text, finish, usage = "", None, None
     async for chunk in stream:
         assert chunk.model == MODEL
@@ -81,13 +105,17 @@ async def test_openai_client_text_both_ways(stack: Stack, account_format: str) -
 @pytest.mark.parametrize("account_format", ["openai", "claude"])
 async def test_anthropic_client_text_both_ways(stack: Stack, account_format: str) -> None:
     client = _anthropic(stack, _user(stack, {"format": account_format}))
-    message = await client.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}])
+    message = await client.messages.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+    )
     assert [b.type for b in message.content] == ["text"]
     assert message.content[0].text == FAKE_TEXT
     assert (message.stop_reason, message.model) == ("end_turn", MODEL)
     assert message.usage.output_tokens > 0
 
-    async with client.messages.stream(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]) as s:
+    async with client.messages.stream(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+    ) as s:
         types = [event.type async for event in s]
         final = await s.get_final_message()
     assert final.content[0].text == FAKE_TEXT
@@ -104,7 +132,8 @@ async def test_openai_client_tool_round_trip(stack: Stack, account_format: str, 
         calls: dict[int, dict] = {}
         finish = None
         async for chunk in await client.chat.completions.create(
-                model=MODEL, messages=question, tools=[OPENAI_TOOL], stream=True):
+            model=MODEL, messages=question, tools=[OPENAI_TOOL], stream=True
+        ):
             for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
                 entry = calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
                 entry["id"] = call.id or entry["id"]
@@ -121,12 +150,21 @@ async def test_openai_client_tool_round_trip(stack: Stack, account_format: str, 
         call_id, name, arguments = call.id, call.function.name, call.function.arguments
     assert (finish, name, json.loads(arguments)) == ("tool_calls", "get_weather", {"city": "Paris"})
 
-    answer = await client.chat.completions.create(model=MODEL, tools=[OPENAI_TOOL], messages=[
-        *question,
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}]},
-        {"role": "tool", "tool_call_id": call_id, "content": "18°C and sunny"},
-    ])
+    answer = await client.chat.completions.create(
+        model=MODEL,
+        tools=[OPENAI_TOOL],
+        messages=[
+            *question,
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": call_id, "content": "18°C and sunny"},
+        ],
+    )
     assert answer.choices[0].message.content == FAKE_TEXT
     # The upstream got the tool result in its own format, tied to the call it answers.
     sent = _last_request(stack, account_format)["body"]
@@ -143,19 +181,31 @@ async def test_anthropic_client_tool_round_trip(stack: Stack, account_format: st
     client = _anthropic(stack, _user(stack, {"format": account_format}))
     question = [{"role": "user", "content": QUESTION}]
     if stream:
-        async with client.messages.stream(model=MODEL, max_tokens=256, tools=[CLAUDE_TOOL], messages=question) as s:
+        async with client.messages.stream(
+            model=MODEL, max_tokens=256, tools=[CLAUDE_TOOL], messages=question
+        ) as s:
             message = await s.get_final_message()
     else:
-        message = await client.messages.create(model=MODEL, max_tokens=256, tools=[CLAUDE_TOOL], messages=question)
+        message = await client.messages.create(
+            model=MODEL, max_tokens=256, tools=[CLAUDE_TOOL], messages=question
+        )
     assert message.stop_reason == "tool_use"
     tool_use = next(b for b in message.content if b.type == "tool_use")
     assert (tool_use.name, tool_use.input) == ("get_weather", {"city": "Paris"})
 
-    answer = await client.messages.create(model=MODEL, max_tokens=256, tools=[CLAUDE_TOOL], messages=[
-        *question,
-        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "18°C"}]},
-    ])
+    answer = await client.messages.create(
+        model=MODEL,
+        max_tokens=256,
+        tools=[CLAUDE_TOOL],
+        messages=[
+            *question,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "18°C"}],
+            },
+        ],
+    )
     assert answer.content[-1].text == FAKE_TEXT
     sent = _last_request(stack, account_format)["body"]
     if account_format == "openai":
@@ -167,8 +217,12 @@ async def test_anthropic_client_tool_round_trip(stack: Stack, account_format: st
 
 async def test_anthropic_client_gets_thinking_from_an_openai_reasoning_model(stack: Stack) -> None:
     client = _anthropic(stack, _user(stack, {"format": "openai", "provider": "deepseek"}))
-    kwargs = {"model": "deepseek-reasoner", "max_tokens": 2048, "messages": [{"role": "user", "content": "Hi"}],
-              "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    kwargs = {
+        "model": "deepseek-reasoner",
+        "max_tokens": 2048,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+    }
     message = await client.messages.create(**kwargs)
     assert [b.type for b in message.content] == ["thinking", "text"]
     assert message.content[0].thinking == REASONING_TEXT
@@ -180,7 +234,8 @@ async def test_anthropic_client_gets_thinking_from_an_openai_reasoning_model(sta
 async def test_openai_client_gets_reasoning_from_claude_thinking(stack: Stack) -> None:
     client = _openai(stack, _user(stack, {"format": "claude"}))
     reply = await client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], reasoning_effort="high")
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}], reasoning_effort="high"
+    )
     assert _last_request(stack, "claude")["body"]["thinking"]["type"] == "enabled"
     assert reply.choices[0].message.model_extra["reasoning_content"] == THINKING_TEXT
     assert reply.choices[0].message.content == FAKE_TEXT
@@ -192,33 +247,46 @@ async def test_a_rate_limited_account_fails_over_to_one_of_the_other_format(stac
         fake.post(f"/_fake/keys/{limited}", json={"status": 429, "retry_after": 5}).raise_for_status()
     client = _openai(stack, _user(stack, {"format": "claude", "api_key": limited}, {"format": "openai"}))
     for _ in range(6):  # whichever account is drawn first, every call is answered
-        reply = await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        reply = await client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "Hi"}]
+        )
         assert reply.choices[0].message.content == FAKE_TEXT
 
 
 @pytest.mark.parametrize("account_format", ["openai", "claude"])
 async def test_a_mid_stream_failure_ends_the_stream_with_an_error_not_a_normal_end(
-        stack: Stack, account_format: str) -> None:
+    stack: Stack, account_format: str
+) -> None:
     broken = f"sk-broken-{uuid.uuid4().hex[:6]}"
     with stack.fake(account_format) as fake:
         fake.post(f"/_fake/keys/{broken}", json={"break_after_chunks": 3}).raise_for_status()
     key = _user(stack, {"format": account_format, "api_key": broken})
     with pytest.raises(anthropic.APIError):
         async with _anthropic(stack, key).messages.stream(
-                model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]) as s:
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+        ) as s:
             async for _ in s:
                 pass
     with pytest.raises(openai.APIError):
         async for _ in await _openai(stack, key).chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True):
+            model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True
+        ):
             pass
 
 
 async def test_an_azure_style_account(stack: Stack) -> None:
-    key = _user(stack, {"format": "openai", "provider": "azure", "api_key": "azure-key-1",
-                        "api_base": f"{stack.openai_url}/openai/deployments/gpt-4o-prod"})
+    key = _user(
+        stack,
+        {
+            "format": "openai",
+            "provider": "azure",
+            "api_key": "azure-key-1",
+            "api_base": f"{stack.openai_url}/openai/deployments/gpt-4o-prod",
+        },
+    )
     reply = await _anthropic(stack, key).messages.create(
-        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}])
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+    )
     assert reply.content[0].text == FAKE_TEXT
     sent = _last_request(stack, "openai")
     assert sent["path"] == "/openai/deployments/gpt-4o-prod/chat/completions"

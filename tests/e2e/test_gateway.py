@@ -29,8 +29,9 @@ def _user_with_key(stack: Stack, prefix: str) -> tuple[str, str]:
 
 def _add_account(stack: Stack, user: str, *, fmt: str, api_key: str) -> str:
     base = f"{stack.openai_url}/v1" if fmt == "openai" else stack.anthropic_url
-    return stack.cli("accounts", "add-custom", "--user", user, "--api-base", base, "--api-key", api_key,
-                     "--format", fmt)
+    return stack.cli(
+        "accounts", "add-custom", "--user", user, "--api-base", base, "--api-key", api_key, "--format", fmt
+    )
 
 
 def _hits(stack: Stack, which: str, upstream_key: str) -> int:
@@ -71,7 +72,8 @@ async def test_openai_sdk_non_streaming(stack: Stack, alice: str) -> None:
         seen = fake_openai.get("/_fake/requests").json() + fake_anthropic.get("/_fake/requests").json()
     last = max(seen, key=lambda r: r["ts"])
     assert last["headers"].get("authorization") == "Bearer sk-alice-openai" or (
-        last["headers"].get("x-api-key") == "sk-ant-alice")
+        last["headers"].get("x-api-key") == "sk-ant-alice"
+    )
     assert alice not in orjson.dumps(seen).decode()
 
 
@@ -100,7 +102,6 @@ async def test_anthropic_sdk_non_streaming(stack: Stack, alice: str) -> None:
     assert message.content[0].text == FAKE_TEXT
     assert message.stop_reason == "end_turn"
     assert message.usage.output_tokens > 0
-
 
 
 async def test_anthropic_sdk_streaming(stack: Stack, alice: str) -> None:
@@ -170,7 +171,9 @@ async def test_429_fails_over_to_the_second_account_and_both_counters_move(stack
     calls = 0
     # The choice is random; call until the rate-limited account has been tried at least once.
     while _hits(stack, "openai", limited) == 0 and calls < 30:
-        reply = await client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        reply = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
         assert reply.choices[0].message.content == FAKE_TEXT
         calls += 1
     limited_hits = _hits(stack, "openai", limited)
@@ -184,7 +187,9 @@ async def test_429_fails_over_to_the_second_account_and_both_counters_move(stack
             async for message in messages:
                 await message.ack()
                 # The proxy sends its usage events in batches: one envelope per attempt.
-                for envelope in Envelope.many_from_bytes(message.body, batch=message.content_type == BATCH_CONTENT_TYPE):
+                for envelope in Envelope.many_from_bytes(
+                    message.body, batch=message.content_type == BATCH_CONTENT_TYPE
+                ):
                     if envelope.data["account_id"] in seen:
                         seen[envelope.data["account_id"]].append(envelope.data["outcome"])
                 if len(seen[limited_id]) + len(seen[healthy_id]) == limited_hits + calls:

@@ -31,8 +31,12 @@ def replicas(infra: Infra, tmp_path_factory) -> Iterator[tuple[list[str], dict[s
         urls = []
         for n in range(2):
             port = free_port()
-            proc = spawn(f"account_service_{n}", ["-m", "services.account_service"],
-                         env={**env, "POOLGATE_ACCOUNT_SERVICE_PORT": str(port)}, log_dir=log_dir)
+            proc = spawn(
+                f"account_service_{n}",
+                ["-m", "services.account_service"],
+                env={**env, "POOLGATE_ACCOUNT_SERVICE_PORT": str(port)},
+                log_dir=log_dir,
+            )
             processes.append(proc)
             wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
             urls.append(f"http://127.0.0.1:{port}")
@@ -59,12 +63,16 @@ def test_a_change_through_one_replica_is_used_by_the_other_within_a_second(repli
     auth = {"authorization": f"Bearer {key}"}
 
     def allocated_by_second() -> int:
-        return httpx.post(f"{second}/internal/v1/allocations", headers=SERVICE,
-                          json={"api_key": key, "model": "gpt-4o"}).status_code
+        return httpx.post(
+            f"{second}/internal/v1/allocations", headers=SERVICE, json={"api_key": key, "model": "gpt-4o"}
+        ).status_code
 
     assert allocated_by_second() == 503
-    created = httpx.post(f"{first}/api/v1/accounts/custom_api", headers=auth, json={
-        "api_base": "http://127.0.0.1:9/v1", "api_key": "sk-replica-test", "format": "openai"})
+    created = httpx.post(
+        f"{first}/api/v1/accounts/custom_api",
+        headers=auth,
+        json={"api_base": "http://127.0.0.1:9/v1", "api_key": "sk-replica-test", "format": "openai"},
+    )
     assert created.status_code == 201, created.text
     assert _seconds_until(lambda: allocated_by_second() == 200) < 1.0
 

@@ -199,7 +199,10 @@ def _chunks(completion: dict[str, Any], pieces: list[str], n_chunks: int, includ
     if calls:
         # OpenAI names the call in the first chunk and then streams the arguments string in pieces.
         first = {"index": 0, **calls[0], "function": {"name": calls[0]["function"]["name"], "arguments": ""}}
-        events = [*thoughts, chunk({"role": "assistant", "content": None, "tool_calls": [first], "refusal": None})]
+        events = [
+            *thoughts,
+            chunk({"role": "assistant", "content": None, "tool_calls": [first], "refusal": None}),
+        ]
         events += [
             chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
             for fragment in fragments(TOOL_ARGUMENTS, n_chunks)

@@ -57,7 +57,10 @@ async def store_renewed(
     account = await _locked(conn, account_id)
     stored = decrypt_secrets(box, account)
     stored.update({k: v for k, v in secrets.items() if k in RENEWABLE_SECRETS and v})
-    new_settings = {**account.settings, **{k: v for k, v in settings.items() if k in RENEWABLE_SETTINGS and v}}
+    new_settings = {
+        **account.settings,
+        **{k: v for k, v in settings.items() if k in RENEWABLE_SETTINGS and v},
+    }
     updated = await repository.update(
         conn,
         account_id=account.id,
@@ -70,8 +73,13 @@ async def store_renewed(
         secrets=encrypt_secrets(box, stored),
         credential_expires_at=expires_at,
     )
-    fields = sorted({*(k for k in secrets if k in RENEWABLE_SECRETS), *(k for k in settings if k in RENEWABLE_SETTINGS),
-                     "credential_expires_at"})
+    fields = sorted(
+        {
+            *(k for k in secrets if k in RENEWABLE_SECRETS),
+            *(k for k in settings if k in RENEWABLE_SETTINGS),
+            "credential_expires_at",
+        }
+    )
     await record(conn, AccountUpdated(account_id=str(account.id), kind=account.kind, fields=fields))
     if updated.status in ("pending", "active", "invalid"):
         updated = await change_status(conn, account=updated, status="active", reason="credential renewed")

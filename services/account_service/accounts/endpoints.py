@@ -43,10 +43,18 @@ async def _one(conn, box: SecretBox, account) -> AccountOut:
 
 
 async def _create(
-    conn, box: SecretBox, caller: Caller, owner: str | None, spec: AccountCreateBase, *, allow_private: bool = False
+    conn,
+    box: SecretBox,
+    caller: Caller,
+    owner: str | None,
+    spec: AccountCreateBase,
+    *,
+    allow_private: bool = False,
 ) -> AccountOut:
     user = await resolve_owner(conn, actor=caller, username=owner)
-    account = await service.create_account(conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private)
+    account = await service.create_account(
+        conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private
+    )
     return await _one(conn, box, account)
 
 
@@ -59,7 +67,11 @@ async def create_kiro(
 
 @router.post("/custom_api", status_code=201, summary="Add an OpenAI- or Claude-format endpoint")
 async def create_custom_api(
-    spec: CustomApiCreate, conn: Tx, box: Box, caller: CurrentUser, allow_private: PrivateUpstreamsAllowed,
+    spec: CustomApiCreate,
+    conn: Tx,
+    box: Box,
+    caller: CurrentUser,
+    allow_private: PrivateUpstreamsAllowed,
     owner: OwnerQuery = None,
 ) -> AccountOut:
     return await _create(conn, box, caller, owner, spec, allow_private=allow_private)
@@ -107,7 +119,11 @@ async def get_account(account_id: UUID, conn: Tx, box: Box, caller: CurrentUser)
 
 @router.patch("/{account_id}", summary="Change an account; a new Kiro credential is validated again")
 async def patch_account(
-    account_id: UUID, update: AccountUpdate, conn: Tx, box: Box, caller: CurrentUser,
+    account_id: UUID,
+    update: AccountUpdate,
+    conn: Tx,
+    box: Box,
+    caller: CurrentUser,
     allow_private: PrivateUpstreamsAllowed,
 ) -> AccountOut:
     account = await update_account(

@@ -27,7 +27,6 @@ from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor, User
 from services.account_service.users.service import get_user, resolve_owner, usernames
 from shared.crypto import SecretBox
-from shared.netguard import internal_address_of
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.messages.contracts import (
     AccountCreated,
@@ -35,6 +34,7 @@ from shared.messages.contracts import (
     AccountRefreshRequested,
     AccountStatusChanged,
 )
+from shared.netguard import internal_address_of
 
 __all__ = ["validation_error"]
 
@@ -125,7 +125,9 @@ async def add_custom(
 ) -> Account:
     """Store a custom API account (active at once: its key is checked by the first call) and announce it."""
     owner = await get_user(conn, username=username)
-    return await create_account(conn, box, owner=owner, spec=spec, allow_private_upstreams=allow_private_upstreams)
+    return await create_account(
+        conn, box, owner=owner, spec=spec, allow_private_upstreams=allow_private_upstreams
+    )
 
 
 async def get_account(

@@ -20,8 +20,9 @@ MAX_COOLDOWN_S = 300
 HEALTH_TTL_S = 24 * 3600
 
 _RECORD = """
-local prefix, now, alpha, threshold, base, ceiling, ttl =
-  KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local prefix, now, alpha = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local threshold, base = tonumber(ARGV[3]), tonumber(ARGV[4])
+local ceiling, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 local cooled = {}
 for i = 7, #ARGV, 3 do
   local id, ok, server_error = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2] == '1'
@@ -29,7 +30,11 @@ for i = 7, #ARGV, 3 do
   local rate = tonumber(redis.call('HGET', key, 'rate') or '1')
   rate = rate * (1 - alpha) + (ok and alpha or 0)
   local errors = 0
-  if server_error then errors = redis.call('HINCRBY', key, 'errors', 1) else redis.call('HSET', key, 'errors', 0) end
+  if server_error then
+    errors = redis.call('HINCRBY', key, 'errors', 1)
+  else
+    redis.call('HSET', key, 'errors', 0)
+  end
   redis.call('HSET', key, 'rate', tostring(rate))
   redis.call('EXPIRE', key, ttl)
   if errors >= threshold then
@@ -57,8 +62,14 @@ class Health:
         """Apply (account_id, succeeded, server_error) outcomes in order; returns accounts newly cooled."""
         if not outcomes:
             return {}
-        args: list = [int(time.time() * 1000), ALPHA, ERRORS_BEFORE_COOLDOWN, BASE_COOLDOWN_S, MAX_COOLDOWN_S,
-                      HEALTH_TTL_S]
+        args: list = [
+            int(time.time() * 1000),
+            ALPHA,
+            ERRORS_BEFORE_COOLDOWN,
+            BASE_COOLDOWN_S,
+            MAX_COOLDOWN_S,
+            HEALTH_TTL_S,
+        ]
         for account_id, ok, server_error in outcomes:
             args += (account_id, "1" if ok else "0", "1" if server_error else "0")
         flat = await self._record(keys=[self._prefix], args=args)

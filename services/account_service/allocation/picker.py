@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 _PICK = """
-local now, ttl, lease, prefix, draw = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local now, ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local prefix, draw = ARGV[4], tonumber(ARGV[5])
 local ids, weights, total, earliest, full = {}, {}, 0, -1, 0
 for i = 6, #ARGV, 3 do
   local id, weight, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
@@ -81,7 +82,9 @@ class Picker:
         chosen, earliest, full = await self._pick(args=args)
         chosen = chosen.decode() if isinstance(chosen, bytes) else chosen
         earliest = int(earliest)
-        return Pick(account_id=chosen or None, cooling_until_ms=earliest if earliest >= 0 else None, full=int(full))
+        return Pick(
+            account_id=chosen or None, cooling_until_ms=earliest if earliest >= 0 else None, full=int(full)
+        )
 
     async def release(self, leases: Sequence[tuple[str, str]]) -> None:
         """Release (account_id, lease_id) pairs."""

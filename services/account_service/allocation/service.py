@@ -15,7 +15,8 @@ from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
 
 ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
 ALLOCATION_SECONDS = Histogram(
-    "poolgate_allocation_seconds", "Time to answer an allocation",
+    "poolgate_allocation_seconds",
+    "Time to answer an allocation",
     buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
 )
 
@@ -63,7 +64,9 @@ class Allocator:
         usable = [c for c in servable if c.usable_at(now)]
         candidates = [c for c in usable if c.id not in request.exclude]
         if not candidates:
-            raise NoAccountAvailable(self._nothing_configured(request, servable=len(servable), usable=len(usable)))
+            raise NoAccountAvailable(
+                self._nothing_configured(request, servable=len(servable), usable=len(usable))
+            )
         lease_id = uuid.uuid4().hex
         pick = await self._picker.pick(lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates])
         if pick.account_id is None:
@@ -91,7 +94,8 @@ class Allocator:
         if pick.cooling_until_ms is not None and pick.full == 0:
             retry_after = max(0.0, pick.cooling_until_ms / 1000 - time.time())
             return NoAccountAvailable(
-                f"all {count} account(s) are cooling down; retry in {retry_after:.0f}s", retry_after=retry_after
+                f"all {count} account(s) are cooling down; retry in {retry_after:.0f}s",
+                retry_after=retry_after,
             )
         return NoAccountAvailable(
             f"all {count} account(s) are cooling down or at their concurrency limit", retry_after=1.0

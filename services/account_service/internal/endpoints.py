@@ -7,8 +7,8 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from starlette.routing import Route
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
@@ -22,7 +22,9 @@ router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_
 async def allocate(request: Request) -> Response:
     """`POST /internal/v1/allocations`, the hot path: a plain Starlette endpoint (no FastAPI
     dependency solving or validation, both measurable per call), parsed by hand with orjson."""
-    if not hmac.compare_digest(request.headers.get("authorization", "").encode(), request.app.state.service_auth):
+    if not hmac.compare_digest(
+        request.headers.get("authorization", "").encode(), request.app.state.service_auth
+    ):
         raise Unauthenticated("internal API requires the service token")
     try:
         body = orjson.loads(await request.body())
@@ -49,7 +51,9 @@ allocation_route = Route("/internal/v1/allocations", allocate, methods=["POST"])
 
 class RenewedCredentials(BaseModel):
     expires_at: datetime | None = None
-    secrets: dict[str, str] = Field(default_factory=dict, description="access_token, refresh_token, sessionid")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="access_token, refresh_token, sessionid"
+    )
     settings: dict[str, str] = Field(default_factory=dict, description="profile_arn")
 
 
@@ -66,7 +70,12 @@ async def read_credentials(account_id: UUID, conn: Tx, box: Box) -> JSONResponse
 @router.put("/accounts/{account_id}/credentials")
 async def store_credentials(account_id: UUID, body: RenewedCredentials, conn: Tx, box: Box) -> JSONResponse:
     account = await credentials.store_renewed(
-        conn, box, account_id=account_id, expires_at=body.expires_at, secrets=body.secrets, settings=body.settings
+        conn,
+        box,
+        account_id=account_id,
+        expires_at=body.expires_at,
+        secrets=body.secrets,
+        settings=body.settings,
     )
     return JSONResponse({"id": str(account.id), "status": account.status})
 

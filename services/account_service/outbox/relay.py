@@ -24,7 +24,9 @@ RELAY_FAILURES = Counter("poolgate_outbox_relay_failures_total", "Outbox relay r
 
 
 class OutboxRelay:
-    def __init__(self, *, pool: asyncpg.Pool, broker: Broker, dsn: str, poll_s: float = 2.0, batch: int = 200):
+    def __init__(
+        self, *, pool: asyncpg.Pool, broker: Broker, dsn: str, poll_s: float = 2.0, batch: int = 200
+    ):
         self._pool = pool
         self._broker = broker
         self._dsn = dsn

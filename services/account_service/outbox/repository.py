@@ -24,9 +24,7 @@ async def add(conn: asyncpg.Connection, *, envelope: Envelope) -> None:
 
 async def claim(conn: asyncpg.Connection, *, limit: int) -> list[OutboxRow]:
     """Lock the oldest unsent rows; other relays skip them (SKIP LOCKED) instead of waiting."""
-    rows = await conn.fetch(
-        "SELECT id, body FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit
-    )
+    rows = await conn.fetch("SELECT id, body FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
     return [OutboxRow(id=r["id"], body=bytes(r["body"])) for r in rows]
 
 

@@ -33,8 +33,15 @@ DREAMINA_WINDOW = timedelta(hours=24)
 
 class Sweeper:
     def __init__(
-        self, *, pool: asyncpg.Pool, dsn: str, redis: Redis, prefix: str, interval_s: float = 30.0,
-        announce_every_s: int = 300, lock_id: int = _LOCK_ID,
+        self,
+        *,
+        pool: asyncpg.Pool,
+        dsn: str,
+        redis: Redis,
+        prefix: str,
+        interval_s: float = 30.0,
+        announce_every_s: int = 300,
+        lock_id: int = _LOCK_ID,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
@@ -65,7 +72,9 @@ class Sweeper:
                         lock_conn = await connect(self._dsn)
                     if not self.is_leader:
                         # The lock lives as long as this connection: a dead leader's lock is freed with it.
-                        self.is_leader = await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_id)
+                        self.is_leader = await lock_conn.fetchval(
+                            "SELECT pg_try_advisory_lock($1)", self._lock_id
+                        )
                     if self.is_leader:
                         await self.sweep_once()
                 except (OSError, asyncpg.PostgresError) as exc:
@@ -90,14 +99,25 @@ class Sweeper:
                     f"{self._prefix}:refresh_due:{account.id}", 1, nx=True, ex=self._announce_every_s
                 )
                 if fresh:
-                    await record(conn, AccountRefreshDue(
-                        account_id=str(account.id), kind=account.kind, expires_at=account.credential_expires_at
-                    ))
+                    await record(
+                        conn,
+                        AccountRefreshDue(
+                            account_id=str(account.id),
+                            kind=account.kind,
+                            expires_at=account.credential_expires_at,
+                        ),
+                    )
                     announced += 1
             for account in await accounts.reactivate_exhausted(conn, now=now):
-                await record(conn, AccountStatusChanged(
-                    account_id=str(account.id), kind=account.kind, status="active", reason="quota reset time reached"
-                ))
+                await record(
+                    conn,
+                    AccountStatusChanged(
+                        account_id=str(account.id),
+                        kind=account.kind,
+                        status="active",
+                        reason="quota reset time reached",
+                    ),
+                )
         if announced:
             log.info("sweeper.refresh_due", count=announced)
         return announced

@@ -42,8 +42,11 @@ class UsageConsumer:
             return
         await self._picker.release([(u.account_id, u.lease_id) for u, _ in usages])
         cooled = await self._health.record(
-            [(u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS)
-             for u, _ in usages if u.outcome not in outcomes.NEUTRAL]
+            [
+                (u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS)
+                for u, _ in usages
+                if u.outcome not in outcomes.NEUTRAL
+            ]
         )
         for account_id, seconds in cooled.items():
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="server errors")
@@ -51,7 +54,9 @@ class UsageConsumer:
             if usage.outcome == "rate_limited":
                 seconds = outcomes.rate_limit_cooldown(usage.retry_after)
                 await self._picker.cool_down(usage.account_id, seconds)
-                log.info("account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited")
+                log.info(
+                    "account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited"
+                )
         async with self._pool.acquire() as conn, conn.transaction():
             for usage, _ in usages:
                 if usage.outcome in ("credential_rejected", "exhausted"):
@@ -64,17 +69,28 @@ class UsageConsumer:
             return  # deleted, or already taken out of the pool by an earlier event
         if usage.outcome == "exhausted":
             until = outcomes.exhausted_until(account, retry_after=usage.retry_after, now=outcomes.utcnow())
-            await change_status(conn, account=account, status="exhausted",
-                                reason=f"upstream quota exhausted (HTTP {usage.status_code})", until=until)
+            await change_status(
+                conn,
+                account=account,
+                status="exhausted",
+                reason=f"upstream quota exhausted (HTTP {usage.status_code})",
+                until=until,
+            )
             return
         reason = f"upstream rejected the credential (HTTP {usage.status_code})"
         if outcomes.renews_itself(account):
             await self._picker.cool_down(usage.account_id, outcomes.CREDENTIAL_COOLDOWN_S)
         else:
             await change_status(conn, account=account, status="invalid", reason=reason)
-        await record(conn, AccountCredentialRejected(
-            account_id=usage.account_id, kind=account.kind, status_code=usage.status_code or 0, reason=reason
-        ))
+        await record(
+            conn,
+            AccountCredentialRejected(
+                account_id=usage.account_id,
+                kind=account.kind,
+                status_code=usage.status_code or 0,
+                reason=reason,
+            ),
+        )
 
     @staticmethod
     async def _count(conn: asyncpg.Connection, usages: list[tuple[UsageRecorded, datetime]]) -> None:

@@ -23,13 +23,19 @@ CLAUDE_MODEL = "claude-sonnet-4-5"
 
 
 def allocate(api: Api, key: str, model: str | None = CLAUDE_MODEL, **extra):
-    return api.client.post("/internal/v1/allocations", headers=SERVICE,
-                           json={"api_key": key, "model": model, **extra})
+    return api.client.post(
+        "/internal/v1/allocations", headers=SERVICE, json={"api_key": key, "model": model, **extra}
+    )
 
 
 def custom(api: Api, key: str, **fields) -> dict:
-    body = {"api_base": "http://127.0.0.1:9/v1", "api_key": f"sk-{uuid.uuid4().hex}", "format": "claude",
-            "max_concurrency": 10000, **fields}
+    body = {
+        "api_base": "http://127.0.0.1:9/v1",
+        "api_key": f"sk-{uuid.uuid4().hex}",
+        "format": "claude",
+        "max_concurrency": 10000,
+        **fields,
+    }
     response = api.call("POST", "/accounts/custom_api", key, json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -37,13 +43,23 @@ def custom(api: Api, key: str, **fields) -> dict:
 
 def active_kiro(api: Api, key: str, *, region: str, expires_in: timedelta = timedelta(hours=1)) -> dict:
     """A Kiro account as the worker leaves it after a successful refresh."""
-    response = api.call("POST", "/accounts/kiro", key, json={
-        "refresh_token": f"rt-{uuid.uuid4().hex}", "region": region, "max_concurrency": 10000})
+    response = api.call(
+        "POST",
+        "/accounts/kiro",
+        key,
+        json={"refresh_token": f"rt-{uuid.uuid4().hex}", "region": region, "max_concurrency": 10000},
+    )
     assert response.status_code == 201, response.text
     account = response.json()
     assert account["status"] == "pending"
-    renewed = api.client.put(f"/internal/v1/accounts/{account['id']}/credentials", headers=SERVICE, json={
-        "expires_at": (datetime.now(UTC) + expires_in).isoformat(), "secrets": {"access_token": "at-secret"}})
+    renewed = api.client.put(
+        f"/internal/v1/accounts/{account['id']}/credentials",
+        headers=SERVICE,
+        json={
+            "expires_at": (datetime.now(UTC) + expires_in).isoformat(),
+            "secrets": {"access_token": "at-secret"},
+        },
+    )
     assert renewed.json()["status"] == "active", renewed.text
     return account
 
@@ -61,13 +77,26 @@ def wait_until(predicate, timeout_s: float = 10.0):
 
 def publish_usage(api: Api, account_id: str, outcome: str, **fields) -> None:
     async def send():
-        broker = Broker(amqp_url=api.infra.amqp_url, exchange=api.infra.exchange,
-                        queue_prefix=api.infra.queue_prefix, producer="test-proxy")
+        broker = Broker(
+            amqp_url=api.infra.amqp_url,
+            exchange=api.infra.exchange,
+            queue_prefix=api.infra.queue_prefix,
+            producer="test-proxy",
+        )
         await broker.connect()
         try:
-            await broker.publish(UsageRecorded(
-                lease_id=uuid.uuid4().hex, account_id=account_id, api_key_id=str(uuid.uuid4()),
-                user_id=str(uuid.uuid4()), model=CLAUDE_MODEL, outcome=outcome, latency_ms=5.0, **fields))
+            await broker.publish(
+                UsageRecorded(
+                    lease_id=uuid.uuid4().hex,
+                    account_id=account_id,
+                    api_key_id=str(uuid.uuid4()),
+                    user_id=str(uuid.uuid4()),
+                    model=CLAUDE_MODEL,
+                    outcome=outcome,
+                    latency_ms=5.0,
+                    **fields,
+                )
+            )
         finally:
             await broker.close()
 
@@ -79,7 +108,12 @@ def test_a_kiro_accounts_region_is_the_region_allocated(api: Api, region: str) -
     _, key = api.new_user()
     account = active_kiro(api, key, region=region)
     answer = wait_until(lambda: (r := allocate(api, key)).status_code == 200 and r.json())
-    assert answer["account"] == {"id": account["id"], "kind": "kiro", "name": account["name"], "region": region}
+    assert answer["account"] == {
+        "id": account["id"],
+        "kind": "kiro",
+        "name": account["name"],
+        "region": region,
+    }
     assert answer["upstream"]["region"] == region
     assert answer["upstream"]["credential"] == "at-secret"
     assert answer["upstream"]["format"] == "kiro"
@@ -136,12 +170,17 @@ def test_a_refused_custom_credential_makes_the_account_invalid_and_is_announced(
     try:
         publish_usage(api, account["id"], "credential_rejected", status_code=401)
         wait_until(lambda: api.call("GET", f"/accounts/{account['id']}", key).json()["status"] == "invalid")
-        events = tap.wait_for(lambda seen: any(
-            e["type"] == "account.credential_rejected" and e["data"]["account_id"] == account["id"] for e in seen))
+        events = tap.wait_for(
+            lambda seen: any(
+                e["type"] == "account.credential_rejected" and e["data"]["account_id"] == account["id"]
+                for e in seen
+            )
+        )
     finally:
         tap.close()
     assert api.call("GET", f"/accounts/{account['id']}", key).json()["status_reason"] == (
-        "upstream rejected the credential (HTTP 401)")
+        "upstream rejected the credential (HTTP 401)"
+    )
     assert any(e["type"] == "account.status_changed" and e["data"]["status"] == "invalid" for e in events)
     wait_until(lambda: allocate(api, key).status_code == 503)
 
@@ -152,8 +191,12 @@ def test_a_refused_kiro_token_is_sent_to_the_worker_not_invalidated(api: Api) ->
     tap = api.tap()
     try:
         publish_usage(api, account["id"], "credential_rejected", status_code=403)
-        tap.wait_for(lambda seen: any(
-            e["type"] == "account.credential_rejected" and e["data"]["account_id"] == account["id"] for e in seen))
+        tap.wait_for(
+            lambda seen: any(
+                e["type"] == "account.credential_rejected" and e["data"]["account_id"] == account["id"]
+                for e in seen
+            )
+        )
     finally:
         tap.close()
     assert api.call("GET", f"/accounts/{account['id']}", key).json()["status"] == "active"
@@ -163,8 +206,11 @@ def test_an_exhausted_quota_takes_the_account_out_until_its_reset_time(api: Api)
     _, key = api.new_user()
     account = custom(api, key)
     publish_usage(api, account["id"], "exhausted", status_code=429, retry_after=7200)
-    got = wait_until(lambda: (a := api.call("GET", f"/accounts/{account['id']}", key).json())["status"]
-                     == "exhausted" and a)
+    got = wait_until(
+        lambda: (
+            (a := api.call("GET", f"/accounts/{account['id']}", key).json())["status"] == "exhausted" and a
+        )
+    )
     until = datetime.fromisoformat(got["status_until"])
     assert timedelta(hours=1.9) < until - datetime.now(UTC) <= timedelta(hours=2)
     wait_until(lambda: allocate(api, key).status_code == 503)

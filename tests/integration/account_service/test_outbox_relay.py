@@ -22,9 +22,15 @@ async def test_event_written_while_rabbitmq_is_unreachable_is_delivered_after_re
     amqp = urlsplit(migrated.amqp_url)
     cuttable = CuttableProxy(amqp.hostname, amqp.port or 5672)
     await cuttable.start()
-    via_proxy = migrated.amqp_url.replace(f"{amqp.hostname}:{amqp.port or 5672}", f"127.0.0.1:{cuttable.port}")
-    broker = Broker(amqp_url=via_proxy, exchange=migrated.exchange, queue_prefix=migrated.queue_prefix,
-                    producer="test-relay")
+    via_proxy = migrated.amqp_url.replace(
+        f"{amqp.hostname}:{amqp.port or 5672}", f"127.0.0.1:{cuttable.port}"
+    )
+    broker = Broker(
+        amqp_url=via_proxy,
+        exchange=migrated.exchange,
+        queue_prefix=migrated.queue_prefix,
+        producer="test-relay",
+    )
     await broker.connect()
     relay = OutboxRelay(pool=pool, broker=broker, dsn=migrated.database_url, poll_s=0.5)
 

@@ -12,17 +12,31 @@ from tests.integration.account_service.test_allocation import active_kiro
 
 
 def _dreamina(api: Api, key: str, *, region: str, password: str, expires_in: timedelta) -> dict:
-    response = api.call("POST", "/accounts/dreamina", key, json={
-        "email": f"{uuid.uuid4().hex[:8]}@example.com", "password": password, "region": region,
-        "sessionid": uuid.uuid4().hex, "sessionid_expires_at": (datetime.now(UTC) + expires_in).isoformat()})
+    response = api.call(
+        "POST",
+        "/accounts/dreamina",
+        key,
+        json={
+            "email": f"{uuid.uuid4().hex[:8]}@example.com",
+            "password": password,
+            "region": region,
+            "sessionid": uuid.uuid4().hex,
+            "sessionid_expires_at": (datetime.now(UTC) + expires_in).isoformat(),
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def _sweeper(api: Api, **kwargs) -> Sweeper:
     state = api.client.app.state
-    return Sweeper(pool=state.pool, dsn=api.database_url, redis=state.redis,
-                   prefix=f"{api.infra.redis_prefix}:sweep-test:{uuid.uuid4().hex[:6]}", **kwargs)
+    return Sweeper(
+        pool=state.pool,
+        dsn=api.database_url,
+        redis=state.redis,
+        prefix=f"{api.infra.redis_prefix}:sweep-test:{uuid.uuid4().hex[:6]}",
+        **kwargs,
+    )
 
 
 def test_refresh_due_goes_out_for_soon_expiring_credentials_of_accounts_that_can_renew(api: Api) -> None:
@@ -38,8 +52,12 @@ def test_refresh_due_goes_out_for_soon_expiring_credentials_of_accounts_that_can
     try:
         sweeper = _sweeper(api)
         api.client.portal.call(sweeper.sweep_once)
-        seen = tap.wait_for(lambda events: {e["data"]["account_id"] for e in events
-                                            if e["type"] == "account.refresh_due"} & mine >= {kiro_soon["id"]})
+        seen = tap.wait_for(
+            lambda events: (
+                {e["data"]["account_id"] for e in events if e["type"] == "account.refresh_due"} & mine
+                >= {kiro_soon["id"]}
+            )
+        )
         # A second pass soon after does not announce the same accounts again.
         assert api.client.portal.call(sweeper.sweep_once) == 0
     finally:

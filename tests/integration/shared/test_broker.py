@@ -57,7 +57,9 @@ async def test_a_failing_handler_is_retried_with_delay_then_dead_lettered(broker
         attempts.append(asyncio.get_running_loop().time())
         raise RuntimeError("upstream down")
 
-    await broker.consume("c", ["account.created"], always_fails, policy=AckPolicy(max_attempts=3, retry_delay_ms=200))
+    await broker.consume(
+        "c", ["account.created"], always_fails, policy=AckPolicy(max_attempts=3, retry_delay_ms=200)
+    )
     sent = await broker.publish(_event())
     async with asyncio.timeout(10):
         while len(attempts) < 3:
@@ -79,7 +81,9 @@ async def test_a_transient_failure_succeeds_on_retry(broker):
         if calls == 1:
             raise ConnectionError("blip")
 
-    await broker.consume("c", ["account.created"], fails_once, policy=AckPolicy(max_attempts=3, retry_delay_ms=100))
+    await broker.consume(
+        "c", ["account.created"], fails_once, policy=AckPolicy(max_attempts=3, retry_delay_ms=100)
+    )
     await broker.publish(_event())
     async with asyncio.timeout(10):
         while calls < 2:

@@ -16,8 +16,12 @@ from shared.errors import (
 def test_openai_shape_names_the_field():
     body = orjson.loads(render(InvalidRequest("messages is required", param="messages"), "openai"))
     assert body == {
-        "error": {"message": "messages is required", "type": "invalid_request_error", "param": "messages",
-                  "code": None}
+        "error": {
+            "message": "messages is required",
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": None,
+        }
     }
 
 

@@ -8,8 +8,18 @@ from shared.netguard import is_internal
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "::1", "fd00::1", "0.0.0.0",
-     "::ffff:127.0.0.1", "224.0.0.1"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fd00::1",
+        "0.0.0.0",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
 )
 def test_internal_addresses(address):
     assert is_internal(address)
@@ -20,7 +30,9 @@ def test_public_addresses(address):
     assert not is_internal(address)
 
 
-@pytest.mark.parametrize("base", ["http://localhost:8080/v1", "http://10.0.0.5/v1", "http://169.254.169.254/latest"])
+@pytest.mark.parametrize(
+    "base", ["http://localhost:8080/v1", "http://10.0.0.5/v1", "http://169.254.169.254/latest"]
+)
 async def test_an_internal_api_base_is_refused_naming_the_field(base):
     spec = parse_custom({"api_base": base, "api_key": "sk-x", "format": "openai"})
     with pytest.raises(Unprocessable) as refused:
@@ -31,10 +43,12 @@ async def test_an_internal_api_base_is_refused_naming_the_field(base):
 
 async def test_internal_api_bases_pass_when_the_operator_allows_them_and_public_ones_always():
     await ensure_reachable_upstream(
-        parse_custom({"api_base": "http://127.0.0.1:9/v1", "api_key": "sk-x", "format": "openai"}), allow_private=True
+        parse_custom({"api_base": "http://127.0.0.1:9/v1", "api_key": "sk-x", "format": "openai"}),
+        allow_private=True,
     )
     await ensure_reachable_upstream(
-        parse_custom({"api_base": "https://8.8.8.8/v1", "api_key": "sk-x", "format": "openai"}), allow_private=False
+        parse_custom({"api_base": "https://8.8.8.8/v1", "api_key": "sk-x", "format": "openai"}),
+        allow_private=False,
     )
 
 

@@ -60,12 +60,18 @@ def azure_url(api_base: str, deployment: str | None) -> str:
         return urlunsplit((parts.scheme, parts.netloc, f"{path}/chat/completions", query, ""))
     if "/openai/deployments/" not in path:
         if not deployment:
-            raise UnsupportedUpstream("an Azure account needs the deployment in api_base or as its model override")
+            raise UnsupportedUpstream(
+                "an Azure account needs the deployment in api_base or as its model override"
+            )
         path = f"{path}/openai/deployments/{deployment}"
     if not path.endswith("/chat/completions"):
         path = f"{path}/chat/completions"
     if "api-version=" not in query:
-        query = f"{query}&api-version={DEFAULT_AZURE_API_VERSION}" if query else f"api-version={DEFAULT_AZURE_API_VERSION}"
+        query = (
+            f"{query}&api-version={DEFAULT_AZURE_API_VERSION}"
+            if query
+            else f"api-version={DEFAULT_AZURE_API_VERSION}"
+        )
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
@@ -81,7 +87,11 @@ def build_target(
     # identity: bytes are relayed and scanned for usage as they come, so they must not be compressed.
     if upstream.format == "openai" and azure:
         url = azure_url(upstream.url, upstream.model)
-        headers = {"content-type": "application/json", "accept-encoding": "identity", "api-key": upstream.credential}
+        headers = {
+            "content-type": "application/json",
+            "accept-encoding": "identity",
+            "api-key": upstream.credential,
+        }
     elif upstream.format == "openai":
         url = endpoint_url(upstream.url, upstream.format)
         headers = {
