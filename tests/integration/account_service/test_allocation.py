@@ -123,10 +123,11 @@ def test_kiro_and_custom_accounts_take_part_in_one_choice(api: Api) -> None:
     _, key = api.new_user()
     kiro = active_kiro(api, key, region="eu-west-1")
     claude = custom(api, key)
-    wait_until(lambda: len({allocate(api, key).json()["account"]["id"] for _ in range(10)}) == 2)
+    # Both accounts reach this replica's index through the queue; until then allocation may say 503.
+    wait_until(lambda: {allocate(api, key).json().get("account", {}).get("id") for _ in range(10)} >= {
+        kiro["id"], claude["id"]})
     picks = Counter(allocate(api, key).json()["account"]["kind"] for _ in range(200))
     assert picks["kiro"] > 50 and picks["custom_api"] > 50, picks
-    assert {kiro["id"], claude["id"]}  # both were created by this user
 
 
 def test_the_model_decides_which_accounts_can_serve(api: Api) -> None:
