@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from services.proxy_service.relay import Relay, RetryPolicy
 from services.proxy_service.responses import error_response, style_for_path
-from services.proxy_service.routes import anthropic_router, openai_router
+from services.proxy_service.routes import HOT_ROUTES
 from services.proxy_service.settings import ProxySettings
 from services.proxy_service.upstreams.guard import GuardedResolver
 from services.proxy_service.usage import UsagePublisher
@@ -164,7 +164,6 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
     # The hot routes first: routing tries routers in order.
-    app.include_router(openai_router)
-    app.include_router(anthropic_router)
+    app.router.routes[:0] = HOT_ROUTES
     app.include_router(health_router(lambda: _readiness_checks(app)))
     return app

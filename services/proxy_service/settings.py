@@ -10,8 +10,19 @@ class ProxySettings(BaseServiceSettings):
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
-    # Upstream attempts per client call (each one a fresh allocation excluding the accounts tried).
+    # Upstream attempts per client call (each one a fresh allocation excluding the accounts tried),
+    # counted again after each backoff wait.
     max_attempts: int = 4
+    # When allocation has no other account left after a passing failure (connect error, timeout, 429,
+    # 5xx), the accounts tried are tried again after a wait: the upstream's Retry-After, else the
+    # allocation's, else retry_backoff_s doubling (5, 10, 20 s); each wait at most max_retry_wait_s.
+    same_account_retries: int = 3
+    retry_backoff_s: float = 5.0
+    max_retry_wait_s: float = 60.0
+    # Streams: when no upstream has sent its headers this long after the call (failover and backoff
+    # waits included), the client gets a 200 event stream and a keep-alive every ping_interval_s.
+    ping_after_s: float = 5.0
+    ping_interval_s: float = 10.0
     usage_buffer_size: int = 10_000
     usage_drain_timeout_s: float = 5.0
     # Many accounts share one host (api.openai.com, api.anthropic.com) and streams last long, so the

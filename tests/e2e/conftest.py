@@ -53,6 +53,9 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             POOLGATE_ACCOUNT_SERVICE_PORT=str(account_port),
             POOLGATE_REFRESH_WORKER_PORT=str(worker_port),
             POOLGATE_ACCOUNT_SERVICE_URL=f"http://127.0.0.1:{account_port}",
+            # Streams ping soon and often, so that test_failover sees pings without slow upstreams.
+            POOLGATE_PING_AFTER_S="0.3",
+            POOLGATE_PING_INTERVAL_S="0.2",
         )
         run_cli("migrate", env=env)
         for name, port in (("account_service", account_port), ("refresh_worker", worker_port),

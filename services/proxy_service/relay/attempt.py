@@ -63,7 +63,16 @@ class Attempt:
 class Failure:
     """A retryable attempt's result, answered as it is if no other account can take the call."""
 
-    __slots__ = ("body", "bridge", "content_type", "error", "retry_after", "status")
+    __slots__ = (
+        "body",
+        "bridge",
+        "content_type",
+        "error",
+        "outcome",
+        "retry_after",
+        "retry_after_s",
+        "status",
+    )
 
     def __init__(
         self,
@@ -72,15 +81,19 @@ class Failure:
         body: bytes = b"",
         content_type: bytes | None = None,
         retry_after: str | None = None,
+        retry_after_s: float | None = None,
         bridge: Bridge | None = None,
         error: PoolGateError | None = None,
+        outcome: str | None = None,
     ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # the upstream's header, passed on to the client as it is
+        self.retry_after_s = retry_after_s  # the same, in seconds (also from `retry-after-ms`)
         self.bridge = bridge
         self.error = error
+        self.outcome = outcome  # the attempt's usage outcome; None when no upstream was asked
 
     def response(self, fmt: ClientFormat) -> RawResponse:
         if self.error is not None or self.status is None or self.bridge is None:

@@ -1,8 +1,12 @@
 """The attempt loop shared by both client routes.
 
-allocate (excluding the accounts tried) → build the upstream call → send → answer; on a failure
-before any byte reached the client (connect error, timeout, 429, 5xx), try another account. Every
-attempt publishes exactly one `usage.recorded`, which also releases its lease.
+allocate → call the upstream (`call.py`) → answer. Allocation prefers accounts of the client's own
+format (pass-through is cheaper and faithful) and only when none is left asks for either format.
+On a failure before any byte reached the client (connect error, timeout, 429, 5xx, a refused
+credential), another account is tried, excluding the ones tried; when none is left, the tried ones
+are tried again after a backoff (`backoff.py`). Streaming calls are answered through a
+`KeepAliveStream`, which pings the client while this goes on. Every attempt publishes exactly one
+`usage.recorded`, which also releases its lease.
 """
 
 from __future__ import annotations
@@ -11,33 +15,23 @@ import asyncio
 from time import perf_counter
 
 import aiohttp
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.proxy_service import metrics
-from services.proxy_service.formats import UPSTREAM_FORMATS, ClientFormat, UnsupportedConversion, bridge_for
-from services.proxy_service.formats.usage import usage_from_json
+from services.proxy_service.formats import UPSTREAM_FORMATS, ClientFormat
 from services.proxy_service.relay.attempt import Attempt, Failure
-from services.proxy_service.relay.outcome import (
-    RETRYABLE_EXCEPTIONS,
-    answer_outcome,
-    exception_error,
-    exception_outcome,
-    parse_retry_after,
-)
+from services.proxy_service.relay.backoff import Backoff, RetryPolicy
+from services.proxy_service.relay.call import call_upstream
+from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.relay.request import ClientRequest, read_client_request
-from services.proxy_service.relay.stream import RelayStream
-from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
-from services.proxy_service.upstreams import UnsupportedUpstream, build_target
+from services.proxy_service.responses import error_response
 from services.proxy_service.usage import UsagePublisher
-from shared.errors import NoAccountAvailable, PoolGateError, UpstreamError
-from shared.internal_client import InternalClient
+from shared.errors import NoAccountAvailable, PoolGateError
+from shared.internal_client import Allocation, InternalClient
 from shared.logging import get_correlation_id, get_logger
 
 log = get_logger(__name__)
-
-_USAGE = b'"usage"'
 
 
 class Relay:
@@ -49,43 +43,92 @@ class Relay:
         usage: UsagePublisher,
         first_byte_timeout_s: float,
         max_attempts: int,
+        retry: RetryPolicy | None = None,
+        ping_after_s: float = 5.0,
+        ping_interval_s: float = 10.0,
     ) -> None:
         self._internal = internal
         self._session = session
         self._usage = usage
         self._first_byte_timeout_s = first_byte_timeout_s
-        self._max_attempts = max(1, max_attempts)
+        self._max_attempts = max(1, max_attempts)  # accounts tried between two backoff waits
+        self._retry = retry or RetryPolicy()
+        self._ping_after_s = ping_after_s
+        self._ping_interval_s = ping_interval_s
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
         try:
             req = await read_client_request(request, fmt)
-            response = await self._forward(req, fmt, started)
         except PoolGateError as err:
             response = error_response(err, fmt.error_style)
         except Exception:
             log.exception("proxy.unhandled_error", route=fmt.route)
             response = error_response(PoolGateError("internal error"), fmt.error_style)
+        else:
+            if req.stream:  # counts its own status, which it may only know once pings began
+                return KeepAliveStream(
+                    self._answer(req, fmt, started),
+                    fmt=fmt,
+                    after_s=self._ping_after_s,
+                    interval_s=self._ping_interval_s,
+                )
+            response = await self._answer(req, fmt, started)
         metrics.count_request(fmt.route, response.status_code)
         return response
 
+    async def _answer(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
+        try:
+            return await self._forward(req, fmt, started)
+        except PoolGateError as err:
+            return error_response(err, fmt.error_style)
+        except Exception:
+            log.exception("proxy.unhandled_error", route=fmt.route)
+            return error_response(PoolGateError("internal error"), fmt.error_style)
+
     async def _forward(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
         exclude: list[str] = []
-        formats = list(UPSTREAM_FORMATS)  # either format: the bridge converts
         failure: Failure | None = None
-        upstream_s = 0.0  # time spent waiting on upstreams: not part of the added-time metric
+        backoff = Backoff(self._retry)
+        attempts = 0  # since the last backoff wait
+        upstream_s = 0.0  # time spent on upstreams and waits: not part of the added-time metric
         correlation_id = get_correlation_id()
-        for _ in range(self._max_attempts):
+        while attempts < self._max_attempts:
             try:
-                allocation = await self._internal.allocate(
-                    api_key=req.api_key, capability="chat", model=req.model, formats=formats, exclude=exclude
-                )
-            except NoAccountAvailable:
+                allocation = await self._allocate(req, fmt, exclude)
+            except NoAccountAvailable as refusal:
                 if failure is None:
                     raise
-                break
+                delay = backoff.delay(
+                    outcome=failure.outcome,
+                    upstream_retry_after=failure.retry_after_s,
+                    refusal_retry_after=refusal.retry_after,
+                )
+                if delay is None:
+                    break
+                log.info(
+                    "proxy.upstream_backoff",
+                    seconds=round(delay, 3),
+                    retries=backoff.retries,
+                    rewaits=backoff.rewaits,
+                    status=failure.status,
+                )
+                await asyncio.sleep(delay)
+                upstream_s += delay
+                exclude.clear()  # the accounts already tried may serve again
+                attempts = 0
+                continue
+            attempts += 1
+            backoff.attempted()
             attempt = Attempt(allocation, req, self._usage, perf_counter())
-            result, waited = await self._attempt(attempt, req, fmt, correlation_id)
+            result, waited = await call_upstream(
+                self._session,
+                attempt,
+                req,
+                fmt,
+                correlation_id=correlation_id,
+                first_byte_timeout_s=self._first_byte_timeout_s,
+            )
             upstream_s += waited
             if not isinstance(result, Failure):
                 metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
@@ -94,103 +137,21 @@ class Relay:
             exclude.append(allocation.account_id)
 
         assert failure is not None  # at least one attempt ran, or allocation raised
-        log.warning("proxy.upstream_gave_up", attempts=len(exclude), status=failure.status)
+        log.warning("proxy.upstream_gave_up", retries=backoff.retries, status=failure.status)
         metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
         return failure.response(fmt)
 
-    async def _attempt(
-        self, attempt: Attempt, req: ClientRequest, fmt: ClientFormat, correlation_id: str | None
-    ) -> tuple[Response | Failure, float]:
-        """One upstream call: the final response, or a retryable `Failure`; plus the time spent waiting."""
-        allocation = attempt.allocation
-        upstream = allocation.upstream
+    async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
+        """An account of the client's own format if one is left, else one of either format."""
         try:
-            bridge = bridge_for(
-                fmt,
-                upstream.format,
-                client_model=req.model,
-                upstream_model=upstream.model,
-                provider=upstream.provider,
+            return await self._internal.allocate(
+                api_key=req.api_key, capability="chat", model=req.model, formats=[fmt.name], exclude=exclude
             )
-            target = build_target(
-                allocation,
-                anthropic_version=req.anthropic_version,
-                anthropic_beta=req.anthropic_beta,
-                query=req.query,
-                correlation_id=correlation_id,
+        except NoAccountAvailable:
+            return await self._internal.allocate(
+                api_key=req.api_key,
+                capability="chat",
+                model=req.model,
+                formats=list(UPSTREAM_FORMATS),
+                exclude=exclude,
             )
-        except (UnsupportedConversion, UnsupportedUpstream) as exc:
-            log.warning("proxy.upstream_unsupported", account_id=allocation.account_id, reason=str(exc))
-            attempt.record("upstream_error", None, perf_counter())
-            return Failure(error=UpstreamError("no usable upstream for this request")), 0.0
-        body = bridge.request_body(req.raw, req.body)
-
-        sent = perf_counter()
-        status: int | None = None
-        try:
-            async with asyncio.timeout(self._first_byte_timeout_s):
-                resp = await self._session.post(
-                    target.url, data=body, headers=target.headers, allow_redirects=False
-                )
-            attempt.first_byte = first_byte = perf_counter()
-            metrics.FIRST_BYTE_SECONDS.observe(first_byte - sent)
-            status = resp.status
-            if req.stream and 200 <= status < 300:
-                return RelayStream(resp, fmt=fmt, bridge=bridge, attempt=attempt), first_byte - sent
-            try:
-                data = await resp.read()
-            except BaseException:
-                resp.close()
-                raise
-        except RETRYABLE_EXCEPTIONS as exc:
-            now = perf_counter()
-            outcome = exception_outcome(exc)
-            attempt.record(outcome, status, now)
-            _log_failure(allocation.account_id, outcome, status, exc)
-            return Failure(error=exception_error(exc)), now - sent
-        except asyncio.CancelledError:
-            attempt.record("cancelled", status, perf_counter())
-            raise
-        now = perf_counter()
-        outcome, retryable = answer_outcome(status, data)
-        headers = resp.headers
-        content_type = headers.get("content-type")
-
-        if outcome == "success":
-            parsed = None
-            if bridge.rewrites or _USAGE in data:
-                try:
-                    parsed = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    parsed = None
-            input_tokens, output_tokens = usage_from_json(parsed)
-            attempt.record(outcome, status, now, input_tokens=input_tokens, output_tokens=output_tokens)
-            out = [(b"content-type", content_type.encode("latin-1")) if content_type else JSON_CONTENT_TYPE]
-            encoding = headers.get("content-encoding")
-            if encoding:
-                out.append((b"content-encoding", encoding.encode("latin-1")))
-            return RawResponse(bridge.response_body(data, parsed), status, out), now - sent
-
-        attempt.record(outcome, status, now, retry_after=parse_retry_after(headers))
-        failure = Failure(
-            status=status,
-            body=data,
-            content_type=content_type.encode("latin-1") if content_type else None,
-            retry_after=headers.get("retry-after"),
-            bridge=bridge,
-        )
-        if retryable or outcome == "credential_rejected":
-            _log_failure(allocation.account_id, outcome, status, None)
-        if retryable:
-            return failure, now - sent
-        return failure.response(fmt), now - sent
-
-
-def _log_failure(account_id: str, outcome: str, status: int | None, exc: BaseException | None) -> None:
-    log.info(
-        "proxy.upstream_attempt_failed",
-        account_id=account_id,
-        outcome=outcome,
-        status=status,
-        error=None if exc is None else exc.__class__.__name__,
-    )

@@ -4,7 +4,7 @@ No per-chunk parsing or re-encoding: each chunk is scanned for usage (cheap unle
 `"usage"`), optionally passed through the bridge, and sent. A stream the upstream breaks ends with
 an error event in the client's format, never a fake normal end. A client that goes away closes the
 upstream response at once (a task waits for `http.disconnect`, since sending to a gone client is a
-silent no-op in uvicorn).
+silent no-op in uvicorn). `send_body` relays into a response another started (`keepalive.py`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class RelayStream(Response):
         self._bridge = bridge
         self._attempt = attempt
         self._disconnected = False
+        self._claimed = False  # relayed or abandoned: its usage is recorded exactly once either way
 
     async def _watch_disconnect(self, receive: Receive) -> None:
         try:
@@ -54,6 +55,26 @@ class RelayStream(Response):
         self._upstream.close()  # wakes the pending read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        try:
+            await send(start)
+        except BaseException:
+            self.abandon()
+            raise
+        await self.send_body(receive, send)
+
+    def abandon(self) -> None:
+        """Drop the upstream unread if nobody relayed it (the client left before it could be)."""
+        if self._claimed:
+            return
+        self._claimed = True
+        self._upstream.close()
+        self._attempt.record("cancelled", self.status_code, time.perf_counter())
+
+    async def send_body(self, receive: Receive, send: Send) -> None:
+        """Relay the upstream's stream into a response whose start was already sent (by `__call__`,
+        or by a keep-alive stream that pinged while the upstream was being found)."""
+        self._claimed = True
         upstream = self._upstream
         scanner = SseUsageScanner()
         rewrite = self._bridge.stream_chunk if self._bridge.rewrites else None
@@ -61,9 +82,6 @@ class RelayStream(Response):
         outcome = "cancelled"
         last = b"\n\n"
         try:
-            await send(
-                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-            )
             bridge = self._bridge
             opening = bridge.stream_start()  # a converting bridge's message_start, before any token
             if opening:

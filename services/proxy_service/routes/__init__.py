@@ -1,6 +1,13 @@
-"""Client-facing routes: one per API the proxy speaks."""
+"""Client-facing routes: one per API the proxy speaks.
 
-from services.proxy_service.routes.anthropic import router as anthropic_router
-from services.proxy_service.routes.openai import router as openai_router
+Plain Starlette routes, not FastAPI ones: the relay reads the body itself, so FastAPI's dependency
+solving and per-request exit stack would be pure cost on the hot path (bench/). These APIs are
+documented by OpenAI and Anthropic, not by our OpenAPI schema.
+"""
 
-__all__ = ["anthropic_router", "openai_router"]
+from services.proxy_service.routes.anthropic import route as anthropic_route
+from services.proxy_service.routes.openai import route as openai_route
+
+HOT_ROUTES = [openai_route, anthropic_route]
+
+__all__ = ["HOT_ROUTES"]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from services.proxy_service.deps import RelayDep
 from services.proxy_service.formats import CLAUDE
 
-router = APIRouter(tags=["anthropic"])
+
+async def messages(request: Request) -> Response:
+    return await request.app.state.relay.handle(request, CLAUDE)
 
 
-@router.post("/v1/messages")
-async def messages(request: Request, relay: RelayDep) -> Response:
-    return await relay.handle(request, CLAUDE)
+route = Route("/v1/messages", messages, methods=["POST"])

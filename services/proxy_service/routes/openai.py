@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from services.proxy_service.deps import RelayDep
 from services.proxy_service.formats import OPENAI
 
-router = APIRouter(tags=["openai"])
+
+async def chat_completions(request: Request) -> Response:
+    return await request.app.state.relay.handle(request, OPENAI)
 
 
-@router.post("/v1/chat/completions")
-async def chat_completions(request: Request, relay: RelayDep) -> Response:
-    return await relay.handle(request, OPENAI)
+route = Route("/v1/chat/completions", chat_completions, methods=["POST"])

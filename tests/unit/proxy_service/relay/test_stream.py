@@ -9,75 +9,8 @@ import pytest
 
 from services.proxy_service.formats import CLAUDE, OPENAI, ClaudeClientToOpenAI, Passthrough
 from services.proxy_service.formats.providers import provider_for
-from services.proxy_service.relay.attempt import Attempt
-from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.relay.stream import RelayStream
-from shared.internal_client import Allocation, Upstream
-
-WAIT_FOR_CLOSE = object()
-
-
-class FakeContent:
-    """Stands in for aiohttp's StreamReader: yields chunks, raises exceptions, or waits to be closed."""
-
-    def __init__(self, items: list[Any], closed: asyncio.Event) -> None:
-        self._items = items
-        self._closed = closed
-
-    async def readany(self) -> bytes:
-        if not self._items:
-            return b""
-        item = self._items.pop(0)
-        if item is WAIT_FOR_CLOSE:
-            await self._closed.wait()
-            raise aiohttp.ClientConnectionError("Connection closed")
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-
-class FakeUpstreamResponse:
-    status = 200
-
-    def __init__(self, items: list[Any]) -> None:
-        self._closed = asyncio.Event()
-        self.content = FakeContent(items, self._closed)
-        self.released = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
-    def close(self) -> None:
-        self._closed.set()
-
-    def release(self) -> None:
-        self.released = True
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def record(self, event: Any) -> None:
-        self.events.append(event)
-
-
-def make_attempt(recorder: Recorder, model: str = "claude-sonnet-4") -> Attempt:
-    allocation = Allocation(
-        lease_id="lease-1",
-        api_key_id="key-1",
-        user_id="user-1",
-        account_id="acc-1",
-        account_kind="custom_api",
-        region=None,
-        upstream=Upstream(url="http://u", credential="c", format="claude", provider=None, model=None),
-    )
-    raw = b'{"model":"%s","messages":[],"max_tokens":5,"stream":true}' % model.encode()
-    request = ClientRequest(api_key="pg", raw=raw, body=orjson.loads(raw))
-    attempt = Attempt(allocation, request, recorder, started=0.0)  # type: ignore[arg-type]
-    attempt.first_byte = 0.001
-    return attempt
+from tests.unit.proxy_service.relay._fakes import WAIT_FOR_CLOSE, FakeUpstreamResponse, Recorder, make_attempt
 
 
 async def run(stream: RelayStream, *, disconnect: bool = False) -> list[dict[str, Any]]:
@@ -128,7 +61,7 @@ async def test_chunks_are_relayed_as_they_are_and_usage_recorded_once() -> None:
         7,
         True,
     )
-    assert event.lease_id == "lease-1" and event.model == "claude-sonnet-4"
+    assert event.lease_id == "lease-acc-1" and event.model == "claude-sonnet-4"
 
 
 @pytest.mark.parametrize(
@@ -248,3 +181,42 @@ async def test_an_upstream_error_chunk_ends_the_converted_stream_without_reading
     assert event_types(body)[-1] == "error" and b"message_stop" not in body
     [event] = recorder.events
     assert event.outcome == "upstream_error"
+
+
+async def test_a_stream_nobody_relays_is_closed_and_recorded_cancelled_once() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream.abandon()
+    stream.abandon()
+    assert upstream.closed
+    assert [e.outcome for e in recorder.events] == ["cancelled"]
+
+
+async def test_abandoning_a_relayed_stream_changes_nothing() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    await run(stream)
+    stream.abandon()
+    assert upstream.released and not upstream.closed
+    assert [e.outcome for e in recorder.events] == ["success"]
+
+
+async def test_the_body_can_be_relayed_into_a_response_started_elsewhere() -> None:
+    recorder = Recorder()
+    upstream = FakeUpstreamResponse([MESSAGE_START, MESSAGE_DELTA])
+    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await stream.send_body(receive, send)
+    assert all(m["type"] == "http.response.body" for m in sent)
+    assert body_of(sent) == MESSAGE_START + MESSAGE_DELTA
+    assert [e.outcome for e in recorder.events] == ["success"]

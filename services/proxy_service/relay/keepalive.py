@@ -1,0 +1,123 @@
+"""A streaming call's response while its upstream is still being found.
+
+Most streams get their upstream's headers at once, and are answered exactly as without this class
+(the relayed stream, or the error with its real status). When no upstream has answered within
+`after_s` (slow upstreams, failover, backoff waits), the client is sent a `200 text/event-stream` at
+once and a keep-alive every `interval_s`, so that neither it nor a proxy in between gives up on a
+silent connection: Anthropic's own `ping` event, or an SSE comment for OpenAI clients (their SDKs
+skip comments). The attempt loop goes on behind the pings; its answer is then relayed into the
+started stream, or, if it failed, told as an error event in the client's format (never a normal end).
+A client that leaves while pinged cancels the loop, and with it the pending upstream attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from services.proxy_service import metrics
+from services.proxy_service.formats import CLAUDE, ClientFormat
+from services.proxy_service.formats.errors import claude_error_body, openai_error_body
+from services.proxy_service.relay.stream import STREAM_HEADERS, RelayStream
+
+_PINGS = {CLAUDE.name: b'event: ping\ndata: {"type": "ping"}\n\n'}
+_COMMENT_PING = b": ping\n\n"
+
+
+def ping_event(fmt: ClientFormat) -> bytes:
+    return _PINGS.get(fmt.name, _COMMENT_PING)
+
+
+def error_event(fmt: ClientFormat, status: int, body: bytes) -> bytes:
+    """An error answer (`body` as it would have gone out with `status`) as the client's stream error."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    claude = fmt.name == CLAUDE.name
+    if not isinstance(error, dict):  # an upstream's text or HTML error page: its words, typed by status
+        converted = claude_error_body(status, body) if claude else openai_error_body(status, body)
+        error = orjson.loads(converted)["error"]
+    if claude:
+        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + b"\n\n"
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+async def _disconnect(receive: Receive) -> None:
+    with contextlib.suppress(Exception):  # a server that gave up on the connection: same thing
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+class KeepAliveStream(Response):
+    def __init__(
+        self, answer: Coroutine[Any, Any, Response], *, fmt: ClientFormat, after_s: float, interval_s: float
+    ) -> None:
+        self.status_code = 200
+        self.raw_headers = list(STREAM_HEADERS)
+        self.background = None
+        self._answer = answer
+        self._fmt = fmt
+        self._after_s = after_s
+        self._interval_s = max(interval_s, 0.01)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.ensure_future(self._answer)
+        try:
+            done, _ = await asyncio.wait((task,), timeout=self._after_s)
+            if done:
+                response = task.result()
+                metrics.count_request(self._fmt.route, response.status_code)
+                await response(scope, receive, send)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            metrics.count_request(self._fmt.route, 200)
+            if not await self._ping_until_answered(task, receive, send):
+                return
+            response = task.result()
+            if isinstance(response, RelayStream):
+                await response.send_body(receive, send)
+                return
+            error = error_event(self._fmt, response.status_code, bytes(response.body))
+            await send({"type": "http.response.body", "body": error, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await _settle(task)
+
+    async def _ping_until_answered(
+        self, task: asyncio.Future[Response], receive: Receive, send: Send
+    ) -> bool:
+        """Ping until the loop answers (True), or the client leaves (False: the loop is cancelled)."""
+        ping = {"type": "http.response.body", "body": ping_event(self._fmt), "more_body": True}
+        gone = asyncio.ensure_future(_disconnect(receive))
+        try:
+            while True:
+                await send(ping)
+                done, _ = await asyncio.wait(
+                    (task, gone), timeout=self._interval_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                if task in done:
+                    return True
+                if gone in done:
+                    return False
+        finally:
+            gone.cancel()
+
+
+async def _settle(task: asyncio.Future[Response]) -> None:
+    """Cancel a loop nobody waits for any more; an upstream it already found is dropped unread."""
+    if not task.done():
+        task.cancel()
+        await asyncio.wait((task,))
+    if task.cancelled() or task.exception() is not None:
+        return
+    response = task.result()
+    if isinstance(response, RelayStream):
+        response.abandon()  # a no-op once it was relayed

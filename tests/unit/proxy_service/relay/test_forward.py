@@ -1,0 +1,207 @@
+"""The attempt loop's decisions, with account_service and the upstreams faked at their boundaries."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from services.proxy_service.formats import CLAUDE, ClientFormat
+from services.proxy_service.relay import Relay, RetryPolicy
+from services.proxy_service.relay.keepalive import KeepAliveStream
+from tests.unit.proxy_service.relay._fakes import (
+    HANG,
+    Client,
+    FakeInternal,
+    FakeSession,
+    FakeUpstreamResponse,
+    Recorder,
+)
+
+MODEL = "claude-sonnet-4"
+CLAUDE_OK = orjson.dumps(
+    {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": "Hi"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+)
+OPENAI_OK = orjson.dumps(
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }
+)
+RATE_LIMITED = orjson.dumps({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
+START = b'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-sonnet-4"}}\n\n'
+STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+
+
+def ok(body: bytes = CLAUDE_OK) -> FakeUpstreamResponse:
+    return FakeUpstreamResponse(body=body)
+
+
+def failed(status: int, body: bytes = RATE_LIMITED, **headers: str) -> FakeUpstreamResponse:
+    return FakeUpstreamResponse(status=status, body=body, headers=headers)
+
+
+def streamed() -> FakeUpstreamResponse:
+    return FakeUpstreamResponse([START, STOP], headers={"content-type": "text/event-stream"})
+
+
+def relay(internal: FakeInternal, session: FakeSession, usage: Recorder, **options: Any) -> Relay:
+    settings: dict[str, Any] = {
+        "first_byte_timeout_s": 5.0,
+        "max_attempts": 4,
+        "retry": RetryPolicy(same_account_retries=3, base_delay_s=0.01, max_wait_s=1.0),
+        "ping_after_s": 5.0,
+        "ping_interval_s": 5.0,
+    }
+    settings.update(options)
+    return Relay(internal=internal, session=session, usage=usage, **settings)  # type: ignore[arg-type]
+
+
+def client_request(fmt: ClientFormat = CLAUDE, *, stream: bool = False) -> Request:
+    raw = orjson.dumps(
+        {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}], "stream": stream}
+    )
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": fmt.route,
+        "query_string": b"",
+        "headers": [(b"x-api-key", b"pg-key"), (b"content-type", b"application/json")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return Request(scope, receive)
+
+
+def outcomes(usage: Recorder) -> list[str]:
+    return [event.outcome for event in usage.events]
+
+
+async def test_an_account_of_the_clients_own_format_takes_a_single_allocation() -> None:
+    internal = FakeInternal(("oa-1", "openai"), ("cl-1", "claude"))
+    session = FakeSession({"oa-1": [ok(OPENAI_OK)], "cl-1": [ok()]})
+    response = await relay(internal, session, Recorder()).handle(client_request(), CLAUDE)
+    assert response.status_code == 200
+    assert internal.calls == [(["claude"], [])]
+    assert session.posts == ["cl-1"]
+
+
+async def test_either_format_is_asked_for_only_when_none_of_the_own_is_left() -> None:
+    internal = FakeInternal(("oa-1", "openai"), ("cl-1", "claude"))
+    session = FakeSession({"oa-1": [ok(OPENAI_OK)], "cl-1": [failed(429)]})
+    usage = Recorder()
+    response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
+    assert response.status_code == 200
+    assert orjson.loads(response.body)["content"] == [{"type": "text", "text": "Hi"}]  # converted
+    assert internal.calls == [(["claude"], []), (["claude"], ["cl-1"]), (["openai", "claude"], ["cl-1"])]
+    assert session.posts == ["cl-1", "oa-1"]
+    assert outcomes(usage) == ["rate_limited", "success"]
+
+
+async def test_a_lone_account_is_tried_again_after_its_retry_after() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [failed(429, **{"retry-after-ms": "150"}), ok()]})
+    usage = Recorder()
+    started = time.perf_counter()
+    response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.15
+    assert internal.calls == [
+        (["claude"], []),
+        (["claude"], ["cl-1"]),
+        (["openai", "claude"], ["cl-1"]),
+        (["claude"], []),  # after the wait, the account already tried may serve again
+    ]
+    assert outcomes(usage) == ["rate_limited", "success"]
+
+
+async def test_passing_failures_give_up_after_three_retries_with_the_last_answer() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    overloaded = orjson.dumps(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
+    session = FakeSession({"cl-1": [failed(529, overloaded)]})
+    usage = Recorder()
+    response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
+    assert response.status_code == 529
+    assert orjson.loads(response.body)["error"]["message"] == "Overloaded"
+    assert session.posts == ["cl-1"] * 4
+    assert outcomes(usage) == ["upstream_error"] * 4
+
+
+async def test_a_refused_credential_is_not_tried_again() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    refused = b'{"type":"error","error":{"type":"authentication_error"}}'
+    session = FakeSession({"cl-1": [failed(401, refused)]})
+    response = await relay(internal, session, Recorder()).handle(client_request(), CLAUDE)
+    assert response.status_code == 401
+    assert session.posts == ["cl-1"]
+
+
+async def test_a_refusal_before_any_attempt_is_the_answer_with_its_retry_after() -> None:
+    internal = FakeInternal(retry_after=12.0)
+    response = await relay(internal, FakeSession({}), Recorder()).handle(client_request(), CLAUDE)
+    assert response.status_code == 503
+    assert dict(response.raw_headers)[b"retry-after"] == b"12"
+    assert orjson.loads(response.body)["error"]["message"] == "nothing left"
+
+
+def pinging(**options: Any) -> dict[str, Any]:
+    return {"ping_after_s": 0.03, "ping_interval_s": 0.04, **options}
+
+
+async def test_a_stream_found_after_a_backoff_is_relayed_behind_pings() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [failed(429, **{"retry-after-ms": "150"}), streamed]})
+    usage = Recorder()
+    response = await relay(internal, session, usage, **pinging()).handle(client_request(stream=True), CLAUDE)
+    assert isinstance(response, KeepAliveStream)
+    client = Client()
+    await client.run(response)
+    assert [start["status"] for start in client.starts] == [200]
+    pings, rest = client.body.split(START)
+    assert pings.startswith(b"event: ping\n") and rest == STOP
+    assert outcomes(usage) == ["rate_limited", "success"]
+
+
+async def test_pings_and_the_first_byte_timeout_compose_into_a_timeout_error_event() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [HANG]})
+    usage = Recorder()
+    options = pinging(first_byte_timeout_s=0.2, retry=RetryPolicy(same_account_retries=0))
+    client = Client()
+    response = await relay(internal, session, usage, **options).handle(client_request(stream=True), CLAUDE)
+    await client.run(response)
+    assert client.starts[0]["status"] == 200
+    assert client.body.count(b"event: ping\n") >= 3
+    assert client.body.endswith(
+        b'event: error\ndata: {"type":"error","error":{"type":"api_error",'
+        b'"message":"the upstream did not answer in time"}}\n\n'
+    )
+    assert outcomes(usage) == ["timeout"]
+
+
+async def test_a_client_that_leaves_while_pinged_cancels_the_pending_attempt() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [HANG]})
+    usage = Recorder()
+    client = Client(leave_after_s=0.1)
+    response = await relay(internal, session, usage, **pinging()).handle(client_request(stream=True), CLAUDE)
+    await client.run(response)
+    assert session.posts == ["cl-1"]
+    assert outcomes(usage) == ["cancelled"]
