@@ -41,7 +41,9 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
     infra = infra.child("e2e")
     asyncio.run(create_database(infra))
     try:
-        fake_openai, openai_port = spawn_listening("fake_openai", "tests.fakes.openai_upstream", log_dir=log_dir)
+        fake_openai, openai_port = spawn_listening(
+            "fake_openai", "tests.fakes.openai_upstream", log_dir=log_dir
+        )
         processes.append(fake_openai)
         fake_anthropic, anthropic_port = spawn_listening(
             "fake_anthropic", "tests.fakes.anthropic_upstream", log_dir=log_dir
@@ -58,8 +60,11 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             POOLGATE_PING_INTERVAL_S="0.2",
         )
         run_cli("migrate", env=env)
-        for name, port in (("account_service", account_port), ("refresh_worker", worker_port),
-                           ("proxy_service", proxy_port)):
+        for name, port in (
+            ("account_service", account_port),
+            ("refresh_worker", worker_port),
+            ("proxy_service", proxy_port),
+        ):
             proc = spawn(name, ["-m", f"services.{name}"], env=env, log_dir=log_dir)
             processes.append(proc)
             wait_ready(proc, f"http://127.0.0.1:{port}/{'healthz' if name == 'refresh_worker' else 'readyz'}")
