@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -12,8 +11,8 @@ from starlette.routing import Route
 
 from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
-from services.account_service.deps import Box, ServiceCaller, Tx
-from shared.errors import InvalidRequest, Unauthenticated
+from services.account_service.deps import Box, ServiceCaller, Tx, require_service_token
+from shared.errors import InvalidRequest
 from shared.responses import JSONResponse
 
 router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_in_schema=False)
@@ -22,10 +21,7 @@ router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_
 async def allocate(request: Request) -> Response:
     """`POST /internal/v1/allocations`, the hot path: a plain Starlette endpoint (no FastAPI
     dependency solving or validation, both measurable per call), parsed by hand with orjson."""
-    if not hmac.compare_digest(
-        request.headers.get("authorization", "").encode(), request.app.state.service_auth
-    ):
-        raise Unauthenticated("internal API requires the service token")
+    await require_service_token(request)
     try:
         body = orjson.loads(await request.body())
         api_key = body["api_key"]

@@ -225,3 +225,11 @@ def test_repeated_server_errors_cool_the_account_briefly(api: Api) -> None:
         publish_usage(api, account["id"], "upstream_error", status_code=502)
     refused = wait_until(lambda: (r := allocate(api, key)).status_code == 503 and r)
     assert 0 < refused.json()["error"]["retry_after"] <= 5
+
+
+def test_allocation_requires_the_service_token(api: Api) -> None:
+    _, key = api.new_user()
+    for headers in ({}, {"authorization": "Bearer not-the-token"}):
+        refused = api.client.post("/internal/v1/allocations", headers=headers, json={"api_key": key})
+        assert refused.status_code == 401
+        assert refused.json()["error"]["message"] == "internal API requires the service token"
