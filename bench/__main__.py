@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import allocation, procstat, report, wrk
-from bench.scenarios import LOADS, PATHS, Run, measure, probe, sse_events, target
+from bench import allocation, kiro, procstat, report, wrk
+from bench.scenarios import LOADS, PATHS, Load, Run, configure, measure, probe, sse_events, target
 from bench.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,7 @@ class Results:
     problems: list[str] = field(default_factory=list)
     proxy_rss: list[tuple[str, float, int]] = field(default_factory=list)  # (after what, time, bytes)
     allocation: dict[str, float] = field(default_factory=dict)
+    kiro_cpu: dict[str, Any] = field(default_factory=dict)  # bench.kiro.measure_cpu()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,7 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each proxy run")
     parser.add_argument(
-        "--only", choices=sorted({load.group for load in LOADS} | {"allocation"}), help="one group of loads"
+        "--only",
+        choices=sorted({load.group for load in LOADS} | {"allocation"}),
+        help="one group of loads (kiro: the Kiro loads and the in-process decode + convert measurement)",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default %(default)s)")
     parser.add_argument(
@@ -80,15 +83,9 @@ def run_loads(args: argparse.Namespace, results: Results) -> None:
             log(f"allocation: 1 and 32 clients, {args.duration} s each")
             results.allocation = allocation.measure(stack, duration_s=args.duration)
         for load in [load for load in LOADS if args.only in (None, load.group)]:
-            stack.configure_fakes(**load.fake)
+            configure(stack, load)
             bodies = {path: probe(target(stack, load, path)) for path in PATHS}
-            if load.stream:
-                direct, proxied = sse_events(bodies["direct"]), sse_events(bodies["proxy"])
-                results.events_per_stream[load.name] = direct
-                if proxied != direct and load.pool == "both":  # a converter emits its own events
-                    results.problems.append(
-                        f"{load.name}: the proxy relayed {proxied} SSE events of {direct}"
-                    )
+            check_answers(load, bodies, results)
             for clients in load.clients:
                 for path in PATHS:
                     log(f"{load.name}: {path}, {clients} client(s), {args.duration} s")
@@ -99,6 +96,21 @@ def run_loads(args: argparse.Namespace, results: Results) -> None:
                     if path == "proxy":
                         label = f"{load.name} c={clients}"
                         results.proxy_rss.append((label, time.monotonic(), run.proxy_rss_after))
+
+
+def check_answers(load: Load, bodies: dict[str, bytes], results: Results) -> None:
+    """What the probes answered: for streams, the upstream events per stream (for CPU per event) and,
+    where the proxy relays them one for one, whether it relayed them all."""
+    if load.upstream_api == "kiro":  # binary event-stream frames against the proxy's JSON / SSE
+        if load.stream:
+            results.events_per_stream[load.name] = len(kiro.frames(bodies["direct"]))
+        problem = kiro.compare(load.name, load.stream, bodies["direct"], bodies["proxy"])
+        results.problems += [problem] if problem else []
+    elif load.stream:
+        direct, proxied = sse_events(bodies["direct"]), sse_events(bodies["proxy"])
+        results.events_per_stream[load.name] = direct
+        if proxied != direct and load.pool == "both":  # a converter emits its own events
+            results.problems.append(f"{load.name}: the proxy relayed {proxied} SSE events of {direct}")
 
 
 def background_warning(info: dict[str, Any]) -> list[str]:
@@ -121,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, wrk.WrkError) as exc:
         log(f"FAILED: {exc}")
         return 1
+    if args.only in (None, "kiro"):  # in this process, once the stack has stopped
+        log("kiro: decode + convert CPU per event, in process")
+        results.kiro_cpu = kiro.measure_cpu()
     info["elapsed_s"] = round(time.monotonic() - started, 1)
     rows = report.build_rows(results.runs, results.events_per_stream) + report.memory_rows(results.proxy_rss)
+    rows += report.kiro_cpu_rows(results.kiro_cpu)
     problems = report.problems(results.runs, results.problems)
     noise = report.noise(results.runs)
 
@@ -151,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write_json(args.json, {
         "meta": info, "events_per_stream": results.events_per_stream, "rows": [r.to_json() for r in rows],
         "runs": [r.to_json() for r in results.runs], "allocation": results.allocation,
+        "kiro_cpu": results.kiro_cpu,
         "proxy_rss": [{"after": a, "t": t, "bytes": b} for a, t, b in results.proxy_rss],
         "problems": problems, "noise": noise,
     })  # fmt: skip

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import wrk
-from bench.scenarios import LOADS, measure, probe, target
+from bench.scenarios import LOADS, configure, measure, probe, target
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     with running_stack(max_concurrency=args.max_concurrency) as stack:
-        stack.configure_fakes(**load.fake)
+        configure(stack, load)
         probe(target(stack, load, "proxy"))
         loader = threading.Thread(
             target=lambda: measure(

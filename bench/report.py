@@ -165,6 +165,50 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
         add(load, 32, "whole stream p50, 32 clients", "ms", pct("50"), "added")
         add(load, 32, "proxy CPU per relayed upstream event", "us", per_event, "", "<= 80 us",
             lambda r: r.proxy <= 80)  # fmt: skip
+    _kiro_rows(add, proxy_us, account_us, per_event)
+    return rows
+
+
+def _kiro_rows(add: Callable[..., None], proxy_us: Value, account_us: Value, per_event: Value) -> None:
+    """Direct = the fake Kiro's chat host called with a minted token; proxy = POST /v1/messages."""
+    load = "kiro_instant"
+    add(load, 1, "latency p50, 1 client", "ms", pct("50"), "added", "added <= 1 ms", lambda r: r.delta <= 1)
+    add(load, 1, "latency p99, 1 client", "ms", pct("99"), "added", "added <= 3 ms", lambda r: r.delta <= 3)
+    add(load, 1, "requests/s, 1 client", "req/s", rps, "ratio")
+    add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio")
+    add(load, 32, "latency p50, 32 clients", "ms", pct("50"), "added")
+    add(load, 32, "latency p99, 32 clients", "ms", pct("99"), "added")
+    add(load, 1, "proxy CPU per request, 1 client", "us", proxy_us)
+    add(load, 32, "proxy CPU per request, 32 clients", "us", proxy_us)
+    add(load, 32, "account_service CPU per request, 32 clients", "us", account_us)
+    load = "kiro_stream_burst"
+    add(load, 32, "streams/s, 32 clients", "req/s", rps, "ratio")
+    add(load, 32, "whole stream p50, 32 clients", "ms", pct("50"), "added")
+    add(load, 32, "whole stream p99, 32 clients", "ms", pct("99"), "added")
+    add(load, 32, "proxy CPU per stream", "us", proxy_us)
+    add(load, 32, "proxy CPU per Kiro frame (frames arrive together)", "us", per_event)
+    load = "kiro_stream_paced"
+    add(load, 32, "streams/s, 32 clients", "req/s", rps, "ratio")
+    add(load, 32, "whole stream p50, 32 clients", "ms", pct("50"), "added")
+    add(load, 32, "whole stream p99, 32 clients", "ms", pct("99"), "added")
+    add(load, 32, "proxy CPU per Kiro frame", "us", per_event, "", "<= 80 us", lambda r: r.proxy <= 80)
+
+
+def kiro_cpu_rows(results: dict[str, Any]) -> list[Row]:
+    """bench.kiro.measure_cpu(): CPU per Kiro frame in this process, no I/O (median of the rounds)."""
+    if not results:
+        return []
+    section = (
+        f"Kiro decode + convert in process: CPU per upstream frame, an answer of "
+        f"{results['events_per_answer']} frames ({results['answer_bytes']:,} bytes)"
+    )
+    rows = []
+    for case in results["cases"].values():
+        limit = case["target_us"]
+        row = Row(section, case["title"], "us", None, case["us_per_event"])
+        if limit is not None:
+            row.target, row.met = f"<= {limit:.0f} us", case["us_per_event"] <= limit
+        rows.append(row)
     return rows
 
 

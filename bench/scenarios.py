@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import procstat, wrk
+from bench import kiro, procstat, wrk
 from bench.stack import Stack
 
 OPENAI_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
@@ -27,22 +27,23 @@ WATCHED = ("proxy_service", "account_service")
 class Load:
     name: str
     title: str
-    group: str  # what --only selects: nonstream, stream, anthropic
+    group: str  # what --only selects: nonstream, stream, anthropic, convert, kiro
     api: str  # openai | anthropic
     stream: bool
     fake: dict[str, int]  # the fake's config for this load
     clients: tuple[int, ...]
     timeout_s: int = 10
     # Whose key the proxy run uses: the bench user with one account of each format ("both", served
-    # without conversion), or a user whose only account is of this format (forcing conversion).
+    # without conversion), or a user whose only account is of this format (forcing conversion), or a
+    # user whose only account is a Kiro account ("kiro").
     pool: str = "both"
 
     @property
     def upstream_api(self) -> str:
-        """The API of the account that answers, which the direct run calls."""
+        """The API of the account that answers, which the direct run calls: openai, anthropic or kiro."""
         if self.pool == "both":
             return self.api
-        return "openai" if self.pool == "openai" else "anthropic"
+        return {"openai": "openai", "claude": "anthropic"}.get(self.pool, self.pool)
 
 
 LOADS = (
@@ -134,6 +135,37 @@ LOADS = (
         timeout_s=30,
         pool="openai",
     ),
+    Load(
+        "kiro_instant",
+        "Kiro: Anthropic client, non-streaming, instant fake Kiro (5 text frames)",
+        "kiro",
+        "anthropic",
+        False,
+        {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
+        (1, 32),
+        pool="kiro",
+    ),
+    Load(
+        "kiro_stream_burst",
+        "Kiro stream: Anthropic client, 200 text frames written back to back",
+        "kiro",
+        "anthropic",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 0},
+        (32,),
+        pool="kiro",
+    ),
+    Load(
+        "kiro_stream_paced",
+        "Kiro stream: Anthropic client, 200 text frames paced 5 ms apart",
+        "kiro",
+        "anthropic",
+        True,
+        {"delay_ms": 0, "stream_chunks": 200, "chunk_delay_ms": 5},
+        (32,),
+        timeout_s=30,
+        pool="kiro",
+    ),
 )
 
 
@@ -170,6 +202,8 @@ class Target:
 
 def target(stack: Stack, load: Load, path: str) -> Target:
     """The proxy run speaks the client's API; the direct run calls the answering account's own API."""
+    if load.pool == "kiro":
+        return _kiro_target(stack, load, path)
     api = load.api if path == "proxy" else load.upstream_api
     body = {
         **(OPENAI_BODY if api == "openai" else ANTHROPIC_BODY),
@@ -188,6 +222,28 @@ def target(stack: Stack, load: Load, path: str) -> Target:
     key = stack.keys[load.pool] if path == "proxy" else "sk-ant-bench-direct"
     headers |= {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION}
     return Target(f"{base}/v1/messages", headers, orjson.dumps(body))
+
+
+def _kiro_target(stack: Stack, load: Load, path: str) -> Target:
+    """Direct: the fake Kiro's chat host with a minted access token and the `generateAssistantResponse`
+    body the proxy would build (Kiro always answers an event stream). Proxy: POST /v1/messages."""
+    body = {**ANTHROPIC_BODY, "model": kiro.MODEL, **({"stream": True} if load.stream else {})}
+    if path == "direct":
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.kiro_token}"}
+        return Target(stack.kiro_chat_url, headers, kiro.direct_body(body))
+    headers = {
+        "Content-Type": "application/json",
+        "x-api-key": stack.keys[load.pool],
+        "anthropic-version": ANTHROPIC_VERSION,
+    }
+    return Target(f"{stack.proxy_url}/v1/messages", headers, orjson.dumps(body))
+
+
+def configure(stack: Stack, load: Load) -> None:
+    if load.upstream_api == "kiro":
+        stack.configure_kiro(**load.fake)
+    else:
+        stack.configure_fakes(**load.fake)
 
 
 def probe(t: Target, *, wait_s: float = 20.0) -> bytes:
@@ -218,7 +274,7 @@ def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: in
     }
     if warmup_s and path == "proxy":  # fills the proxy's pools; the fake has nothing to warm
         wrk.run(t.url, duration_s=warmup_s, **load_args)
-    fake = "fake_openai" if load.upstream_api == "openai" else "fake_anthropic"
+    fake = f"fake_{load.upstream_api}"
     pids = stack.pids(*WATCHED, fake)
     before, started = procstat.snapshot(pids), time.monotonic()
     result = wrk.run(t.url, duration_s=duration_s, **load_args)

@@ -1,7 +1,7 @@
-"""The gateway under test: fake upstreams, account_service, refresh_worker and proxy_service as child
-processes (as in tests/e2e), on an isolated database / Redis prefix / exchange, with one user, one
-PoolGate key and one account per format pointing at the fakes. Everything is stopped and dropped on
-exit."""
+"""The gateway under test: fake upstreams (OpenAI, Anthropic, Kiro), account_service, refresh_worker and
+proxy_service as child processes (as in tests/e2e), on an isolated database / Redis prefix / exchange,
+with one user, one PoolGate key and its accounts per pool, pointing at the fakes. Everything is stopped
+and dropped on exit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,11 @@ POOLS = {
     "openai": ("openai",),
     "claude": ("claude",),
     "alloc": ("openai",) * 20,
+    "kiro": ("kiro",),
 }
 ALLOC_CONCURRENCY = 10_000
+KIRO_REGION = "us-east-1"
+FAKES = ("openai", "anthropic", "kiro")
 
 
 @dataclass
@@ -40,8 +44,10 @@ class Stack:
     proxy_url: str
     openai_url: str  # fake OpenAI upstream, without /v1
     anthropic_url: str  # fake Anthropic upstream
+    kiro_url: str  # fake Kiro: auth hosts and chat host on one port
+    kiro_token: str  # an access token minted at the fake Kiro, for the direct runs
     account_service_url: str
-    keys: dict[str, str]  # PoolGate keys: "both" (one account per format), "openai" / "claude" (one account)
+    keys: dict[str, str]  # PoolGate keys per pool (POOLS): "both", "openai", "claude", "alloc", "kiro"
     processes: dict[str, Process]
     infra: Infra
 
@@ -54,6 +60,17 @@ class Stack:
             with httpx.Client(base_url=url, timeout=5) as fake:
                 fake.post("/_fake/reset").raise_for_status()
                 fake.post("/_fake/config", json={"log_requests": False, **config}).raise_for_status()
+
+    @property
+    def kiro_chat_url(self) -> str:
+        return f"{self.kiro_url}/q/{KIRO_REGION}/generateAssistantResponse"
+
+    def configure_kiro(self, **config: int) -> None:
+        """The fake Kiro's generic config (request log off) and one write per frame. Not reset: a reset
+        would forget the access tokens the proxy's account and the direct runs hold."""
+        with httpx.Client(base_url=self.kiro_url, timeout=5) as fake:
+            fake.post("/_fake/config", json={"log_requests": False, **config}).raise_for_status()
+            fake.post("/_fake/kiro/config", json={"slice_bytes": -1}).raise_for_status()
 
     def leases_held(self) -> int:
         """Allocation leases not yet released (a lease goes when its usage event reaches account_service)."""
@@ -75,7 +92,7 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
         asyncio.run(create_database(infra))
         try:
             fake_urls = {}
-            for which in ("openai", "anthropic"):
+            for which in FAKES:
                 name = f"fake_{which}"
                 processes[name], port = spawn_listening(
                     name, f"tests.fakes.{which}_upstream", log_dir=log_dir
@@ -88,6 +105,9 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
                 POOLGATE_REFRESH_WORKER_PORT=str(ports["refresh_worker"]),
                 POOLGATE_ACCOUNT_SERVICE_URL=f"http://127.0.0.1:{ports['account_service']}",
                 POOLGATE_LOG_LEVEL="WARNING",
+                POOLGATE_KIRO_SOCIAL_REFRESH_URL=fake_urls["kiro"] + "/auth/{region}/refreshToken",
+                POOLGATE_KIRO_IDC_REFRESH_URL=fake_urls["kiro"] + "/oidc/{region}/token",
+                POOLGATE_KIRO_CHAT_URL=fake_urls["kiro"] + "/q/{api_region}/generateAssistantResponse",
             )
             run_cli("migrate", env=env)
             for name in SERVICES:  # started together, waited for one by one
@@ -100,12 +120,18 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
                 run_cli("users", "create", f"{USER}-{pool}", env=env)
                 keys[pool] = run_cli("keys", "create", "--user", f"{USER}-{pool}", "--name", "bench", env=env)
                 cap = ALLOC_CONCURRENCY if pool == "alloc" else max_concurrency
-                asyncio.run(_add_accounts(infra, fake_urls, cap, f"{USER}-{pool}", formats))
+                if pool == "kiro":
+                    url = f"http://127.0.0.1:{ports['account_service']}"
+                    _add_kiro_account(url, keys[pool], cap)
+                else:
+                    asyncio.run(_add_accounts(infra, fake_urls, cap, f"{USER}-{pool}", formats))
             yield Stack(
                 log_dir=log_dir,
                 proxy_url=f"http://127.0.0.1:{ports['proxy_service']}",
                 openai_url=fake_urls["openai"],
                 anthropic_url=fake_urls["anthropic"],
+                kiro_url=fake_urls["kiro"],
+                kiro_token=_mint_kiro_token(fake_urls["kiro"]),
                 account_service_url=f"http://127.0.0.1:{ports['account_service']}",
                 keys=keys,
                 processes=processes,
@@ -148,3 +174,29 @@ async def _add_accounts(
                 await add_custom(conn, box, username=user, spec=spec, allow_private_upstreams=True)
     finally:
         await conn.close()
+
+
+def _add_kiro_account(account_service_url: str, key: str, max_concurrency: int) -> None:
+    """One Kiro account, created the way a user does (the management API with the user's own key). It
+    becomes active once refresh_worker has refreshed its token at the fake Kiro's auth host."""
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"refresh_token": f"rt-bench-{os.urandom(8).hex()}", "region": KIRO_REGION,
+            "max_concurrency": max_concurrency, "name": "bench-kiro"}  # fmt: skip
+    with httpx.Client(base_url=account_service_url, headers=headers, timeout=10) as client:
+        created = client.post("/api/v1/accounts/kiro", json=body)
+        if created.status_code != 201:
+            raise RuntimeError(f"creating the Kiro account answered {created.status_code}: {created.text}")
+        account_id, deadline = created.json()["id"], time.monotonic() + 30
+        while (status := client.get(f"/api/v1/accounts/{account_id}").json()["status"]) != "active":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Kiro account is still {status!r} after 30 s (refresh_worker logs)")
+            time.sleep(0.2)
+
+
+def _mint_kiro_token(kiro_url: str) -> str:
+    with httpx.Client(base_url=kiro_url, timeout=5) as fake:
+        response = fake.post(
+            "/_fake/kiro/access-tokens", json={"lineage": "bench-direct", "region": KIRO_REGION}
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]

@@ -53,6 +53,14 @@ class Allocation:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PoolModels:
+    """The chat models a key's pool can serve; `any_model`: some account takes any model name."""
+
+    models: tuple[str, ...]
+    any_model: bool
+
+
 class InternalClient:
     def __init__(
         self, base_url: str, service_token: str, *, pool_size: int = 256, timeout_s: float = 10.0
@@ -116,6 +124,11 @@ class InternalClient:
             },
         )
         return Allocation.from_json(body)
+
+    async def models(self, api_key: str) -> PoolModels:
+        """The chat models the key's pool can serve; authenticates the key like `allocate`."""
+        body = await self.request("POST", "/internal/v1/models", {"api_key": api_key})
+        return PoolModels(models=tuple(body["models"]), any_model=bool(body["any_model"]))
 
     async def account_credentials(self, account_id: str) -> dict[str, Any]:
         """An account's kind, region, settings and decrypted secrets (the worker's read)."""

@@ -41,3 +41,13 @@ def kiro_model_id(model: str | None) -> str | None:
 
 def kiro_serves(model: str | None) -> bool:
     return kiro_model_id(model) is not None
+
+
+# Context windows (kiro.md §2.5: the 4.6 models have had 1,000,000 tokens since 2026-03-24); Kiro's
+# `contextUsagePercentage` is a share of this.
+_LARGE_WINDOW = frozenset({"claude-opus-4.6", "claude-sonnet-4.6"})
+DEFAULT_WINDOW = 200_000
+
+
+def context_window(model: str | None) -> int:
+    return 1_000_000 if kiro_model_id(model) in _LARGE_WINDOW else DEFAULT_WINDOW

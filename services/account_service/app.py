@@ -17,7 +17,7 @@ from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
 from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
-from services.account_service.internal.endpoints import allocation_route
+from services.account_service.internal.endpoints import allocation_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.keys.cache import KeyCache
 from services.account_service.migrations import migrate
@@ -58,7 +58,9 @@ async def lifespan(app: FastAPI):
     picker = Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s)
     health = Health(redis, prefix=alloc_prefix)
     # Subscribe before loading, so no change made in between is missed.
-    await broker.subscribe_replica(REPLICA_BINDINGS, ReplicaViews(pool=pool, index=index, keys=keys).handle)
+    await broker.subscribe_replica(
+        REPLICA_BINDINGS, ReplicaViews(pool=pool, index=index, keys=keys, picker=picker).handle
+    )
     index.load(await accounts.list_active(pool))
     relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
     await relay.start()
@@ -135,7 +137,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     app.add_exception_handler(PoolGateError, _poolgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health_router(lambda: _readiness_checks(app)))
-    app.router.routes.insert(0, allocation_route)  # the hot path is matched first
+    app.router.routes[:0] = [allocation_route, models_route]  # the hot paths are matched first
     app.include_router(internal_router)
     app.include_router(api_router)
     return app

@@ -8,18 +8,20 @@ import asyncpg
 
 from services.account_service.accounts import repository as accounts
 from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.picker import Picker
 from services.account_service.keys.cache import KeyCache
 from shared.messages import Envelope
-from shared.messages.contracts import ApiKeyChanged, UserChanged
+from shared.messages.contracts import AccountUpdated, ApiKeyChanged, UserChanged
 
 REPLICA_BINDINGS = ["account.*", "api_key.*", "user.*"]
 
 
 class ReplicaViews:
-    def __init__(self, *, pool: asyncpg.Pool, index: AccountIndex, keys: KeyCache) -> None:
+    def __init__(self, *, pool: asyncpg.Pool, index: AccountIndex, keys: KeyCache, picker: Picker) -> None:
         self._pool = pool
         self._index = index
         self._keys = keys
+        self._picker = picker
 
     async def handle(self, envelope: Envelope) -> None:
         event = envelope.event()
@@ -34,3 +36,7 @@ class ReplicaViews:
                 self._index.remove(account_id)
             else:
                 self._index.put(account)
+                if isinstance(event, AccountUpdated) and "access_token" in event.fields:
+                    # The renewed token is in the index now: the cooldown a refused one earned
+                    # (usage/outcomes.py) would only keep a working account idle.
+                    await self._picker.end_cooldown(account_id)

@@ -91,6 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             ping_after_s=settings.ping_after_s,
             ping_interval_s=settings.ping_interval_s,
+            kiro_chat_url=settings.kiro_chat_url,
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield

@@ -6,6 +6,9 @@ from shared.settings import BaseServiceSettings
 
 
 class ProxySettings(BaseServiceSettings):
+    # Kiro's chat host (kiro.md §1.7: the host is disputed, so it is a template): `{api_region}` is
+    # the account's API region (default us-east-1), `{region}` its token's region.
+    kiro_chat_url: str = "https://q.{api_region}.amazonaws.com/generateAssistantResponse"
     # Upstream timeouts: TCP connect, until the response headers, and between two reads of the body.
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0

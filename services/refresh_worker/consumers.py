@@ -1,28 +1,70 @@
 """The worker's consumers, one per queue, each with its acknowledgement policy.
 
-`account.created`: for now the worker only acknowledges new accounts; validating new Kiro tokens
-with a real refresh is the Kiro issue's work and will live behind this same handler.
+`refresh_worker.accounts` carries every refresh trigger: `account.created` (a new Kiro token is
+validated by a real refresh), `account.updated` (only a Kiro credential edit, which needs the same
+validation), `account.refresh_due`, `account.refresh_requested` and `account.credential_rejected`.
+
+Policy: a transient failure raises, so the broker retries it through the delayed retry queue up to
+`max_attempts` and then dead-letters it, announcing a final `account.refresh_failed`; a malformed
+message is dead-lettered at once; other kinds than Kiro are acknowledged and ignored (Dreamina's
+revalidation is a later issue).
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.refresh_worker.kiro_refresh import KiroRefresher
+from services.refresh_worker.refresh_rules import is_new_credential
 from shared.logging import get_logger
 from shared.messages import Envelope
-from shared.messages.contracts import AccountCreated
+from shared.messages.contracts import (
+    AccountCreated,
+    AccountCredentialRejected,
+    AccountRefreshDue,
+    AccountRefreshRequested,
+    AccountUpdated,
+)
 
 log = get_logger(__name__)
 
 ACCOUNTS_QUEUE = "refresh_worker.accounts"
-ACCOUNTS_BINDINGS = [AccountCreated.TYPE]
+_TRIGGERS = (
+    AccountCreated,
+    AccountUpdated,
+    AccountRefreshDue,
+    AccountRefreshRequested,
+    AccountCredentialRejected,
+)
+ACCOUNTS_BINDINGS = [trigger.TYPE for trigger in _TRIGGERS]
 HANDLED = Counter("poolgate_worker_events_total", "Events handled by the refresh worker", ["type"])
 
 
-async def on_account_event(envelope: Envelope) -> None:
+def _kiro_trigger(envelope: Envelope):
+    """The event if it asks this worker to refresh a Kiro credential, else None."""
     event = envelope.event()
-    HANDLED.labels(envelope.type).inc()
-    if isinstance(event, AccountCreated):
+    if not isinstance(event, _TRIGGERS) or event.kind != "kiro":
+        return None
+    if isinstance(event, AccountUpdated) and not is_new_credential(event):
+        return None
+    return event
+
+
+class AccountConsumer:
+    def __init__(self, kiro: KiroRefresher) -> None:
+        self._kiro = kiro
+
+    async def on_event(self, envelope: Envelope) -> None:
+        HANDLED.labels(envelope.type).inc()
+        event = _kiro_trigger(envelope)
+        if event is None:
+            return
         log.info(
-            "account.created.received", account_id=event.account_id, kind=event.kind, message_id=envelope.id
+            "kiro.refresh.triggered", account_id=event.account_id, trigger=event.TYPE, message_id=envelope.id
         )
+        await self._kiro.handle(event, occurred_at=envelope.occurred_at)
+
+    async def on_dead_letter(self, envelope: Envelope, error: Exception) -> None:
+        event = _kiro_trigger(envelope)
+        if event is not None:
+            await self._kiro.give_up(event, error)

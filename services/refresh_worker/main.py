@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from services.refresh_worker import consumers
+from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
+from shared.internal_client import InternalClient
 from shared.logging import configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
 from shared.observability import health_router
@@ -29,14 +32,24 @@ async def lifespan(app: FastAPI):
         redis=redis,
         redis_prefix=settings.redis_prefix,
     )
+    internal = InternalClient(
+        settings.account_service_url, settings.service_token.get_secret_value(), pool_size=16
+    )
+    # One client per process for the auth hosts; each call sets its own timeout.
+    http = httpx.AsyncClient(timeout=settings.kiro_refresh_timeout_s, follow_redirects=False)
+    await internal.start()
     await broker.connect()
+    accounts = consumers.AccountConsumer(
+        KiroRefresher(settings=settings, internal=internal, http=http, redis=redis, publish=broker.publish)
+    )
     policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
     await broker.consume(
         consumers.ACCOUNTS_QUEUE,
         consumers.ACCOUNTS_BINDINGS,
-        consumers.on_account_event,
+        accounts.on_event,
         policy=policy,
         prefetch=settings.prefetch,
+        on_dead_letter=accounts.on_dead_letter,
     )
     app.state.redis, app.state.broker = redis, broker
     log.info("refresh_worker.started", port=settings.refresh_worker_port)
@@ -44,6 +57,8 @@ async def lifespan(app: FastAPI):
         yield
     finally:
         await broker.close()
+        await http.aclose()
+        await internal.close()
         await redis.aclose()
 
 

@@ -9,7 +9,9 @@ aio-pika, measured) are paid once per batch instead of once per event.
 Consuming goes through `Broker.consume`, which states its acknowledgement policy: a handler that
 succeeds acks; one that raises is retried through the delayed retry queue up to `max_attempts`,
 then dead-lettered; a malformed message is dead-lettered at once. Redelivered ids that were already
-processed are acked without calling the handler again.
+processed are acked without calling the handler again. A consumer that must answer for a message it
+gave up on (e.g. announce a final failure) passes `on_dead_letter`, called once per envelope after
+it reached the dead-letter queue because it ran out of attempts.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ log = get_logger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
 BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
+# Called with each envelope of a message dead-lettered after its last attempt, and the last error.
+DeadLetterHandler = Callable[[Envelope, Exception], Awaitable[None]]
 
 _ATTEMPT_HEADER = "x-poolgate-attempt"
 # A message whose body is a JSON array of envelopes of one type (see Broker.publish_batch).
@@ -150,6 +154,7 @@ class Broker:
         *,
         policy: AckPolicy = AckPolicy(),
         prefetch: int = 32,
+        on_dead_letter: DeadLetterHandler | None = None,
     ) -> None:
         async def handle_batch(envelopes: list[Envelope]) -> None:
             for envelope in envelopes:
@@ -157,7 +162,13 @@ class Broker:
                 await handler(envelope)
 
         await self.consume_batches(
-            consumer, bindings, handle_batch, policy=policy, batch_size=1, prefetch=prefetch
+            consumer,
+            bindings,
+            handle_batch,
+            policy=policy,
+            batch_size=1,
+            prefetch=prefetch,
+            on_dead_letter=on_dead_letter,
         )
 
     async def consume_batches(
@@ -170,6 +181,7 @@ class Broker:
         batch_size: int = 200,
         batch_window_s: float = 0.2,
         prefetch: int | None = None,
+        on_dead_letter: DeadLetterHandler | None = None,
     ) -> None:
         channel = await self.connection.channel()
         self._channels.append(channel)
@@ -188,6 +200,7 @@ class Broker:
             window_s=batch_window_s,
             redis=self._redis,
             processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
+            on_dead_letter=on_dead_letter,
         )
         await main.consume(batcher.add)
 
@@ -217,7 +230,17 @@ def _unpack(message: AbstractIncomingMessage) -> list[Envelope]:
 
 class _Batcher:
     def __init__(
-        self, *, channel, queue, handler, policy, batch_size, window_s, redis, processed_prefix
+        self,
+        *,
+        channel,
+        queue,
+        handler,
+        policy,
+        batch_size,
+        window_s,
+        redis,
+        processed_prefix,
+        on_dead_letter: DeadLetterHandler | None = None,
     ) -> None:
         self._channel = channel
         self._queue = queue
@@ -227,6 +250,7 @@ class _Batcher:
         self._window = window_s
         self._redis = redis
         self._processed_prefix = processed_prefix
+        self._on_dead_letter = on_dead_letter
         self._pending: list[AbstractIncomingMessage] = []
         self._timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
@@ -271,7 +295,7 @@ class _Batcher:
                     "events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(fresh)
                 )
                 for message, envelopes in unpacked:
-                    await self._retry_or_dead_letter(message, envelopes[0], exc)
+                    await self._retry_or_dead_letter(message, envelopes, exc)
                 return
             await self._mark_processed([envelope.id for envelope in fresh])
         for message, _ in unpacked:
@@ -292,7 +316,8 @@ class _Batcher:
                 pipe.set(f"{self._processed_prefix}:{message_id}", 1, ex=_PROCESSED_TTL_S)
             await pipe.execute()
 
-    async def _retry_or_dead_letter(self, message, envelope: Envelope, exc: Exception) -> None:
+    async def _retry_or_dead_letter(self, message, envelopes: list[Envelope], exc: Exception) -> None:
+        envelope = envelopes[0]
         attempt = int((message.headers or {}).get(_ATTEMPT_HEADER, 1))
         if attempt < self._policy.max_attempts:
             target, headers = self._queue.retry, {_ATTEMPT_HEADER: attempt + 1}
@@ -307,4 +332,19 @@ class _Batcher:
         copy = _message(envelope, message.body, headers)
         copy.content_type = message.content_type  # a batch stays a batch
         await self._channel.default_exchange.publish(copy, routing_key=target)
+        if target == self._queue.dead and self._on_dead_letter is not None:
+            await self._announce_dead_letter(envelopes, exc)
         await message.ack()
+
+    async def _announce_dead_letter(self, envelopes: list[Envelope], exc: Exception) -> None:
+        for envelope in envelopes:
+            set_correlation_id(envelope.correlation_id)
+            try:
+                await self._on_dead_letter(envelope, exc)
+            except Exception as callback_exc:  # the message is safe in the dead-letter queue anyway
+                log.error(
+                    "events.dead_letter_callback_failed",
+                    queue=self._queue.name,
+                    message_id=envelope.id,
+                    error=repr(callback_exc),
+                )

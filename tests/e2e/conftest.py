@@ -1,5 +1,6 @@
 """The whole gateway as separate processes: account_service, proxy_service, refresh_worker, plus
-an OpenAI-format and an Anthropic-format fake upstream."""
+an OpenAI-format and an Anthropic-format fake upstream, and a fake Kiro (auth hosts and chat host on one
+port; the region is a path segment, so the fake sees which region's host each call was meant for)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ class Stack:
     worker_url: str
     openai_url: str
     anthropic_url: str
+    kiro_url: str
     processes: list[Process] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
         return run_cli(*args, env=self.env)
 
     def fake(self, which: str) -> httpx.Client:
-        return httpx.Client(base_url=self.openai_url if which == "openai" else self.anthropic_url, timeout=5)
+        urls = {"openai": self.openai_url, "anthropic": self.anthropic_url, "claude": self.anthropic_url}
+        urls["kiro"] = self.kiro_url
+        return httpx.Client(base_url=urls[which], timeout=5)
 
     def logs(self) -> str:
         return "\n".join(f"===== {p.name}\n{p.logs()[-4000:]}" for p in self.processes)
@@ -49,6 +53,9 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             "fake_anthropic", "tests.fakes.anthropic_upstream", log_dir=log_dir
         )
         processes.append(fake_anthropic)
+        fake_kiro, kiro_port = spawn_listening("fake_kiro", "tests.fakes.kiro_upstream", log_dir=log_dir)
+        processes.append(fake_kiro)
+        kiro = f"http://127.0.0.1:{kiro_port}"
         proxy_port, account_port, worker_port = free_port(), free_port(), free_port()
         env = infra.env(
             POOLGATE_PROXY_PORT=str(proxy_port),
@@ -58,6 +65,11 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             # Streams ping soon and often, so that test_failover sees pings without slow upstreams.
             POOLGATE_PING_AFTER_S="0.3",
             POOLGATE_PING_INTERVAL_S="0.2",
+            # The worker's retry queue delay (one TTL per queue): short, so retried refreshes are quick.
+            POOLGATE_RETRY_DELAY_MS="500",
+            POOLGATE_KIRO_SOCIAL_REFRESH_URL=kiro + "/auth/{region}/refreshToken",
+            POOLGATE_KIRO_IDC_REFRESH_URL=kiro + "/oidc/{region}/token",
+            POOLGATE_KIRO_CHAT_URL=kiro + "/q/{api_region}/generateAssistantResponse",
         )
         run_cli("migrate", env=env)
         for name, port in (
@@ -75,6 +87,7 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             worker_url=f"http://127.0.0.1:{worker_port}",
             openai_url=f"http://127.0.0.1:{openai_port}",
             anthropic_url=f"http://127.0.0.1:{anthropic_port}",
+            kiro_url=kiro,
             processes=processes,
         )
     finally:

@@ -37,8 +37,12 @@ class Infra:
     def child(self, name: str) -> Infra:
         """Resources of their own on the same servers, e.g. for the process stack, whose services
         would otherwise relay and consume what in-process tests write."""
-        return Infra(run_id=f"{self.run_id}_{name}", postgres_url=self.postgres_url, redis_url=self.redis_url,
-                     amqp_url=self.amqp_url)
+        return Infra(
+            run_id=f"{self.run_id}_{name}",
+            postgres_url=self.postgres_url,
+            redis_url=self.redis_url,
+            amqp_url=self.amqp_url,
+        )
 
     @property
     def database_url(self) -> str:

@@ -54,6 +54,16 @@ redis.call('PEXPIRE', key, ttl)
 return {chosen, '-1', tostring(full)}
 """
 
+# A cooldown only ever grows: a short one (a 429 with a small Retry-After) arriving after a long one
+# (a quota reset an hour away) must not cut it short.
+_COOL_DOWN = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 0
+"""
+
 _RELEASE = """
 for i = 1, #ARGV, 2 do redis.call('ZREM', KEYS[1] .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
 return 1
@@ -74,6 +84,7 @@ class Picker:
         self._ttl_ms = int(lease_ttl_s * 1000)
         self._pick = redis.register_script(_PICK)
         self._release = redis.register_script(_RELEASE)
+        self._cool_down = redis.register_script(_COOL_DOWN)
 
     async def pick(self, lease_id: str, candidates: Sequence[tuple[str, int, int]]) -> Pick:
         args: list = [int(time.time() * 1000), self._ttl_ms, lease_id, self._prefix, random.random()]
@@ -93,4 +104,9 @@ class Picker:
 
     async def cool_down(self, account_id: str, seconds: float) -> None:
         until = int((time.time() + seconds) * 1000)
-        await self._redis.set(f"{self._prefix}:cooldown:{account_id}", until, px=int(seconds * 1000))
+        await self._cool_down(
+            keys=[f"{self._prefix}:cooldown:{account_id}"], args=[until, int(seconds * 1000)]
+        )
+
+    async def end_cooldown(self, account_id: str) -> None:
+        await self._redis.delete(f"{self._prefix}:cooldown:{account_id}")

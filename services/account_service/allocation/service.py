@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
 
+from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.picker import Picker
 from services.account_service.keys.cache import KeyCache
+from services.account_service.keys.schemas import KeyIdentity
 from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
 
 ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
@@ -48,12 +50,22 @@ class Allocator:
         ALLOCATION_SECONDS.observe(time.perf_counter() - started)
         return answer
 
-    async def _allocate(self, request: AllocationRequest) -> dict:
-        identity = await self._keys.identify(request.api_key)
+    async def authenticate(self, api_key: str) -> KeyIdentity:
+        """The key's identity; 401 for an unknown key, 403 for a disabled key or user."""
+        identity = await self._keys.identify(api_key)
         if identity is None:
             raise Unauthenticated("invalid API key", code="invalid_api_key")
         if not identity.enabled or identity.user_disabled:
             raise Forbidden("this API key is disabled", code="key_disabled")
+        return identity
+
+    async def models(self, api_key: str) -> ChatModels:
+        """The chat models the key's pool can serve (the accounts allocation would consider)."""
+        identity = await self.authenticate(api_key)
+        return chat_models(self._index.pool(owner_id=str(identity.user_id), public_pool=self._public_pool))
+
+    async def _allocate(self, request: AllocationRequest) -> dict:
+        identity = await self.authenticate(request.api_key)
         user_id = str(identity.user_id)
         servable = [
             c

@@ -18,9 +18,8 @@ from shared.responses import JSONResponse
 router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_in_schema=False)
 
 
-async def allocate(request: Request) -> Response:
-    """`POST /internal/v1/allocations`, the hot path: a plain Starlette endpoint (no FastAPI
-    dependency solving or validation, both measurable per call), parsed by hand with orjson."""
+async def _read_keyed_body(request: Request) -> tuple[dict, str]:
+    """The service-token check and the JSON body with its `api_key`, parsed by hand with orjson."""
     await require_service_token(request)
     try:
         body = orjson.loads(await request.body())
@@ -29,6 +28,13 @@ async def allocate(request: Request) -> Response:
         raise InvalidRequest("body must be a JSON object with api_key", param="api_key") from exc
     if not isinstance(api_key, str) or not api_key:
         raise InvalidRequest("api_key must be a non-empty string", param="api_key")
+    return body, api_key
+
+
+async def allocate(request: Request) -> Response:
+    """`POST /internal/v1/allocations`, the hot path: a plain Starlette endpoint (no FastAPI
+    dependency solving or validation, both measurable per call)."""
+    body, api_key = await _read_keyed_body(request)
     formats = body.get("formats")
     answer = await request.app.state.allocator.allocate(
         AllocationRequest(
@@ -42,7 +48,17 @@ async def allocate(request: Request) -> Response:
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
+async def list_models(request: Request) -> Response:
+    """`POST /internal/v1/models {api_key}` → `{models, any_model}`: the chat models the key's pool
+    can serve, authenticated like an allocation (401 unknown key, 403 disabled). The proxy's
+    `/v1/models` and `count_tokens` call it per request, so it is a plain route too."""
+    _, api_key = await _read_keyed_body(request)
+    models = await request.app.state.allocator.models(api_key)
+    return Response(orjson.dumps(models.as_json()), media_type="application/json")
+
+
 allocation_route = Route("/internal/v1/allocations", allocate, methods=["POST"])
+models_route = Route("/internal/v1/models", list_models, methods=["POST"])
 
 
 class RenewedCredentials(BaseModel):

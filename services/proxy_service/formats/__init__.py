@@ -19,18 +19,15 @@ from services.proxy_service.formats.spec import CLAUDE, OPENAI, ClientFormat
 __all__ = [
     "CLAUDE",
     "OPENAI",
-    "UPSTREAM_FORMATS",
     "Bridge",
     "ClaudeClientToOpenAI",
     "ClientFormat",
+    "FailedAnswer",
     "OpenAIClientToClaude",
     "Passthrough",
     "UnsupportedConversion",
     "bridge_for",
 ]
-
-# Account formats a client of either API can be served by.
-UPSTREAM_FORMATS = ("openai", "claude")
 
 
 class Bridge(Protocol):
@@ -52,9 +49,18 @@ class Bridge(Protocol):
         an upstream that stopped before finishing): the attempt did not succeed."""
         ...
 
+    @property
+    def usage(self) -> tuple[int | None, int | None] | None:
+        """Token counts the bridge itself knows (an upstream whose answer is not Anthropic or
+        OpenAI JSON); None when they are read from the upstream's bytes."""
+        ...
+
     def request_body(self, raw: bytes, body: dict[str, Any]) -> bytes: ...
 
-    def response_body(self, raw: bytes, parsed: Any) -> bytes: ...
+    def response_body(self, raw: bytes, parsed: Any) -> bytes:
+        """A successful non-streaming answer in the client's format; raises `FailedAnswer` when the
+        upstream's 2xx answer turns out to carry an error."""
+        ...
 
     def stream_start(self) -> bytes: ...
 
@@ -69,6 +75,16 @@ class Bridge(Protocol):
 
 class UnsupportedConversion(Exception):
     pass
+
+
+class FailedAnswer(Exception):
+    """A 2xx answer that carried an error (Kiro reports some inside its event stream): handled as
+    if the upstream had answered `status` with the error body `raw`, in its own format."""
+
+    def __init__(self, status: int, raw: bytes) -> None:
+        super().__init__(f"upstream answer failed with {status}")
+        self.status = status
+        self.raw = raw
 
 
 def bridge_for(

@@ -32,6 +32,7 @@ class ClaudeClientToOpenAI:
         "_upstream_model",
         "_wants_usage",
     )
+    usage = None  # read from the upstream's bytes
 
     def __init__(self, client_model: str, upstream_model: str | None, provider: Provider) -> None:
         self._client_model = client_model
@@ -99,6 +100,7 @@ class OpenAIClientToClaude:
     """An OpenAI client (`/v1/chat/completions`) on a Claude-format account."""
 
     __slots__ = ("_client_model", "_include_usage", "_stream", "_upstream_model")
+    usage = None  # read from the upstream's bytes
 
     def __init__(self, client_model: str, upstream_model: str | None) -> None:
         self._client_model = client_model

@@ -14,7 +14,7 @@ import orjson
 from starlette.responses import Response
 
 from services.proxy_service import metrics
-from services.proxy_service.formats import ClientFormat, UnsupportedConversion, bridge_for
+from services.proxy_service.formats import ClientFormat, FailedAnswer, UnsupportedConversion
 from services.proxy_service.formats.usage import usage_from_json
 from services.proxy_service.relay.attempt import Attempt, Failure
 from services.proxy_service.relay.outcome import (
@@ -27,7 +27,7 @@ from services.proxy_service.relay.outcome import (
 from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.relay.stream import RelayStream
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse
-from services.proxy_service.upstreams import UnsupportedUpstream, build_target
+from services.proxy_service.upstreams import UnsupportedUpstream, build_bridge, build_target
 from shared.errors import UpstreamError
 from shared.logging import get_logger
 
@@ -44,31 +44,26 @@ async def call_upstream(
     *,
     correlation_id: str | None,
     first_byte_timeout_s: float,
+    kiro_chat_url: str,
 ) -> tuple[Response | Failure, float]:
     """The final response, or a retryable `Failure`; plus the time spent waiting on the upstream."""
     allocation = attempt.allocation
-    upstream = allocation.upstream
     try:
-        bridge = bridge_for(
-            fmt,
-            upstream.format,
-            client_model=req.model,
-            upstream_model=upstream.model,
-            provider=upstream.provider,
-        )
+        bridge = build_bridge(fmt, allocation, client_model=req.model)
         target = build_target(
             allocation,
             anthropic_version=req.anthropic_version,
             anthropic_beta=req.anthropic_beta,
             query=req.query,
             correlation_id=correlation_id,
+            kiro_chat_url=kiro_chat_url,
         )
+        body = bridge.request_body(req.raw, req.body)
     except (UnsupportedConversion, UnsupportedUpstream) as exc:
         log.warning("proxy.upstream_unsupported", account_id=allocation.account_id, reason=str(exc))
         attempt.record("upstream_error", None, perf_counter())
         # No outcome: asking this account again later would not help.
         return Failure(error=UpstreamError("no usable upstream for this request")), 0.0
-    body = bridge.request_body(req.raw, req.body)
 
     sent = perf_counter()
     status: int | None = None
@@ -101,18 +96,25 @@ async def call_upstream(
 
     if outcome == "success":
         parsed = None
-        if bridge.rewrites or _USAGE in data:
+        if bridge.usage is None and (bridge.rewrites or _USAGE in data):
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError:
                 parsed = None
-        input_tokens, output_tokens = usage_from_json(parsed)
-        attempt.record(outcome, status, now, input_tokens=input_tokens, output_tokens=output_tokens)
-        out = [(b"content-type", content_type.encode("latin-1")) if content_type else JSON_CONTENT_TYPE]
-        encoding = headers.get("content-encoding")
-        if encoding:
-            out.append((b"content-encoding", encoding.encode("latin-1")))
-        return RawResponse(bridge.response_body(data, parsed), status, out), now - sent
+        try:
+            answer = bridge.response_body(data, parsed)
+        except FailedAnswer as failed:  # a 2xx answer that carried an error: handled as that error
+            status, data, content_type = failed.status, failed.raw, None
+            outcome, retryable = answer_outcome(status, data)
+        else:
+            input_tokens, output_tokens = bridge.usage or usage_from_json(parsed)
+            attempt.record(outcome, status, now, input_tokens=input_tokens, output_tokens=output_tokens)
+            keep_type = content_type and not bridge.rewrites  # a rewritten answer is JSON
+            out = [(b"content-type", content_type.encode("latin-1")) if keep_type else JSON_CONTENT_TYPE]
+            encoding = headers.get("content-encoding")
+            if encoding and not bridge.rewrites:
+                out.append((b"content-encoding", encoding.encode("latin-1")))
+            return RawResponse(answer, status, out), now - sent
 
     retry_after_s = parse_retry_after(headers)
     attempt.record(outcome, status, now, retry_after=retry_after_s)

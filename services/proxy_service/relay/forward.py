@@ -1,7 +1,8 @@
 """The attempt loop shared by both client routes.
 
-allocate → call the upstream (`call.py`) → answer. Allocation prefers accounts of the client's own
-format (pass-through is cheaper and faithful) and only when none is left asks for either format.
+allocate → call the upstream (`call.py`) → answer. Allocation first asks for accounts of the client's
+own format (pass-through is cheaper and faithful) together with Kiro accounts (the pool's native
+Claude accounts, converted either way), and only when none is left for any format.
 On a failure before any byte reached the client (connect error, timeout, 429, 5xx, a refused
 credential), another account is tried, excluding the ones tried; when none is left, the tried ones
 are tried again after a backoff (`backoff.py`). Streaming calls are answered through a
@@ -19,13 +20,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.proxy_service import metrics
-from services.proxy_service.formats import UPSTREAM_FORMATS, ClientFormat
+from services.proxy_service.formats import ClientFormat
 from services.proxy_service.relay.attempt import Attempt, Failure
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
 from services.proxy_service.relay.call import call_upstream
 from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.relay.request import ClientRequest, read_client_request
 from services.proxy_service.responses import error_response
+from services.proxy_service.upstreams import UPSTREAM_FORMATS
+from services.proxy_service.upstreams.kiro.target import DEFAULT_CHAT_URL as KIRO_CHAT_URL
 from services.proxy_service.usage import UsagePublisher
 from shared.errors import NoAccountAvailable, PoolGateError
 from shared.internal_client import Allocation, InternalClient
@@ -46,6 +49,7 @@ class Relay:
         retry: RetryPolicy | None = None,
         ping_after_s: float = 5.0,
         ping_interval_s: float = 10.0,
+        kiro_chat_url: str = KIRO_CHAT_URL,
     ) -> None:
         self._internal = internal
         self._session = session
@@ -55,6 +59,7 @@ class Relay:
         self._retry = retry or RetryPolicy()
         self._ping_after_s = ping_after_s
         self._ping_interval_s = ping_interval_s
+        self._kiro_chat_url = kiro_chat_url
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
@@ -128,6 +133,7 @@ class Relay:
                 fmt,
                 correlation_id=correlation_id,
                 first_byte_timeout_s=self._first_byte_timeout_s,
+                kiro_chat_url=self._kiro_chat_url,
             )
             upstream_s += waited
             if not isinstance(result, Failure):
@@ -142,10 +148,14 @@ class Relay:
         return failure.response(fmt)
 
     async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
-        """An account of the client's own format if one is left, else one of either format."""
+        """An account of the client's own format or a Kiro account if one is left, else any."""
         try:
             return await self._internal.allocate(
-                api_key=req.api_key, capability="chat", model=req.model, formats=[fmt.name], exclude=exclude
+                api_key=req.api_key,
+                capability="chat",
+                model=req.model,
+                formats=[fmt.name, "kiro"],
+                exclude=exclude,
             )
         except NoAccountAvailable:
             return await self._internal.allocate(

@@ -76,7 +76,8 @@ class RelayStream(Response):
         or by a keep-alive stream that pinged while the upstream was being found)."""
         self._claimed = True
         upstream = self._upstream
-        scanner = SseUsageScanner()
+        # A bridge that knows the token counts itself (Kiro) needs no scan of the upstream's bytes.
+        scanner = SseUsageScanner() if self._bridge.usage is None else None
         rewrite = self._bridge.stream_chunk if self._bridge.rewrites else None
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         outcome = "cancelled"
@@ -89,7 +90,8 @@ class RelayStream(Response):
             content = upstream.content
             try:
                 while chunk := await content.readany():
-                    scanner.feed(chunk)
+                    if scanner is not None:
+                        scanner.feed(chunk)
                     if rewrite is not None:
                         chunk = rewrite(chunk)
                         if not chunk:  # a converter may need more bytes before it can say anything
@@ -128,10 +130,14 @@ class RelayStream(Response):
                 upstream.release()
             else:
                 upstream.close()
+            if scanner is None:
+                input_tokens, output_tokens = self._bridge.usage or (None, None)
+            else:
+                input_tokens, output_tokens = scanner.input_tokens, scanner.output_tokens
             self._attempt.record(
                 outcome,
                 self.status_code,
                 time.perf_counter(),
-                input_tokens=scanner.input_tokens,
-                output_tokens=scanner.output_tokens,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
             )

@@ -32,6 +32,17 @@ async def test_a_cooling_account_is_skipped_and_all_cooling_reports_the_earliest
     assert pick.cooling_until_ms is not None and pick.full == 0
 
 
+async def test_a_cooldown_only_grows_and_a_renewed_credential_ends_it(picker, redis):
+    await picker.cool_down("a", 60)
+    await picker.cool_down("a", 1)  # a shorter one later does not cut the longer one short
+    key = f"{picker._prefix}:cooldown:a"
+    assert 55_000 < await redis.pttl(key) <= 60_000
+    await picker.cool_down("a", 120)
+    assert await redis.pttl(key) > 110_000
+    await picker.end_cooldown("a")
+    assert (await picker.pick(_lease(), [("a", 100, 8)])).account_id == "a"
+
+
 async def test_concurrency_cap_and_release(picker):
     leases = [_lease(), _lease()]
     for lease in leases:

@@ -1,0 +1,39 @@
+"""The chat models a pool can serve, for the proxy's `GET /v1/models`.
+
+Same accounts as allocation (the caller's own plus the public pool when it is on, active only);
+Kiro accounts serve the public Claude names, custom API accounts their `models` list, and one with
+no list serves any model. Dreamina accounts serve images and videos, not chat models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from services.account_service.allocation.index import Candidate
+from shared.kiro_models import PUBLIC_MODELS
+
+
+@dataclass(frozen=True, slots=True)
+class ChatModels:
+    models: list[str]  # Kiro's names first (newest first), then the custom ones sorted
+    any_model: bool  # some account takes any model name: the list is what is known, not a limit
+
+    def as_json(self) -> dict:
+        return {"models": self.models, "any_model": self.any_model}
+
+
+def chat_models(candidates: Iterable[Candidate]) -> ChatModels:
+    kiro = any_model = False
+    named: set[str] = set()
+    for candidate in candidates:
+        if candidate.kind == "kiro":
+            kiro = True
+        elif candidate.kind == "custom_api":
+            if candidate.models:
+                named |= candidate.models
+            else:
+                any_model = True
+    models = list(PUBLIC_MODELS) if kiro else []
+    models += sorted(named.difference(models))
+    return ChatModels(models=models, any_model=any_model)

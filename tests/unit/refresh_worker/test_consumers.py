@@ -1,0 +1,81 @@
+"""Which messages on the worker's queue reach the Kiro refresher."""
+
+from __future__ import annotations
+
+from services.refresh_worker.consumers import ACCOUNTS_BINDINGS, AccountConsumer
+from shared.messages import Envelope
+from shared.messages.contracts import (
+    AccountCreated,
+    AccountCredentialRejected,
+    AccountRefreshDue,
+    AccountRefreshRequested,
+    AccountUpdated,
+)
+
+ID = "6f1c1a6e-0000-4000-8000-000000000001"
+
+
+class _Refresher:
+    def __init__(self) -> None:
+        self.handled: list[str] = []
+        self.given_up: list[tuple[str, str]] = []
+
+    async def handle(self, event, *, occurred_at) -> None:
+        self.handled.append(event.TYPE)
+
+    async def give_up(self, event, error) -> None:
+        self.given_up.append((event.TYPE, str(error)))
+
+
+def _wrap(event) -> Envelope:
+    return Envelope.wrap(event, producer="test")
+
+
+def test_the_queue_is_bound_to_every_refresh_trigger():
+    assert set(ACCOUNTS_BINDINGS) == {
+        "account.created",
+        "account.updated",
+        "account.refresh_due",
+        "account.refresh_requested",
+        "account.credential_rejected",
+    }
+
+
+async def test_kiro_triggers_reach_the_refresher():
+    refresher = _Refresher()
+    consumer = AccountConsumer(refresher)
+    for event in (
+        AccountCreated(account_id=ID, kind="kiro", owner_id="u"),
+        AccountUpdated(account_id=ID, kind="kiro", fields=["refresh_token"]),
+        AccountRefreshDue(account_id=ID, kind="kiro"),
+        AccountRefreshRequested(account_id=ID, kind="kiro"),
+        AccountCredentialRejected(account_id=ID, kind="kiro", status_code=403),
+    ):
+        await consumer.on_event(_wrap(event))
+    assert len(refresher.handled) == 5
+
+
+async def test_other_kinds_and_the_workers_own_writes_are_acknowledged_and_ignored():
+    refresher = _Refresher()
+    consumer = AccountConsumer(refresher)
+    for event in (
+        AccountCreated(account_id=ID, kind="dreamina", owner_id="u"),
+        AccountCreated(account_id=ID, kind="custom_api", owner_id="u"),
+        AccountRefreshDue(account_id=ID, kind="dreamina"),
+        AccountUpdated(account_id=ID, kind="kiro", fields=["access_token", "refresh_token"]),
+        AccountUpdated(account_id=ID, kind="kiro", fields=["name"]),
+    ):
+        await consumer.on_event(_wrap(event))
+    assert refresher.handled == []
+
+
+async def test_a_dead_lettered_kiro_trigger_is_announced_as_given_up():
+    refresher = _Refresher()
+    consumer = AccountConsumer(refresher)
+    await consumer.on_dead_letter(
+        _wrap(AccountRefreshRequested(account_id=ID, kind="kiro")), RuntimeError("x")
+    )
+    await consumer.on_dead_letter(
+        _wrap(AccountRefreshRequested(account_id=ID, kind="dreamina")), RuntimeError("y")
+    )
+    assert refresher.given_up == [("account.refresh_requested", "x")]
