@@ -66,13 +66,19 @@ _CHECKS = {
 }
 
 
-def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A client's request body, which must be one JSON object."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidRequest("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
+    return body
+
+
+def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
+    body = json_object(raw)
     for field in fmt.required:
         value = body.get(field)
         if value is None:

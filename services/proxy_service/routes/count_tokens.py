@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.proxy_service.formats.tokens import estimate_request_tokens
+from services.proxy_service.relay.request import json_object
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse
 from services.proxy_service.routes.models import pool_models
 from shared.errors import InvalidRequest
@@ -31,12 +32,7 @@ async def count_tokens(request: Request) -> Response:
 
 def parse_count_request(raw: bytes) -> dict[str, Any]:
     """The body of a Messages call without `max_tokens`, checked as far as counting needs."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
+    body = json_object(raw)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("`model` is required and must be a non-empty string", param="model")
