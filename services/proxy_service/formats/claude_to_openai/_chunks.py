@@ -16,6 +16,8 @@ from services.proxy_service.formats.usage_map import openai_usage
 _dumps = orjson.dumps
 _OPEN = b',"finish_reason":null}]}\n\n'
 DONE = b"data: [DONE]\n\n"
+_FIRST_DELTA = b'{"role":"assistant","content":""}'
+_ARGUMENTS = b'{"tool_calls":[{"index":%d,"function":{"arguments":%b}}]}'
 
 
 class ChunkWriter:
@@ -41,6 +43,14 @@ class ChunkWriter:
         if not self._head:  # an upstream that skipped message_start
             self.set_id(new_completion_id())
         self.out.append(self._head + delta + _OPEN)
+
+    def first_delta(self) -> None:
+        """The opening chunk: the assistant's role and empty content."""
+        self.delta(_FIRST_DELTA)
+
+    def arguments(self, tool: int, arguments: bytes) -> None:
+        """A piece of tool call `tool`'s arguments; `arguments` is a JSON string (already encoded)."""
+        self.delta(_ARGUMENTS % (tool, arguments))
 
     def finish(self, reason: str) -> None:
         if not self._head:

@@ -24,8 +24,6 @@ from services.proxy_service.formats.stop_reason import openai_finish_reason
 _dumps = orjson.dumps
 _loads = orjson.loads
 
-_ARGUMENTS = b'{"tool_calls":[{"index":%d,"function":{"arguments":%b}}]}'
-_FIRST_DELTA = b'{"role":"assistant","content":""}'
 _TEXT, _THINKING, _TOOL = 1, 2, 3
 
 
@@ -113,7 +111,7 @@ class ClaudeToOpenAIStream:
         elif kind == "content_block_stop":
             block = self._blocks.pop(index, None)
             if block is not None and block.kind == _TOOL and not block.sent:
-                self._chunks.delta(_ARGUMENTS % (block.tool, b'"{}"'))
+                self._chunks.arguments(block.tool, b'"{}"')
         elif kind == "message_start":
             self._message_start(event.get("message"))
         elif kind == "message_delta":
@@ -136,7 +134,7 @@ class ClaudeToOpenAIStream:
             partial = delta.get("partial_json")
             if partial and isinstance(partial, str) and block.kind == _TOOL:
                 block.sent = True
-                self._chunks.delta(_ARGUMENTS % (block.tool, _dumps(partial)))
+                self._chunks.arguments(block.tool, _dumps(partial))
         elif kind == "thinking_delta":
             text = delta.get("thinking")
             if text and isinstance(text, str):
@@ -176,7 +174,7 @@ class ClaudeToOpenAIStream:
             self._usage.update(message["usage"])
         message_id = message.get("id")
         self._chunks.set_id(message_id if isinstance(message_id, str) and message_id else new_completion_id())
-        self._chunks.delta(_FIRST_DELTA)
+        self._chunks.first_delta()
 
     def _message_delta(self, event: dict[str, Any]) -> None:
         usage = event.get("usage")

@@ -66,10 +66,6 @@ class ClaudeSse:
         self.out.append(ev.error(error_type, message))
 
 
-_ARGUMENTS = b'{"tool_calls":[{"index":%d,"function":{"arguments":%b}}]}'
-_FIRST_DELTA = b'{"role":"assistant","content":""}'
-
-
 class OpenAIChunks:
     __slots__ = ("_chunks", "_include_usage", "_tool_index", "_tool_sent", "_tools")
 
@@ -90,7 +86,7 @@ class OpenAIChunks:
         self._chunks.out = value
 
     def message_start(self, input_tokens: int) -> None:
-        self._chunks.delta(_FIRST_DELTA)
+        self._chunks.first_delta()
 
     def text_start(self, index: int) -> None:
         pass
@@ -121,12 +117,12 @@ class OpenAIChunks:
 
     def tool_input(self, index: int, partial_json: str) -> None:
         self._tool_sent = True
-        self._chunks.delta(_ARGUMENTS % (self._tool_index, _dumps(partial_json)))
+        self._chunks.arguments(self._tool_index, _dumps(partial_json))
 
     def block_stop(self, index: int) -> None:
         if self._tool_index >= 0:
             if not self._tool_sent:
-                self._chunks.delta(_ARGUMENTS % (self._tool_index, b'"{}"'))
+                self._chunks.arguments(self._tool_index, b'"{}"')
             self._tool_index = -1
 
     def finish(self, stop_reason: str, usage: dict[str, int]) -> None:
