@@ -18,12 +18,14 @@ from tests.integration.account_service._api import Api, bootstrap_admin, drop_da
 from tests.support.infra import Infra
 
 
-@pytest.fixture(scope="module")
-def api(infra: Infra) -> Iterator[Api]:
-    name = f"{infra.database}_api_{uuid.uuid4().hex[:6]}"
+@contextlib.contextmanager
+def serving_api(infra: Infra, label: str, **env: str) -> Iterator[Api]:
+    """account_service in-process on a fresh migrated database of its own (dropped afterwards);
+    `env` adds POOLGATE_ settings."""
+    name = f"{infra.database}_{label}_{uuid.uuid4().hex[:6]}"
     dsn = f"{infra.postgres_url}/{name}"
     asyncio.run(migrate(dsn))
-    env = infra.env(POOLGATE_DATABASE_URL=dsn, POOLGATE_LOG_JSON="false", POOLGATE_LOG_LEVEL="WARNING")
+    env = infra.env(POOLGATE_DATABASE_URL=dsn, POOLGATE_LOG_JSON="false", POOLGATE_LOG_LEVEL="WARNING", **env)
     settings = AccountServiceSettings(**{k.removeprefix("POOLGATE_").lower(): v for k, v in env.items()})
     admin_key = asyncio.run(bootstrap_admin(dsn, f"admin-{uuid.uuid4().hex[:6]}"))
     try:
@@ -35,3 +37,9 @@ def api(infra: Infra) -> Iterator[Api]:
             yield Api(client=client, infra=infra, database_url=dsn, admin_key=admin_key)
     finally:
         asyncio.run(drop_database(infra, name))
+
+
+@pytest.fixture(scope="module")
+def api(infra: Infra) -> Iterator[Api]:
+    with serving_api(infra, "api") as served:
+        yield served

@@ -6,20 +6,14 @@ index through the events every replica consumes, so answers are awaited, not ass
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sys
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
-from services.account_service.app import create_app
-from services.account_service.migrations import migrate
-from services.account_service.settings import AccountServiceSettings
 from shared.kiro_models import PUBLIC_MODELS
-from tests.integration.account_service._api import Api, bootstrap_admin, drop_database
+from tests.integration.account_service._api import Api
+from tests.integration.account_service.conftest import serving_api
 from tests.integration.account_service.test_allocation import SERVICE, active_kiro, custom, wait_until
 from tests.support.infra import Infra
 
@@ -133,24 +127,8 @@ def test_the_service_token_and_an_api_key_are_required(api: Api) -> None:
 @pytest.fixture(scope="module")
 def public_api(infra: Infra) -> Iterator[Api]:
     """A second account_service, on a database of its own, with the public pool turned on."""
-    name = f"{infra.database}_pub_{uuid.uuid4().hex[:6]}"
-    dsn = f"{infra.postgres_url}/{name}"
-    asyncio.run(migrate(dsn))
-    env = infra.env(
-        POOLGATE_DATABASE_URL=dsn,
-        POOLGATE_PUBLIC_POOL="true",
-        POOLGATE_LOG_JSON="false",
-        POOLGATE_LOG_LEVEL="WARNING",
-    )
-    settings = AccountServiceSettings(**{k.removeprefix("POOLGATE_").lower(): v for k, v in env.items()})
-    admin_key = asyncio.run(bootstrap_admin(dsn, f"admin-{uuid.uuid4().hex[:6]}"))
-    try:
-        with contextlib.redirect_stderr(sys.__stderr__):
-            app = create_app(settings)
-        with TestClient(app) as client:
-            yield Api(client=client, infra=infra, database_url=dsn, admin_key=admin_key)
-    finally:
-        asyncio.run(drop_database(infra, name))
+    with serving_api(infra, "pub", POOLGATE_PUBLIC_POOL="true") as served:
+        yield served
 
 
 def test_with_the_public_pool_on_other_users_public_accounts_are_listed(public_api: Api) -> None:
