@@ -273,13 +273,14 @@ async def test_a_refused_bearer_token_is_refreshed_and_the_call_goes_to_another_
     revoked, other = list(user.accounts)
     before = _kiro(stack, "GET", f"/_fake/kiro/lineages/{revoked}")["refresh_count"]
     _kiro(stack, "POST", f"/_fake/kiro/lineages/{revoked}/revoke-access")
-    for _ in range(4):  # whichever account is picked first, every call is answered
-        message = await user.anthropic().messages.create(model=MODEL, max_tokens=64, messages=HI)
-        assert message.content[0].text == FAKE_TEXT
+    # Calls go on until one has met the refused token (the pick is random) and the worker has
+    # refreshed it; whichever account is picked first, every call is answered.
     deadline = time.monotonic() + 15
     while _kiro(stack, "GET", f"/_fake/kiro/lineages/{revoked}")["refresh_count"] == before:
         assert time.monotonic() < deadline, "the refused token was never refreshed"
-        await asyncio.sleep(0.1)
+        message = await user.anthropic().messages.create(model=MODEL, max_tokens=64, messages=HI)
+        assert message.content[0].text == FAKE_TEXT
+        await asyncio.sleep(0.05)
     # Later the refreshed account serves again: a call made with its lineage's new token succeeds.
     _kiro(stack, "POST", f"/_fake/kiro/lineages/{other}/revoke")
     _kiro(stack, "POST", f"/_fake/kiro/lineages/{other}/revoke-access")
@@ -303,8 +304,12 @@ async def test_throttled_and_spent_accounts_hand_the_call_to_another(
 ) -> None:
     user = await _kiro_user(stack, "us-east-1", "ap-southeast-1")
     failing, _ = list(user.accounts)
-    _script(stack, failing, reason=reason)
-    for _ in range(4):
+    _script(stack, failing, reason=reason, times=1)
+    # Calls go on until one has met the failing account (the pick is random: the fake drops a
+    # `times: 1` script once it answered with it); every call is answered by the other one.
+    deadline = time.monotonic() + 15
+    while _kiro(stack, "GET", "/_fake/kiro/config")["scripts"].get(failing):
+        assert time.monotonic() < deadline, "the failing account was never picked"
         message = await user.anthropic().messages.create(model=MODEL, max_tokens=64, messages=HI)
         assert message.content[0].text == FAKE_TEXT
     deadline = time.monotonic() + 10
