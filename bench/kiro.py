@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from services.proxy_service.formats.spec import CLAUDE, OPENAI, ClientFormat
+from services.proxy_service.formats.client_format import CLAUDE, OPENAI, ClientFormat
 from services.proxy_service.formats.tool_names import ToolNameMap
 from services.proxy_service.upstreams.kiro.bridge import KiroBridge
 from services.proxy_service.upstreams.kiro.eventstream import EventStreamDecoder, Message, encode_message

@@ -111,19 +111,28 @@ class InternalClient:
         model: str | None,
         formats: list[str] | None = None,
         exclude: list[str] | None = None,
+        release: list[tuple[str, str]] | None = None,
     ) -> Allocation:
+        """An account and its lease; `release`: (account_id, lease_id) pairs released first."""
+        payload = {
+            "api_key": api_key,
+            "capability": capability,
+            "model": model,
+            "formats": formats,
+            "exclude": exclude or [],
+        }
+        if release:
+            payload["release"] = release
+        return Allocation.from_json(await self.request("POST", "/internal/v1/allocations", payload))
+
+    async def settle_leases(
+        self, *, release: list[tuple[str, str]] | None = None, renew: list[tuple[str, str]] | None = None
+    ) -> int:
+        """Release finished leases and renew running ones; returns how many were renewed."""
         body = await self.request(
-            "POST",
-            "/internal/v1/allocations",
-            {
-                "api_key": api_key,
-                "capability": capability,
-                "model": model,
-                "formats": formats,
-                "exclude": exclude or [],
-            },
+            "POST", "/internal/v1/leases", {"release": release or [], "renew": renew or []}
         )
-        return Allocation.from_json(body)
+        return int(body["renewed"])
 
     async def models(self, api_key: str) -> PoolModels:
         """The chat models the key's pool can serve; authenticates the key like `allocate`."""

@@ -17,7 +17,7 @@ from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
 from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
-from services.account_service.internal.endpoints import allocation_route, models_route
+from services.account_service.internal.endpoints import allocation_route, leases_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.keys.cache import KeyCache
 from services.account_service.migrations import migrate
@@ -81,6 +81,7 @@ async def lifespan(app: FastAPI):
         batch_window_s=0.05,
     )
     app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
+    app.state.picker = picker
     app.state.allocator = Allocator(index=index, keys=keys, picker=picker, public_pool=settings.public_pool)
     log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
     try:
@@ -137,7 +138,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     app.add_exception_handler(PoolGateError, _poolgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health_router(lambda: _readiness_checks(app)))
-    app.router.routes[:0] = [allocation_route, models_route]  # the hot paths are matched first
+    app.router.routes[:0] = [allocation_route, leases_route, models_route]  # the hot paths are matched first
     app.include_router(internal_router)
     app.include_router(api_router)
     return app

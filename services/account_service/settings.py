@@ -7,7 +7,8 @@ from shared.settings import BaseServiceSettings
 
 class AccountServiceSettings(BaseServiceSettings):
     public_pool: bool = False
-    lease_ttl_s: float = 600.0
+    # A crashed proxy's slots come free after this; a running attempt's lease is renewed by its proxy.
+    lease_ttl_s: float = 60.0
     db_pool_size: int = 10
     migrate_on_start: bool = True
     sweep_interval_s: float = 30.0

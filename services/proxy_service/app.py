@@ -11,12 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from services.proxy_service.relay import Relay, RetryPolicy
+from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import HOT_ROUTES
 from services.proxy_service.settings import ProxySettings
+from services.proxy_service.upstreams.custom_api import CustomApiUpstream
 from services.proxy_service.upstreams.guard import GuardedResolver
-from services.proxy_service.usage import UsagePublisher
+from services.proxy_service.upstreams.kiro import KiroUpstream
+from services.proxy_service.usage_publisher import UsagePublisher
 from shared.errors import (
     Forbidden,
     InvalidRequest,
@@ -75,14 +77,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         await usage.start()  # a missing RabbitMQ is not fatal: events wait in the buffer
         stack.push_async_callback(usage.close)  # drains before the broker closes
+        leases = Leases(internal, renew_every_s=settings.lease_renew_s)
+        await leases.start()
+        stack.push_async_callback(leases.close)  # sends the last releases before the client closes
 
+        upstreams = (CustomApiUpstream(), KiroUpstream(chat_url=settings.kiro_chat_url))
         app.state.internal = internal
         app.state.broker = broker
         app.state.relay = Relay(
             internal=internal,
-            session=session,
-            usage=usage,
-            first_byte_timeout_s=settings.first_byte_timeout_s,
+            upstreams={u.kind: u for u in upstreams},
+            deps=AttemptDeps(
+                session=session,
+                usage=usage,
+                leases=leases,
+                first_byte_timeout_s=settings.first_byte_timeout_s,
+            ),
             max_attempts=settings.max_attempts,
             retry=RetryPolicy(
                 same_account_retries=settings.same_account_retries,
@@ -91,7 +101,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             ping_after_s=settings.ping_after_s,
             ping_interval_s=settings.ping_interval_s,
-            kiro_chat_url=settings.kiro_chat_url,
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield

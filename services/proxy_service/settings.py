@@ -26,6 +26,9 @@ class ProxySettings(BaseServiceSettings):
     # waits included), the client gets a 200 event stream and a keep-alive every ping_interval_s.
     ping_after_s: float = 5.0
     ping_interval_s: float = 10.0
+    # Running attempts renew their allocation leases this often (account_service's lease TTL is
+    # about a minute, so a crashed proxy's slots come free within it).
+    lease_renew_s: float = 20.0
     usage_buffer_size: int = 10_000
     usage_drain_timeout_s: float = 5.0
     # Many accounts share one host (api.openai.com, api.anthropic.com) and streams last long, so the

@@ -107,11 +107,12 @@ Outcome = Literal[
     "credential_rejected",
     "exhausted",
     "cancelled",
+    "proxy_error",
 ]
 
 
 class UsageRecorded(Event):
-    """One upstream attempt. It also releases the allocation's lease."""
+    """One upstream attempt, for counters, health and outcomes (its lease was released directly)."""
 
     TYPE = "usage.recorded"
     lease_id: str

@@ -1,9 +1,13 @@
-"""Pick and reserve an account in one Redis round trip.
+"""Pick and reserve an account in one Redis round trip; renew and release leases.
 
-The Lua script skips accounts that are cooling or full, drops expired leases (so a crashed caller
-cannot hold a slot past its lease's TTL), draws one account by weight × recent success rate × free
-capacity, and records the new lease, all atomically. The success rate has a floor, so an account
-that failed for a while still gets the odd call that shows it has recovered.
+The pick script first releases the leases the caller says it has finished with (the proxy sends
+its unconfirmed releases along with its next allocation, so a client calling back to back finds
+its own slot free), then skips accounts that are cooling or full, drops expired leases (so a
+crashed caller cannot hold a slot past its lease's TTL), draws one account by weight × recent
+success rate × free capacity, and records the new lease, all atomically. The success rate has a
+floor, so an account that failed for a while still gets the odd call that shows it has recovered.
+
+Leases are short (`lease_ttl_s`, about a minute): the holder renews the ones still running.
 
 Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms), `<prefix>:inflight:<account>` (a
 sorted set of lease ids scored by their expiry) and `<prefix>:health:<account>` (see health.py).
@@ -20,9 +24,11 @@ from redis.asyncio import Redis
 
 _PICK = """
 local now, ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local prefix, draw = ARGV[4], tonumber(ARGV[5])
+local prefix, draw, released = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local first = 7 + 2 * released
+for i = 7, first - 1, 2 do redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
 local ids, weights, total, earliest, full = {}, {}, 0, -1, 0
-for i = 6, #ARGV, 3 do
+for i = first, #ARGV, 3 do
   local id, weight, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local cool = tonumber(redis.call('GET', prefix .. ':cooldown:' .. id) or '0')
   if cool > now then
@@ -64,10 +70,24 @@ end
 return 0
 """
 
-_RELEASE = """
-for i = 1, #ARGV, 2 do redis.call('ZREM', KEYS[1] .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
-return 1
+# ARGV: now, ttl, the number of leases to release, their (account, lease) pairs, then the pairs to
+# renew. A lease is renewed only while it is still held: an expired one is not brought back.
+_LEASES = """
+local prefix, now, ttl, released = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local first = 4 + 2 * released
+for i = 4, first - 1, 2 do redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
+local renewed = 0
+for i = first, #ARGV, 2 do
+  local key = prefix .. ':inflight:' .. ARGV[i]
+  if redis.call('ZADD', key, 'XX', 'CH', now + ttl, ARGV[i + 1]) == 1 then
+    redis.call('PEXPIRE', key, ttl)
+    renewed = renewed + 1
+  end
+end
+return renewed
 """
+
+Lease = tuple[str, str]  # (account_id, lease_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +103,23 @@ class Picker:
         self._prefix = prefix
         self._ttl_ms = int(lease_ttl_s * 1000)
         self._pick = redis.register_script(_PICK)
-        self._release = redis.register_script(_RELEASE)
+        self._leases = redis.register_script(_LEASES)
         self._cool_down = redis.register_script(_COOL_DOWN)
 
-    async def pick(self, lease_id: str, candidates: Sequence[tuple[str, int, int]]) -> Pick:
-        args: list = [int(time.time() * 1000), self._ttl_ms, lease_id, self._prefix, random.random()]
+    async def pick(
+        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+    ) -> Pick:
+        """Release `release`, then pick one of (account_id, weight, cap) and lease it as `lease_id`."""
+        args: list = [
+            int(time.time() * 1000),
+            self._ttl_ms,
+            lease_id,
+            self._prefix,
+            random.random(),
+            len(release),
+        ]
+        for pair in release:
+            args += pair
         for account_id, weight, cap in candidates:
             args += (account_id, weight, cap)
         chosen, earliest, full = await self._pick(args=args)
@@ -97,10 +129,18 @@ class Picker:
             account_id=chosen or None, cooling_until_ms=earliest if earliest >= 0 else None, full=int(full)
         )
 
-    async def release(self, leases: Sequence[tuple[str, str]]) -> None:
-        """Release (account_id, lease_id) pairs."""
-        if leases:
-            await self._release(keys=[self._prefix], args=[x for pair in leases for x in pair])
+    async def settle(self, *, release: Sequence[Lease] = (), renew: Sequence[Lease] = ()) -> int:
+        """Release finished leases and extend running ones by the TTL; returns how many were renewed
+        (a lease that already expired is not renewed)."""
+        if not release and not renew:
+            return 0
+        args: list = [int(time.time() * 1000), self._ttl_ms, len(release)]
+        for pair in (*release, *renew):
+            args += pair
+        return int(await self._leases(keys=[self._prefix], args=args))
+
+    async def release(self, leases: Sequence[Lease]) -> None:
+        await self.settle(release=leases)
 
     async def cool_down(self, account_id: str, seconds: float) -> None:
         until = int((time.time() + seconds) * 1000)

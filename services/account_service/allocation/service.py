@@ -10,7 +10,7 @@ from prometheus_client import Counter, Histogram
 
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex
-from services.account_service.allocation.picker import Picker
+from services.account_service.allocation.picker import Lease, Picker
 from services.account_service.keys.cache import KeyCache
 from services.account_service.keys.schemas import KeyIdentity
 from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
@@ -30,6 +30,7 @@ class AllocationRequest:
     model: str | None = None
     formats: tuple[str, ...] | None = None
     exclude: frozenset[str] = frozenset()
+    release: tuple[Lease, ...] = ()  # leases the caller has finished with, released before the pick
 
 
 class Allocator:
@@ -76,11 +77,14 @@ class Allocator:
         usable = [c for c in servable if c.usable_at(now)]
         candidates = [c for c in usable if c.id not in request.exclude]
         if not candidates:
+            await self._picker.settle(release=request.release)
             raise NoAccountAvailable(
                 self._nothing_configured(request, servable=len(servable), usable=len(usable))
             )
         lease_id = uuid.uuid4().hex
-        pick = await self._picker.pick(lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates])
+        pick = await self._picker.pick(
+            lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates], release=request.release
+        )
         if pick.account_id is None:
             raise self._nothing_free(pick, len(candidates))
         chosen = next(c for c in candidates if c.id == pick.account_id)

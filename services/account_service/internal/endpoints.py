@@ -43,9 +43,37 @@ async def allocate(request: Request) -> Response:
             model=body.get("model"),
             formats=tuple(formats) if formats else None,
             exclude=frozenset(body.get("exclude") or ()),
+            release=_leases(body, "release"),
         )
     )
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
+    """`[[account_id, lease_id], ...]` from the body, checked: a bad pair is the caller's bug."""
+    pairs = body.get(field) or ()
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p) for p in pairs
+    ):
+        raise InvalidRequest(f"{field} must be a list of [account_id, lease_id] pairs", param=field)
+    return tuple((a, lease) for a, lease in pairs)
+
+
+async def settle_leases(request: Request) -> Response:
+    """`POST /internal/v1/leases {release: [[account_id, lease_id]...], renew: [...]}` → `{renewed}`:
+    the proxy releases every attempt's lease the moment it ends, and renews those still running
+    (a long stream) before their short TTL runs out. Batched: one call carries many leases."""
+    await require_service_token(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest("body must be a JSON object", param="release") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequest("body must be a JSON object", param="release")
+    renewed = await request.app.state.picker.settle(
+        release=_leases(body, "release"), renew=_leases(body, "renew")
+    )
+    return Response(orjson.dumps({"renewed": renewed}), media_type="application/json")
 
 
 async def list_models(request: Request) -> Response:
@@ -59,6 +87,7 @@ async def list_models(request: Request) -> Response:
 
 allocation_route = Route("/internal/v1/allocations", allocate, methods=["POST"])
 models_route = Route("/internal/v1/models", list_models, methods=["POST"])
+leases_route = Route("/internal/v1/leases", settle_leases, methods=["POST"])
 
 
 class RenewedCredentials(BaseModel):

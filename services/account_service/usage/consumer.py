@@ -1,5 +1,6 @@
-"""Consumes `usage.recorded`: releases leases at once, keeps live health, acts on outcomes, and adds
-the outcomes to the account and key counters in one statement per batch (never a row per request).
+"""Consumes `usage.recorded`: keeps live health, acts on outcomes, and adds the outcomes to the
+account and key counters in one statement per batch (never a row per request). It releases nothing:
+the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
 
 Ack policy: the batch is acked after its transaction commits; a failure retries the whole batch
 through the delayed retry queue (the consumer's idempotency by envelope id makes the replay safe).
@@ -40,7 +41,6 @@ class UsageConsumer:
         usages = [(e.event(), e.occurred_at) for e in envelopes if e.type == UsageRecorded.TYPE]
         if not usages:
             return
-        await self._picker.release([(u.account_id, u.lease_id) for u, _ in usages])
         cooled = await self._health.record(
             [
                 (u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS)

@@ -20,7 +20,8 @@ MAX_COOLDOWN_S = 3600.0
 CREDENTIAL_COOLDOWN_S = 30.0
 
 SERVER_ERRORS = frozenset({"upstream_error", "timeout", "connect_error"})
-NEUTRAL = frozenset({"client_error", "cancelled"})  # the caller's doing, not the account's
+# The caller's doing, or the proxy's own failure: not the account's.
+NEUTRAL = frozenset({"client_error", "cancelled", "proxy_error"})
 
 
 def rate_limit_cooldown(retry_after: float | None) -> float:

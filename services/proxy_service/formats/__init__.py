@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.proxy_service.formats.bridges import ClaudeClientToOpenAI, OpenAIClientToClaude
+from services.proxy_service.formats.client_format import CLAUDE, OPENAI, ClientFormat
 from services.proxy_service.formats.foundry import clean_for_foundry
 from services.proxy_service.formats.passthrough import Passthrough
 from services.proxy_service.formats.providers import provider_for
-from services.proxy_service.formats.spec import CLAUDE, OPENAI, ClientFormat
 
 __all__ = [
     "CLAUDE",

@@ -7,13 +7,13 @@ once and a keep-alive every `interval_s`, so that neither it nor a proxy in betw
 silent connection: Anthropic's own `ping` event, or an SSE comment for OpenAI clients (their SDKs
 skip comments). The attempt loop goes on behind the pings; its answer is then relayed into the
 started stream, or, if it failed, told as an error event in the client's format (never a normal end).
-A client that leaves while pinged cancels the loop, and with it the pending upstream attempt.
+A client that leaves before its stream began (pinged or not) cancels the loop, and with it the
+pending upstream attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from services.proxy_service import metrics
 from services.proxy_service.formats import CLAUDE, ClientFormat
 from services.proxy_service.formats.errors import claude_error_body, openai_error_body
+from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.stream import STREAM_HEADERS, RelayStream
 
 _PINGS = {CLAUDE.name: b'event: ping\ndata: {"type": "ping"}\n\n'}
@@ -50,12 +51,6 @@ def error_event(fmt: ClientFormat, status: int, body: bytes) -> bytes:
     return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
 
-async def _disconnect(receive: Receive) -> None:
-    with contextlib.suppress(Exception):  # a server that gave up on the connection: same thing
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-
 class KeepAliveStream(Response):
     def __init__(
         self, answer: Coroutine[Any, Any, Response], *, fmt: ClientFormat, after_s: float, interval_s: float
@@ -70,17 +65,24 @@ class KeepAliveStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.ensure_future(self._answer)
+        gone = asyncio.ensure_future(disconnected(receive))
         try:
-            done, _ = await asyncio.wait((task,), timeout=self._after_s)
+            done, _ = await asyncio.wait(
+                (task, gone), timeout=self._after_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if gone in done:
+                return  # `_settle` cancels the loop and its upstream attempt
             if done:
+                gone.cancel()
                 response = task.result()
                 metrics.count_request(self._fmt.route, response.status_code)
                 await response(scope, receive, send)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             metrics.count_request(self._fmt.route, 200)
-            if not await self._ping_until_answered(task, receive, send):
+            if not await self._ping_until_answered(task, gone, send):
                 return
+            gone.cancel()
             response = task.result()
             if isinstance(response, RelayStream):
                 await response.send_body(receive, send)
@@ -89,26 +91,23 @@ class KeepAliveStream(Response):
             await send({"type": "http.response.body", "body": error, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            gone.cancel()
             await _settle(task)
 
     async def _ping_until_answered(
-        self, task: asyncio.Future[Response], receive: Receive, send: Send
+        self, task: asyncio.Future[Response], gone: asyncio.Future[None], send: Send
     ) -> bool:
         """Ping until the loop answers (True), or the client leaves (False: the loop is cancelled)."""
         ping = {"type": "http.response.body", "body": ping_event(self._fmt), "more_body": True}
-        gone = asyncio.ensure_future(_disconnect(receive))
-        try:
-            while True:
-                await send(ping)
-                done, _ = await asyncio.wait(
-                    (task, gone), timeout=self._interval_s, return_when=asyncio.FIRST_COMPLETED
-                )
-                if task in done:
-                    return True
-                if gone in done:
-                    return False
-        finally:
-            gone.cancel()
+        while True:
+            await send(ping)
+            done, _ = await asyncio.wait(
+                (task, gone), timeout=self._interval_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if task in done:
+                return True
+            if gone in done:
+                return False
 
 
 async def _settle(task: asyncio.Future[Response]) -> None:

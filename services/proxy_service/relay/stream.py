@@ -10,17 +10,20 @@ silent no-op in uvicorn). `send_body` relays into a response another started (`k
 from __future__ import annotations
 
 import asyncio
-import time
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientResponse
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.proxy_service.formats import Bridge, ClientFormat
-from services.proxy_service.formats.usage import SseUsageScanner
-from services.proxy_service.relay.attempt import Attempt
+from services.proxy_service.formats import Bridge
+from services.proxy_service.formats.token_counts import SseUsageScanner
+from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.outcome import RETRYABLE_EXCEPTIONS
 from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from services.proxy_service.relay.attempt import Attempt
 
 log = get_logger(__name__)
 
@@ -32,25 +35,19 @@ STREAM_HEADERS = [
 
 
 class RelayStream(Response):
-    def __init__(
-        self, upstream: ClientResponse, *, fmt: ClientFormat, bridge: Bridge, attempt: Attempt
-    ) -> None:
+    def __init__(self, upstream: ClientResponse, *, bridge: Bridge, attempt: Attempt) -> None:
         self.status_code = upstream.status
         self.raw_headers = list(STREAM_HEADERS)
         self.background = None
         self._upstream = upstream
-        self._fmt = fmt
+        self._fmt = attempt.fmt
         self._bridge = bridge
         self._attempt = attempt
         self._disconnected = False
-        self._claimed = False  # relayed or abandoned: its usage is recorded exactly once either way
+        self._claimed = False  # relayed or abandoned: the attempt is finished either way
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        try:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-        except Exception:  # the server gave up on the connection: same as a disconnect
-            pass
+        await disconnected(receive)
         self._disconnected = True
         self._upstream.close()  # wakes the pending read
 
@@ -69,7 +66,7 @@ class RelayStream(Response):
             return
         self._claimed = True
         self._upstream.close()
-        self._attempt.record("cancelled", self.status_code, time.perf_counter())
+        self._attempt.finish("cancelled", self.status_code)
 
     async def send_body(self, receive: Receive, send: Send) -> None:
         """Relay the upstream's stream into a response whose start was already sent (by `__call__`,
@@ -134,10 +131,9 @@ class RelayStream(Response):
                 input_tokens, output_tokens = self._bridge.usage or (None, None)
             else:
                 input_tokens, output_tokens = scanner.input_tokens, scanner.output_tokens
-            self._attempt.record(
+            self._attempt.finish(
                 outcome,
                 self.status_code,
-                time.perf_counter(),
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
             )

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.proxy_service.app import create_app
-from services.proxy_service.relay import Relay
+from services.proxy_service.relay import AttemptDeps, Leases, Relay
 from services.proxy_service.settings import ProxySettings
 from shared.internal_client import InternalClient
 
@@ -17,13 +17,8 @@ def client() -> TestClient:
     app = create_app(ProxySettings())
     # Never started: any call to account_service would fail the test with a 500.
     internal = InternalClient("http://127.0.0.1:9", "token")
-    app.state.relay = Relay(
-        internal=internal,
-        session=None,
-        usage=None,
-        first_byte_timeout_s=1,
-        max_attempts=1,  # type: ignore[arg-type]
-    )
+    deps = AttemptDeps(session=None, usage=None, leases=Leases(internal), first_byte_timeout_s=1)  # type: ignore[arg-type]
+    app.state.relay = Relay(internal=internal, upstreams={}, deps=deps, max_attempts=1)
 
     @app.post("/v1/boom")
     async def boom() -> None:

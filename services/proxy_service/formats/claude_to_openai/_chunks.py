@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from services.proxy_service.formats.ids import new_completion_id
-from services.proxy_service.formats.usage_map import openai_usage
+from services.proxy_service.formats.usage_conversion import openai_usage
 
 _dumps = orjson.dumps
 _OPEN = b',"finish_reason":null}]}\n\n'

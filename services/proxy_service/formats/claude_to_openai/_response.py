@@ -8,7 +8,7 @@ import orjson
 
 from services.proxy_service.formats.ids import new_completion_id
 from services.proxy_service.formats.stop_reason import openai_finish_reason
-from services.proxy_service.formats.usage_map import openai_usage
+from services.proxy_service.formats.usage_conversion import openai_usage
 
 
 def convert_message(message: dict[str, Any], *, model: str, created: int) -> dict[str, Any]:

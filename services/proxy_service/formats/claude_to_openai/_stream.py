@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from services.proxy_service.formats.claude_to_openai._chunks import DONE, ChunkWriter
+from services.proxy_service.formats.client_format import OPENAI
 from services.proxy_service.formats.errors import openai_error
 from services.proxy_service.formats.ids import new_completion_id
-from services.proxy_service.formats.spec import OPENAI
 from services.proxy_service.formats.sse import LineTooLong, SseDataReader
 from services.proxy_service.formats.stop_reason import openai_finish_reason
 

@@ -14,7 +14,7 @@ from services.proxy_service.formats.json_args import parse_arguments
 from services.proxy_service.formats.reasoning import reasoning_signature, reasoning_text
 from services.proxy_service.formats.stop_reason import claude_stop_reason
 from services.proxy_service.formats.tool_names import ToolNameMap
-from services.proxy_service.formats.usage_map import claude_usage
+from services.proxy_service.formats.usage_conversion import claude_usage
 
 
 def convert_completion(

@@ -16,15 +16,15 @@ from typing import Any
 import orjson
 
 from services.proxy_service.formats import claude_events as ev
+from services.proxy_service.formats.client_format import CLAUDE
 from services.proxy_service.formats.errors import claude_error
 from services.proxy_service.formats.openai_to_claude._blocks import TEXT, THINKING, Blocks
 from services.proxy_service.formats.openai_to_claude._tools import ToolCalls
 from services.proxy_service.formats.reasoning import reasoning_signature, reasoning_text
-from services.proxy_service.formats.spec import CLAUDE
 from services.proxy_service.formats.sse import DONE, LineTooLong, SseDataReader
 from services.proxy_service.formats.stop_reason import claude_stop_reason
 from services.proxy_service.formats.tool_names import ToolNameMap
-from services.proxy_service.formats.usage_map import claude_usage
+from services.proxy_service.formats.usage_conversion import claude_usage
 
 _loads = orjson.loads
 _ZERO_USAGE = {

@@ -6,25 +6,15 @@ give the URL and the headers. The client's own key (a PoolGate key) is never for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
+from services.proxy_service.upstreams.base import Target, UnsupportedUpstream
 from shared.internal_client import Upstream
 from shared.logging import CORRELATION_HEADER
 
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
-
-
-class UnsupportedUpstream(Exception):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    url: str
-    headers: dict[str, str]
 
 
 @lru_cache(maxsize=4096)

@@ -18,10 +18,10 @@ from services.proxy_service.formats import (
     claude_to_openai,
     openai_to_claude,
 )
+from services.proxy_service.formats.client_format import OPENAI, ClientFormat
 from services.proxy_service.formats.errors import claude_error_body, openai_error_body
 from services.proxy_service.formats.ids import new_completion_id, new_message_id
 from services.proxy_service.formats.reasoning import claude_thinking
-from services.proxy_service.formats.spec import OPENAI, ClientFormat
 from services.proxy_service.formats.tokens import estimate_request_tokens
 from services.proxy_service.formats.tool_names import ToolNameMap
 from services.proxy_service.upstreams.kiro.events import KiroEvents, Writer

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 
-from services.proxy_service.upstreams.custom_api.target import Target
+from services.proxy_service.upstreams.base import Target
 from shared.internal_client import Upstream
 from shared.logging import CORRELATION_HEADER
 

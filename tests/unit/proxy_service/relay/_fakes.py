@@ -9,8 +9,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from services.proxy_service.relay.attempt import Attempt
+from services.proxy_service.formats import CLAUDE, ClientFormat
+from services.proxy_service.relay.attempt import Attempt, AttemptDeps
+from services.proxy_service.relay.lease import Leases
 from services.proxy_service.relay.request import ClientRequest
+from services.proxy_service.upstreams.custom_api import CustomApiUpstream
 from shared.errors import NoAccountAvailable
 from shared.internal_client import Allocation, Upstream
 
@@ -91,11 +94,19 @@ def allocation(account_id: str = "acc-1", fmt: str = "claude") -> Allocation:
     )
 
 
-def make_attempt(recorder: Recorder, model: str = "claude-sonnet-4") -> Attempt:
+def make_attempt(
+    recorder: Recorder, fmt: ClientFormat = CLAUDE, model: str = "claude-sonnet-4", leases: Leases | None = None
+) -> Attempt:
     raw = b'{"model":"%s","messages":[],"max_tokens":5,"stream":true}' % model.encode()
     request = ClientRequest(api_key="pg", raw=raw, body=orjson.loads(raw))
-    attempt = Attempt(allocation(), request, recorder, started=0.0)  # type: ignore[arg-type]
-    attempt.first_byte = 0.001
+    deps = AttemptDeps(
+        session=None,  # type: ignore[arg-type]
+        usage=recorder,  # type: ignore[arg-type]
+        leases=leases or Leases(FakeInternal()),  # type: ignore[arg-type]
+        first_byte_timeout_s=5.0,
+    )
+    attempt = Attempt(deps, allocation(), CustomApiUpstream(), request, fmt)
+    attempt.first_byte = attempt.started + 0.001
     return attempt
 
 
@@ -107,15 +118,30 @@ class FakeInternal:
         self.accounts = list(accounts)  # (account id, format)
         self.retry_after = retry_after
         self.calls: list[tuple[list[str], list[str]]] = []
+        self.released: list[tuple[str, str]] = []  # leases released by allocations or settle calls
 
     async def allocate(
-        self, *, api_key: str, capability: str, model: str, formats: list[str], exclude: list[str]
+        self,
+        *,
+        api_key: str,
+        capability: str,
+        model: str,
+        formats: list[str],
+        exclude: list[str],
+        release: list[tuple[str, str]] | None = None,
     ) -> Allocation:
         self.calls.append((list(formats), list(exclude)))
+        self.released += release or []
         for account_id, fmt in self.accounts:
             if fmt in formats and account_id not in exclude:
                 return allocation(account_id, fmt)
         raise NoAccountAvailable("nothing left", retry_after=self.retry_after)
+
+    async def settle_leases(
+        self, *, release: list[tuple[str, str]] | None = None, renew: list[tuple[str, str]] | None = None
+    ) -> int:
+        self.released += release or []
+        return len(renew or [])
 
 
 class FakeSession:

@@ -51,7 +51,7 @@ async def test_a_slow_upstream_is_pinged_then_relayed_into_the_same_stream(
 ) -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([START, STOP])
-    relay = RelayStream(upstream, fmt=fmt, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    relay = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, fmt))
     client = Client()
     await client.run(keepalive(later(relay, 0.1), fmt))
     [start] = client.starts
@@ -150,7 +150,7 @@ async def test_an_upstream_found_after_the_response_was_given_up_is_dropped() ->
     # loop found an upstream that nobody will relay now.
     recorder = Recorder()
     upstream = FakeUpstreamResponse([START, STOP])
-    relay = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    relay = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     client = Client()
 
     async def stuck_send(message: dict) -> None:

@@ -45,7 +45,7 @@ async def test_chunks_are_relayed_as_they_are_and_usage_recorded_once() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START, MESSAGE_DELTA])
     stream = RelayStream(
-        upstream, fmt=CLAUDE, bridge=Passthrough("claude-sonnet-4", None), attempt=make_attempt(recorder)
+        upstream, bridge=Passthrough("claude-sonnet-4", None), attempt=make_attempt(recorder, CLAUDE)
     )
     sent = await run(stream)
     assert sent[0]["type"] == "http.response.start"
@@ -71,7 +71,7 @@ async def test_chunks_are_relayed_as_they_are_and_usage_recorded_once() -> None:
 async def test_a_broken_upstream_ends_with_an_anthropic_error_event(exc: BaseException) -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START, exc])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     body = body_of(await run(stream))
     assert body == MESSAGE_START + CLAUDE.stream_error
     assert body.endswith(
@@ -89,7 +89,7 @@ async def test_a_broken_openai_stream_ends_with_an_openai_error_chunk_and_no_don
     recorder = Recorder()
     chunk = b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
     upstream = FakeUpstreamResponse([chunk, aiohttp.ServerDisconnectedError()])
-    stream = RelayStream(upstream, fmt=OPENAI, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, OPENAI))
     body = body_of(await run(stream))
     assert body == chunk + (
         b'data: {"error":{"message":"upstream stream interrupted","type":"upstream_error",'
@@ -101,7 +101,7 @@ async def test_a_broken_openai_stream_ends_with_an_openai_error_chunk_and_no_don
 async def test_a_break_mid_event_closes_the_partial_event_before_the_error() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([b'data: {"choi', aiohttp.ClientPayloadError("cut")])
-    stream = RelayStream(upstream, fmt=OPENAI, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, OPENAI))
     body = body_of(await run(stream))
     assert body == b'data: {"choi' + b"\n\n" + OPENAI.stream_error
 
@@ -109,7 +109,7 @@ async def test_a_break_mid_event_closes_the_partial_event_before_the_error() -> 
 async def test_a_client_that_disconnects_closes_the_upstream_and_records_cancelled() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START, WAIT_FOR_CLOSE])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     body = body_of(await asyncio.wait_for(run(stream, disconnect=True), 2))
     assert upstream.closed
     assert b"error" not in body  # nobody is listening: no error event
@@ -121,7 +121,7 @@ async def test_stream_model_is_rewritten_when_the_account_overrides_it() -> None
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START.replace(b"claude-sonnet-4", b"claude-upstream")])
     bridge = Passthrough("claude-sonnet-4", "claude-upstream")
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=bridge, attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=bridge, attempt=make_attempt(recorder, CLAUDE))
     assert body_of(await run(stream)) == MESSAGE_START
 
 
@@ -144,7 +144,7 @@ def event_types(body: bytes) -> list[str]:
 async def test_a_converted_stream_starts_at_once_and_ends_with_the_upstream() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([OPENAI_TEXT[:20], OPENAI_TEXT[20:], OPENAI_FINISH, OPENAI_USAGE])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=converting_bridge(), attempt=make_attempt(recorder, CLAUDE))
     sent = await run(stream)
     assert sent[1]["body"].startswith(b"event: message_start\n")  # before any upstream byte
     assert all(m["body"] for m in sent[1:-1])  # a read that completes nothing sends nothing
@@ -164,7 +164,7 @@ async def test_a_converted_stream_starts_at_once_and_ends_with_the_upstream() ->
 async def test_a_converted_stream_that_ends_before_finishing_ends_with_an_error_event() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([OPENAI_TEXT])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=converting_bridge(), attempt=make_attempt(recorder, CLAUDE))
     body = body_of(await run(stream))
     assert body.endswith(CLAUDE.stream_error) and b"message_stop" not in body
     [event] = recorder.events
@@ -176,7 +176,7 @@ async def test_an_upstream_error_chunk_ends_the_converted_stream_without_reading
     recorder = Recorder()
     error = b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'
     upstream = FakeUpstreamResponse([OPENAI_TEXT, error, WAIT_FOR_CLOSE])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=converting_bridge(), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=converting_bridge(), attempt=make_attempt(recorder, CLAUDE))
     body = body_of(await asyncio.wait_for(run(stream), 2))
     assert event_types(body)[-1] == "error" and b"message_stop" not in body
     [event] = recorder.events
@@ -186,7 +186,7 @@ async def test_an_upstream_error_chunk_ends_the_converted_stream_without_reading
 async def test_a_stream_nobody_relays_is_closed_and_recorded_cancelled_once() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     stream.abandon()
     stream.abandon()
     assert upstream.closed
@@ -196,7 +196,7 @@ async def test_a_stream_nobody_relays_is_closed_and_recorded_cancelled_once() ->
 async def test_abandoning_a_relayed_stream_changes_nothing() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     await run(stream)
     stream.abandon()
     assert upstream.released and not upstream.closed
@@ -206,7 +206,7 @@ async def test_abandoning_a_relayed_stream_changes_nothing() -> None:
 async def test_the_body_can_be_relayed_into_a_response_started_elsewhere() -> None:
     recorder = Recorder()
     upstream = FakeUpstreamResponse([MESSAGE_START, MESSAGE_DELTA])
-    stream = RelayStream(upstream, fmt=CLAUDE, bridge=Passthrough("m", None), attempt=make_attempt(recorder))
+    stream = RelayStream(upstream, bridge=Passthrough("m", None), attempt=make_attempt(recorder, CLAUDE))
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.proxy_service.formats.spec import OPENAI
+from services.proxy_service.formats.client_format import OPENAI
 from tests.unit.proxy_service.formats._sse import DONE, claude_sse, parse_openai, to_openai
 
 START = {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5}}}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.proxy_service.formats.spec import CLAUDE
+from services.proxy_service.formats.client_format import CLAUDE
 from tests.unit.proxy_service.formats._sse import (
     CLIENT_MODEL,
     DONE,

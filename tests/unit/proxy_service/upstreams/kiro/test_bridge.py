@@ -8,7 +8,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from services.proxy_service.formats import CLAUDE, OPENAI, FailedAnswer, UnsupportedConversion
-from services.proxy_service.formats.spec import ClientFormat
+from services.proxy_service.formats.client_format import ClientFormat
 from services.proxy_service.upstreams.kiro.bridge import KiroBridge
 from tests.unit.proxy_service.upstreams.kiro._frames import (
     DONE,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from services.proxy_service import metrics
-from services.proxy_service.usage import UsagePublisher
+from services.proxy_service.usage_publisher import UsagePublisher
 from shared.messages.contracts import UsageRecorded
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.proxy_service.formats.usage_map import claude_usage, openai_usage
+from services.proxy_service.formats.usage_conversion import claude_usage, openai_usage
 
 
 def test_cached_prompt_tokens_are_reported_apart_for_claude_clients() -> None:

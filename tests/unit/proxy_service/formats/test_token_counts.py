@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import orjson
 
-from services.proxy_service.formats.usage import SseUsageScanner, usage_from_json
+from services.proxy_service.formats.token_counts import SseUsageScanner, usage_from_json
 
 OPENAI_STREAM = (
     b'data: {"id":"c","choices":[{"delta":{"content":"Hi"}}],"usage":null}\n\n'

@@ -1,40 +1,39 @@
-"""The attempt loop shared by both client routes.
+"""One client call, from the route to its answer: read it, allocate, attempt, fail over, answer.
 
-allocate → call the upstream (`call.py`) → answer. Allocation first asks for accounts of the client's
-own format (pass-through is cheaper and faithful) together with Kiro accounts (the pool's native
-Claude accounts, converted either way), and only when none is left for any format.
-On a failure before any byte reached the client (connect error, timeout, 429, 5xx, a refused
-credential), another account is tried, excluding the ones tried; when none is left, the tried ones
-are tried again after a backoff (`backoff.py`). Streaming calls are answered through a
-`KeepAliveStream`, which pings the client while this goes on. Every attempt publishes exactly one
-`usage.recorded`, which also releases its lease.
+Allocation first asks for the accounts each upstream kind prefers for the client's format
+(pass-through accounts of the client's own format, and the pool's native Claude accounts), and only
+when none is left for any format. On a failure before any byte reached the client (connect error,
+timeout, 429, 5xx, a refused credential), another account is tried, excluding the ones tried; when
+none is left, the tried ones are tried again after a backoff (`backoff.py`). Streaming calls are
+answered through a `KeepAliveStream`, which pings the client while this goes on. A client that goes
+away before its answer began cancels the call, and with it the upstream attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from time import perf_counter
 
-import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.proxy_service import metrics
-from services.proxy_service.formats import ClientFormat
-from services.proxy_service.relay.attempt import Attempt, Failure
+from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
+from services.proxy_service.relay.attempt import Attempt, AttemptDeps, Failure
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
-from services.proxy_service.relay.call import call_upstream
+from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.relay.request import ClientRequest, read_client_request
-from services.proxy_service.responses import error_response
-from services.proxy_service.upstreams import UPSTREAM_FORMATS
-from services.proxy_service.upstreams.kiro.target import DEFAULT_CHAT_URL as KIRO_CHAT_URL
-from services.proxy_service.usage import UsagePublisher
+from services.proxy_service.responses import RawResponse, error_response
+from services.proxy_service.upstreams import Upstream
 from shared.errors import NoAccountAvailable, PoolGateError
 from shared.internal_client import Allocation, InternalClient
 from shared.logging import get_correlation_id, get_logger
 
 log = get_logger(__name__)
+
+CLIENT_GONE = 499  # nginx's "client closed request": only metrics and logs ever see it
 
 
 class Relay:
@@ -42,24 +41,25 @@ class Relay:
         self,
         *,
         internal: InternalClient,
-        session: aiohttp.ClientSession,
-        usage: UsagePublisher,
-        first_byte_timeout_s: float,
+        upstreams: Mapping[str, Upstream],
+        deps: AttemptDeps,
         max_attempts: int,
         retry: RetryPolicy | None = None,
         ping_after_s: float = 5.0,
         ping_interval_s: float = 10.0,
-        kiro_chat_url: str = KIRO_CHAT_URL,
     ) -> None:
         self._internal = internal
-        self._session = session
-        self._usage = usage
-        self._first_byte_timeout_s = first_byte_timeout_s
+        self._upstreams = upstreams
+        self._deps = deps
         self._max_attempts = max(1, max_attempts)  # accounts tried between two backoff waits
         self._retry = retry or RetryPolicy()
         self._ping_after_s = ping_after_s
         self._ping_interval_s = ping_interval_s
-        self._kiro_chat_url = kiro_chat_url
+        every = [f for u in upstreams.values() for f in u.formats]
+        self._formats = {
+            fmt.name: ([f for u in upstreams.values() for f in u.preferred(fmt)], every)
+            for fmt in (OPENAI, CLAUDE)
+        }
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
@@ -67,9 +67,6 @@ class Relay:
             req = await read_client_request(request, fmt)
         except PoolGateError as err:
             response = error_response(err, fmt.error_style)
-        except Exception:
-            log.exception("proxy.unhandled_error", route=fmt.route)
-            response = error_response(PoolGateError("internal error"), fmt.error_style)
         else:
             if req.stream:  # counts its own status, which it may only know once pings began
                 return KeepAliveStream(
@@ -78,9 +75,35 @@ class Relay:
                     after_s=self._ping_after_s,
                     interval_s=self._ping_interval_s,
                 )
-            response = await self._answer(req, fmt, started)
+            response = await self._answer_unless_gone(request, req, fmt, started)
         metrics.count_request(fmt.route, response.status_code)
         return response
+
+    async def _answer_unless_gone(
+        self, request: Request, req: ClientRequest, fmt: ClientFormat, started: float
+    ) -> Response:
+        """The answer, unless the client leaves first: then the call is cancelled where it is."""
+        call = asyncio.current_task()
+        assert call is not None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            await disconnected(request.receive)
+            gone = True
+            call.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            return await self._answer(req, fmt, started)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            call.uncancel()
+            log.info("proxy.client_gone", route=fmt.route)
+            return RawResponse(b"", CLIENT_GONE, [])
+        finally:
+            watcher.cancel()
 
     async def _answer(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
         try:
@@ -125,17 +148,15 @@ class Relay:
                 continue
             attempts += 1
             backoff.attempted()
-            attempt = Attempt(allocation, req, self._usage, perf_counter())
-            result, waited = await call_upstream(
-                self._session,
-                attempt,
-                req,
-                fmt,
-                correlation_id=correlation_id,
-                first_byte_timeout_s=self._first_byte_timeout_s,
-                kiro_chat_url=self._kiro_chat_url,
-            )
-            upstream_s += waited
+            upstream = self._upstreams.get(allocation.account_kind)
+            if upstream is None:  # an account kind this proxy cannot drive (a newer account_service)
+                self._deps.leases.release(allocation.account_id, allocation.lease_id)
+                failure = Failure(error=PoolGateError("no usable upstream for this request", status_code=502))
+                exclude.append(allocation.account_id)
+                continue
+            attempt = Attempt(self._deps, allocation, upstream, req, fmt)
+            result = await attempt.run(correlation_id)
+            upstream_s += attempt.upstream_s
             if not isinstance(result, Failure):
                 metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
                 return result
@@ -148,20 +169,26 @@ class Relay:
         return failure.response(fmt)
 
     async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
-        """An account of the client's own format or a Kiro account if one is left, else any."""
-        try:
-            return await self._internal.allocate(
-                api_key=req.api_key,
-                capability="chat",
-                model=req.model,
-                formats=[fmt.name, "kiro"],
-                exclude=exclude,
-            )
-        except NoAccountAvailable:
-            return await self._internal.allocate(
-                api_key=req.api_key,
-                capability="chat",
-                model=req.model,
-                formats=list(UPSTREAM_FORMATS),
-                exclude=exclude,
-            )
+        """An account of a format preferred for this client if one is left, else of any format.
+        Each allocation carries the leases this proxy released and account_service has not yet
+        applied: they are released before the pick."""
+        preferred, every = self._formats[fmt.name]
+        leases = self._deps.leases
+        for formats in (preferred, every):
+            carried = leases.to_carry()
+            try:
+                allocation = await self._internal.allocate(
+                    api_key=req.api_key,
+                    capability="chat",
+                    model=req.model,
+                    formats=formats,
+                    exclude=exclude,
+                    release=carried,
+                )
+            except NoAccountAvailable:
+                if formats is every:
+                    raise
+                continue
+            leases.confirmed(carried)
+            return allocation
+        raise AssertionError("unreachable")

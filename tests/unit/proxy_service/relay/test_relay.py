@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -9,8 +10,10 @@ import orjson
 from starlette.requests import Request
 
 from services.proxy_service.formats import CLAUDE, ClientFormat
-from services.proxy_service.relay import Relay, RetryPolicy
+from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.relay.keepalive import KeepAliveStream
+from services.proxy_service.upstreams.custom_api import CustomApiUpstream
+from services.proxy_service.upstreams.kiro import KiroUpstream
 from tests.unit.proxy_service.relay._fakes import (
     HANG,
     Client,
@@ -60,14 +63,21 @@ def streamed() -> FakeUpstreamResponse:
 
 def relay(internal: FakeInternal, session: FakeSession, usage: Recorder, **options: Any) -> Relay:
     settings: dict[str, Any] = {
-        "first_byte_timeout_s": 5.0,
         "max_attempts": 4,
         "retry": RetryPolicy(same_account_retries=3, base_delay_s=0.01, max_wait_s=1.0),
         "ping_after_s": 5.0,
         "ping_interval_s": 5.0,
     }
+    first_byte_timeout_s = options.pop("first_byte_timeout_s", 5.0)
     settings.update(options)
-    return Relay(internal=internal, session=session, usage=usage, **settings)  # type: ignore[arg-type]
+    deps = AttemptDeps(
+        session=session,  # type: ignore[arg-type]
+        usage=usage,  # type: ignore[arg-type]
+        leases=Leases(internal),  # type: ignore[arg-type]
+        first_byte_timeout_s=first_byte_timeout_s,
+    )
+    upstreams = {u.kind: u for u in (CustomApiUpstream(), KiroUpstream())}
+    return Relay(internal=internal, upstreams=upstreams, deps=deps, **settings)  # type: ignore[arg-type]
 
 
 def client_request(fmt: ClientFormat = CLAUDE, *, stream: bool = False) -> Request:
@@ -82,8 +92,13 @@ def client_request(fmt: ClientFormat = CLAUDE, *, stream: bool = False) -> Reque
         "headers": [(b"x-api-key", b"pg-key"), (b"content-type", b"application/json")],
     }
 
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": raw, "more_body": False}
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays until it has its answer
+        raise AssertionError("unreachable")
 
     return Request(scope, receive)
 

@@ -1,0 +1,120 @@
+"""The proxy's leases: held while an attempt runs, renewed while it lasts, released when it ends.
+
+An allocation reserves a slot on its account under a lease with a short TTL (account_service's
+`lease_ttl_s`, about a minute), so a proxy that crashes frees its slots within that time. While
+an attempt runs, its lease is renewed every `renew_every_s`; when it ends (on any path) the lease is
+released directly through account_service's internal API, never by way of RabbitMQ.
+
+Releasing costs no extra round trip on the request path: a released lease stays *unconfirmed*
+until account_service has applied it, and every allocation this proxy asks for carries the
+unconfirmed ones, released before the pick (so a client calling back to back on an account with
+one slot always finds its own slot free). A background task sends what no allocation carried
+within `linger_s` (traffic stopped), batching whatever piled up meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+from services.proxy_service.metrics import LEASES_HELD
+from shared.errors import PoolGateError
+from shared.internal_client import InternalClient
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Lease = tuple[str, str]  # (account_id, lease_id)
+
+_MAX_CARRIED = 256  # unconfirmed releases an allocation carries at most; the flusher sends the rest
+_RETRY_MAX_S = 5.0
+
+
+class Leases:
+    def __init__(
+        self, internal: InternalClient, *, renew_every_s: float = 20.0, linger_s: float = 0.005
+    ) -> None:
+        self._internal = internal
+        self._renew_every_s = renew_every_s
+        self._linger_s = linger_s
+        self._held: dict[str, str] = {}  # lease_id -> account_id
+        self._unconfirmed: dict[str, str] = {}  # released here, not yet applied by account_service
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        LEASES_HELD.set_function(lambda: len(self._held))
+
+    def hold(self, account_id: str, lease_id: str) -> None:
+        self._held[lease_id] = account_id
+
+    def release(self, account_id: str, lease_id: str) -> None:
+        """The attempt ended: free its slot."""
+        self._held.pop(lease_id, None)
+        self._unconfirmed[lease_id] = account_id
+        self._wake.set()
+
+    def to_carry(self) -> list[Lease]:
+        """Releases an allocation should carry: pass them to `confirmed` once it succeeded."""
+        if not self._unconfirmed:
+            return []
+        pairs = [(a, lease) for lease, a in self._unconfirmed.items()]
+        return pairs[:_MAX_CARRIED]
+
+    def confirmed(self, pairs: list[Lease]) -> None:
+        for _, lease_id in pairs:
+            self._unconfirmed.pop(lease_id, None)
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._flush_forever(), name="lease-release"),
+            asyncio.create_task(self._renew_forever(), name="lease-renew"),
+        ]
+
+    async def close(self) -> None:
+        """Stop renewing and send the last releases (best effort: the TTL frees what is left)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(PoolGateError):
+            await self._flush()
+
+    async def _flush(self) -> None:
+        pairs = [(a, lease) for lease, a in self._unconfirmed.items()]
+        if pairs:
+            await self._internal.settle_leases(release=pairs)
+            self.confirmed(pairs)
+
+    async def _flush_forever(self) -> None:
+        delay = 0.05
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            # Under traffic the next allocation carries these releases; wait that long at most.
+            await asyncio.sleep(self._linger_s)
+            try:
+                await self._flush()
+                delay = 0.05
+            except PoolGateError as exc:  # account_service away: keep them, try again soon
+                log.warning("proxy.lease_release_failed", error=str(exc), pending=len(self._unconfirmed))
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, _RETRY_MAX_S)
+                self._wake.set()
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._renew_every_s)
+            running = [(a, lease) for lease, a in self._held.items()]
+            if not running:
+                continue
+            try:
+                renewed = await self._internal.settle_leases(renew=running)
+            except PoolGateError as exc:
+                log.warning("proxy.lease_renew_failed", error=str(exc), leases=len(running))
+                continue
+            if renewed < len(running):
+                # Expired before renewal (account_service away longer than the TTL): those slots
+                # were already given back; the attempts run on, uncounted against the cap.
+                log.info("proxy.leases_expired", leases=len(running) - renewed)

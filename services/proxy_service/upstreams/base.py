@@ -1,0 +1,49 @@
+"""The one interface every upstream kind implements, and the shapes it hands to the relay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from services.proxy_service.formats import Bridge, ClientFormat
+from shared.internal_client import Allocation
+
+if TYPE_CHECKING:
+    from services.proxy_service.relay.request import ClientRequest
+
+
+class UnsupportedUpstream(Exception):
+    """This account cannot take this call at all (a kind or format the proxy cannot drive)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """What to send for one attempt, and the bridge that reads the answer back."""
+
+    target: Target
+    body: bytes
+    bridge: Bridge
+
+
+class Upstream(Protocol):
+    """One kind of account (`custom_api`, `kiro`, ...), built once at start with its settings.
+
+    `formats`: the allocation formats of its accounts; `preferred(fmt)`: those worth asking for
+    first for a client in `fmt` (pass-through, or an account native to the canonical model).
+    `prepare` raises `UnsupportedUpstream`/`UnsupportedConversion` when the account cannot take
+    the call, and a `PoolGateError` for a request that no account could take (the client's fault)."""
+
+    kind: str
+    formats: tuple[str, ...]
+
+    def preferred(self, fmt: ClientFormat) -> tuple[str, ...]: ...
+
+    def prepare(
+        self, allocation: Allocation, req: ClientRequest, fmt: ClientFormat, *, correlation_id: str | None
+    ) -> UpstreamCall: ...
