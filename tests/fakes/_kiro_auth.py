@@ -34,6 +34,7 @@ async def read_logged(request: web.Request, host: str, region_param: str) -> Any
 
 
 def profile_arn(region: str) -> str:
+    """The profile a social refresh names unless the lineage was given one."""
     return f"arn:aws:codewhisperer:{region}:699475941385:profile/FAKE"
 
 
@@ -74,7 +75,7 @@ async def social_refresh(request: web.Request) -> web.Response:
         {
             "accessToken": kiro.mint(lineage),
             "refreshToken": lineage.current_refresh_token,
-            "profileArn": profile_arn(region),
+            "profileArn": lineage.profile_arn or profile_arn(region),
             "expiresIn": kiro.expires_in,
         }
     )
@@ -104,6 +105,8 @@ async def idc_refresh(request: web.Request) -> web.Response:
             "refreshToken": lineage.current_refresh_token,
             "expiresIn": kiro.expires_in,
             "tokenType": "Bearer",
+            # An IdC answer names a profile only when the fake was told one (kiro.md §1.4).
+            **({"profileArn": lineage.profile_arn} if lineage.profile_arn else {}),
         }
     )
 

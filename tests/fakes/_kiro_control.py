@@ -1,4 +1,5 @@
-"""The fake Kiro's control API under /_fake/kiro/: lineages, access tokens, scripts, config, reset."""
+"""The fake Kiro's control API under /_fake/kiro/: lineages (and the profileArn their refreshes
+answer), access tokens, scripts, config, reset."""
 
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ async def post_lineage(request: web.Request) -> web.Response:
     body = await _json(request)
     if not isinstance(body, dict) or not all(_is_str(body.get(k)) for k in ("refresh_token", "region")):
         return _bad("refresh_token and region are required strings")
-    unknown = set(body) - {"refresh_token", "region", "auth", "client_id", "client_secret"}
+    unknown = set(body) - {"refresh_token", "region", "auth", "client_id", "client_secret", "profile_arn"}
     if unknown:
         return _bad(f"unknown fields: {', '.join(sorted(unknown))}")
+    if not _is_str(body.get("profile_arn", "x")):
+        return _bad("profile_arn must be a string when given")
     auth = body.get("auth", "social")
     if auth not in AUTH_HOSTS:
         return _bad("auth must be social or idc")
@@ -53,6 +56,7 @@ async def post_lineage(request: web.Request) -> web.Response:
     if auth == "idc" and not all(map(_is_str, client)):
         return _bad("an idc lineage needs client_id and client_secret")
     lineage = request.app[KIRO].register(body["refresh_token"], body["region"], auth, *client)
+    lineage.profile_arn = body.get("profile_arn")
     return json_response(lineage.view())
 
 
@@ -75,6 +79,19 @@ async def revoke(request: web.Request) -> web.Response:
         return _bad("unknown lineage", 404)
     lineage.dead = True
     return json_response(lineage.view())
+
+
+async def put_profile_arn(request: web.Request) -> web.Response:
+    """The profileArn the lineage's refreshes answer from now on; null restores the host's default."""
+    lineage = _lineage(request)
+    if lineage is None:
+        return _bad("unknown lineage", 404)
+    body = await _json(request)
+    arn = body.get("profile_arn") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or set(body) != {"profile_arn"} or not (arn is None or _is_str(arn)):
+        return _bad('body must be {"profile_arn": a non-empty string or null}')
+    lineage.profile_arn = arn
+    return json_response({"lineage": lineage.name, "profile_arn": arn})
 
 
 async def post_access_token(request: web.Request) -> web.Response:
@@ -173,6 +190,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{prefix}/lineages/{{lineage}}", get_lineage)
     app.router.add_post(f"{prefix}/lineages/{{lineage}}/revoke-access", revoke_access)
     app.router.add_post(f"{prefix}/lineages/{{lineage}}/revoke", revoke)
+    app.router.add_put(f"{prefix}/lineages/{{lineage}}/profile-arn", put_profile_arn)
     app.router.add_post(f"{prefix}/access-tokens", post_access_token)
     app.router.add_post(f"{prefix}/scripts/{{lineage}}", post_script)
     app.router.add_get(f"{prefix}/config", get_config)

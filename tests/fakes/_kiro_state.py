@@ -34,6 +34,7 @@ class Lineage:
     refresh_count: int = 0
     invalid_grants: int = 0
     dead: bool = False
+    profile_arn: str | None = None  # what its refreshes answer; None: the host's own default
     access_tokens: set[str] = field(default_factory=set)
 
     def view(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ The HTTP contract is /tmp/pg/kiro_fake_spec.md, kept in this docstring's summary
   POST /auth/{region}/refreshToken              Social refresh (prod.{region}.auth.desktop.kiro.dev)
   POST /oidc/{region}/token                     IdC refresh (oidc.{region}.amazonaws.com)
   POST /q/{api_region}/generateAssistantResponse chat, an AWS event-stream answer
-  /_fake/kiro/...                               lineages, access tokens, per-lineage scripts, config
+  /_fake/kiro/...                               lineages (+ their profileArn), access tokens, scripts, config
 Generic config from /_fake/config used here: text, stream_chunks, chunk_delay_ms, delay_ms (chat only),
 log_requests. /_fake/reset also clears the Kiro state when the app made its own FakeState (the usual
 case); /_fake/kiro/reset clears only the Kiro state.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 KIRO_REGIONS = ("us-east-1", "ap-southeast-1", "eu-west-1")
 KIRO_DEFAULT_REGION = "us-east-1"
@@ -14,8 +14,13 @@ DREAMINA_REGIONS = ("us", "hk", "jp", "sg", "cn")
 ALL_REGIONS = KIRO_REGIONS + DREAMINA_REGIONS
 SESSIONID_LIFETIME = timedelta(days=60)
 
-# An AWS region name, for the optional Kiro `api_region` (it only picks the chat host).
+# An AWS region name: a Kiro `api_region`, or the region part of a profile ARN (both pick the chat host).
 _AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+# An IdC profile lives in its own region: arn:aws:codewhisperer:eu-west-1:123456789012:profile/ABC
+_PROFILE_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:codewhisperer:(?P<region>[^:]+):\d{12}:profile/[^:/\s]+", re.ASCII
+)
+ChatRegionSource = Literal["api_region", "profile_arn", "default"]
 
 # The fields whose change makes a stored credential a new one (it is validated again).
 CREDENTIAL_FIELDS = {
@@ -64,6 +69,24 @@ def api_region(value: str | None) -> str | None:
     if value is not None and not _AWS_REGION.fullmatch(value):
         raise RuleViolation("api_region", f"api_region {value!r} is not an AWS region name like us-east-1")
     return value
+
+
+def profile_arn_region(profile_arn: str | None) -> str | None:
+    """The region of a well-formed CodeWhisperer profile ARN; None for anything else."""
+    found = _PROFILE_ARN.fullmatch(profile_arn or "")
+    region = found["region"] if found else None
+    return region if region and _AWS_REGION.fullmatch(region) else None
+
+
+def kiro_chat_region(api_region: str | None, profile_arn: str | None) -> tuple[str, ChatRegionSource]:
+    """The region of a Kiro account's chat host and why: the explicit `api_region`, else the region
+    its profile ARN lives in (an IdC profile must be called in its own region), else us-east-1."""
+    if api_region:
+        return api_region, "api_region"
+    arn_region = profile_arn_region(profile_arn)
+    if arn_region:
+        return arn_region, "profile_arn"
+    return KIRO_DEFAULT_REGION, "default"
 
 
 def can_login(password: str | None, region: str) -> bool:

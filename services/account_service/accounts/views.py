@@ -36,12 +36,20 @@ def masked_secrets(account: Account, secrets: dict[str, Any]) -> dict[str, str |
     return {name: masked(value) for name, value in shown.items()}
 
 
+def chat_region(account: Account) -> tuple[str | None, rules.ChatRegionSource | None]:
+    """kiro: the region of the chat host its calls go to, and where that region came from."""
+    if account.kind != "kiro":
+        return None, None
+    return rules.kiro_chat_region(account.settings.get("api_region"), account.settings.get("profile_arn"))
+
+
 def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None) -> AccountOut:
     can_login = (
         rules.can_login(secrets.get("password"), account.region or "cn")
         if account.kind == "dreamina"
         else None
     )
+    chat_at, chat_source = chat_region(account)
     return AccountOut(
         id=account.id,
         kind=account.kind,
@@ -54,6 +62,8 @@ def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None)
         status_changed_at=account.status_changed_at,
         status_until=account.status_until,
         region=account.region,
+        chat_region=chat_at,
+        chat_region_source=chat_source,
         weight=account.weight,
         max_concurrency=account.max_concurrency,
         settings=account.settings,

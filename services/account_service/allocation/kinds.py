@@ -1,14 +1,15 @@
 """What the proxy needs to call an account of each kind, built once when the account is indexed.
 
-Hosts are not decided here: the proxy owns the URL templates (`{region}`), so only custom API
-accounts carry a URL. The credential is the decrypted one the upstream expects.
+Hosts are not decided here: the proxy owns the URL templates (`{region}`, `{api_region}`), so only
+custom API accounts carry a URL; a Kiro account's chat region is resolved here (rules.kiro_chat_region).
+The credential is the decrypted one the upstream expects.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.account_service.accounts.rules import upstream_sessionid
+from services.account_service.accounts.rules import kiro_chat_region, upstream_sessionid
 from services.account_service.accounts.schemas import Account
 
 
@@ -32,7 +33,7 @@ def upstream_for(account: Account, secrets: dict[str, str]) -> tuple[dict[str, A
             "provider": "kiro",
             "model": None,
             "region": account.region,
-            "api_region": settings.get("api_region") or "us-east-1",
+            "api_region": kiro_chat_region(settings.get("api_region"), settings.get("profile_arn"))[0],
             "profile_arn": settings.get("profile_arn"),
         }, expires if expires is not None else 0.0  # no access token yet: not usable
     # dreamina: a cn sessionid past its expiry stays usable (the expiry is shown, not enforced).

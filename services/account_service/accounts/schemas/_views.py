@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from services.account_service.accounts.rules import ChatRegionSource
 from services.account_service.accounts.schemas._stored import Kind, Status, Visibility
 
 
@@ -24,6 +25,11 @@ class AccountOut(BaseModel):
     status_changed_at: datetime
     status_until: datetime | None = Field(description="`exhausted` until this time")
     region: str | None
+    chat_region: str | None = Field(description="kiro: the AWS region of the chat host its calls go to")
+    chat_region_source: ChatRegionSource | None = Field(
+        description="kiro: why that region: the account's api_region, the region of its profile ARN, "
+        "or us-east-1 when neither names one"
+    )
     weight: int
     max_concurrency: int
     settings: dict[str, Any] = Field(description="The kind's non-secret settings")

@@ -135,3 +135,65 @@ def test_initial_status_per_kind():
     assert rules.initial_status("custom_api", {"api_key": "k"}) == "active"
     assert rules.initial_status("dreamina", {"password": "p"}) == "pending"
     assert rules.initial_status("dreamina", {"password": "", "sessionid": "s"}) == "active"
+
+
+# --- the Kiro chat host's region ---------------------------------------------------------------------
+
+ARN_ACCOUNT = "123456789012"
+aws_regions = st.sampled_from(["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-1", "us-gov-west-1"])
+
+
+def _arn(region: str) -> str:
+    return f"arn:aws:codewhisperer:{region}:{ARN_ACCOUNT}:profile/ABC123XYZ"
+
+
+@given(api_region=aws_regions, arn_region=aws_regions)
+def test_an_explicit_api_region_wins_over_the_profile_arns_region(api_region, arn_region):
+    assert rules.kiro_chat_region(api_region, _arn(arn_region)) == (api_region, "api_region")
+    assert rules.kiro_chat_region(api_region, None) == (api_region, "api_region")
+
+
+@given(arn_region=aws_regions)
+def test_without_an_api_region_the_chat_host_is_in_the_profile_arns_region(arn_region):
+    assert rules.kiro_chat_region(None, _arn(arn_region)) == (arn_region, "profile_arn")
+    assert rules.kiro_chat_region("", _arn(arn_region)) == (arn_region, "profile_arn")
+
+
+@pytest.mark.parametrize("api_region", [None, ""])
+@pytest.mark.parametrize("profile_arn", [None, ""])
+def test_with_neither_the_chat_host_is_in_us_east_1(api_region, profile_arn):
+    assert rules.kiro_chat_region(api_region, profile_arn) == ("us-east-1", "default")
+
+
+@pytest.mark.parametrize(
+    "profile_arn",
+    [
+        "arn:aws:codewhisperer:x",  # too few parts
+        "arn:aws:codewhisperer::123456789012:profile/ABC",  # no region
+        "arn:aws:codewhisperer:EU-WEST-1:123456789012:profile/ABC",  # not a region name
+        "arn:aws:codewhisperer:eu-west:123456789012:profile/ABC",
+        "arn:aws:codewhisperer:global:123456789012:profile/ABC",
+        "arn:aws:codewhisperer:eu-west-1:1234:profile/ABC",  # not a 12-digit account
+        "arn:aws:codewhisperer:eu-west-1:123456789012:profile/",  # no profile id
+        "arn:aws:codewhisperer:eu-west-1:123456789012:user/ABC",  # not a profile
+        "arn:aws:s3:eu-west-1:123456789012:profile/ABC",  # another service
+        "urn:aws:codewhisperer:eu-west-1:123456789012:profile/ABC",
+        " arn:aws:codewhisperer:eu-west-1:123456789012:profile/ABC",
+        "arn:aws:codewhisperer:eu-west-1:123456789012:profile/ABC\nx",
+    ],
+)
+def test_a_malformed_profile_arn_names_no_region_and_the_default_is_used(profile_arn):
+    assert rules.profile_arn_region(profile_arn) is None
+    assert rules.kiro_chat_region(None, profile_arn) == ("us-east-1", "default")
+
+
+@given(text=st.text())
+def test_any_region_read_from_a_profile_arn_is_an_aws_region_name(text):
+    region, source = rules.kiro_chat_region(None, text)
+    assert rules.api_region(region) == region
+    assert source in ("profile_arn", "default")
+
+
+def test_a_profile_arn_of_another_aws_partition_names_its_region():
+    arn = f"arn:aws-cn:codewhisperer:cn-north-1:{ARN_ACCOUNT}:profile/ABC"
+    assert rules.kiro_chat_region(None, arn) == ("cn-north-1", "profile_arn")

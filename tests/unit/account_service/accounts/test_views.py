@@ -71,3 +71,21 @@ def test_dreamina_shows_the_upstream_sessionid_masked_and_never_the_password():
         _account("dreamina", "us", {}), {"password": "", "sessionid": "0123456789abcdef"}, owner=None
     )
     assert blank.secrets["password"] is None and blank.can_login is False
+
+
+def test_a_kiro_account_shows_its_chat_region_and_where_it_came_from():
+    arn = "arn:aws:codewhisperer:eu-west-1:123456789012:profile/ABC"
+    cases = [
+        ({"api_region": "eu-central-1", "profile_arn": arn}, ("eu-central-1", "api_region")),
+        ({"api_region": None, "profile_arn": arn}, ("eu-west-1", "profile_arn")),
+        ({"api_region": None, "profile_arn": "arn:aws:codewhisperer:x"}, ("us-east-1", "default")),
+        ({"auth_type": "social"}, ("us-east-1", "default")),
+    ]
+    for settings, shown in cases:
+        out = account_out(_account("kiro", "ap-southeast-1", settings), {}, owner=None)
+        assert (out.chat_region, out.chat_region_source) == shown, settings
+
+
+def test_other_kinds_show_no_chat_region():
+    out = account_out(_account("dreamina", "us", {"email": "a@x.co"}), {}, owner=None)
+    assert (out.chat_region, out.chat_region_source) == (None, None)
