@@ -41,4 +41,6 @@ def count_attempt(outcome: str) -> None:
     if child is None:
         child = _attempts[outcome] = UPSTREAM_ATTEMPTS.labels(outcome)
     child.inc()
+
+
 LEASES_HELD = Gauge("poolgate_proxy_leases_held", "Allocation leases held by running upstream attempts")

@@ -65,6 +65,10 @@ def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
             # Streams ping soon and often, so that test_failover sees pings without slow upstreams.
             POOLGATE_PING_AFTER_S="0.3",
             POOLGATE_PING_INTERVAL_S="0.2",
+            # Short leases, renewed often: a killed proxy's slot comes back within seconds, and every
+            # stream longer than the TTL shows that renewal keeps its slot.
+            POOLGATE_LEASE_TTL_S="6",
+            POOLGATE_LEASE_RENEW_S="2",
             # The worker's retry queue delay (one TTL per queue): short, so retried refreshes are quick.
             POOLGATE_RETRY_DELAY_MS="500",
             POOLGATE_KIRO_SOCIAL_REFRESH_URL=kiro + "/auth/{region}/refreshToken",

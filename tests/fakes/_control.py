@@ -98,10 +98,13 @@ class FakeState:
         }
         if body is None and raw:
             entry["raw"] = raw[:2000].decode("utf-8", "replace")
+        request[LOG_ENTRY] = entry
         self.requests.append(entry)
 
 
 STATE = web.AppKey("fake_state", FakeState)
+LOG_ENTRY = "fake_log_entry"
+_POLL_S = 0.01
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -128,6 +131,23 @@ def bearer_token(request: web.Request) -> str | None:
 async def sleep_ms(ms: float) -> None:
     if ms:
         await asyncio.sleep(ms / 1000)
+
+
+async def think(request: web.Request, ms: float) -> bool:
+    """Wait `ms` before answering, as an upstream thinking does; False when the caller closed the
+    connection meanwhile (marked `"caller_closed": true` in the request log, so tests can see it)."""
+    deadline = asyncio.get_running_loop().time() + ms / 1000
+    while True:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            entry = request.get(LOG_ENTRY)
+            if entry is not None:
+                entry["caller_closed"] = True
+            return False
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return True
+        await asyncio.sleep(min(remaining, _POLL_S))
 
 
 # --- control API -----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from tests.fakes._control import (
     main,
     new_app,
     read_body,
-    sleep_ms,
+    think,
 )
 from tests.fakes._errors import anthropic_error, anthropic_error_body
 from tests.fakes._sse import send_events
@@ -80,7 +80,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if invalid is not None:
         return invalid
     settings = state.settings(script)
-    await sleep_ms(settings["delay_ms"])
+    if not await think(request, settings["delay_ms"]):
+        return web.Response(status=499)  # nobody is listening any more
 
     reply, blocks = _answer(body, settings)
     if not stream:

@@ -29,7 +29,7 @@ from tests.fakes._control import (
     main,
     new_app,
     read_body,
-    sleep_ms,
+    think,
 )
 from tests.fakes._errors import openai_error, openai_error_body
 from tests.fakes._sse import send_events
@@ -125,7 +125,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if invalid is not None:
         return invalid
     settings = state.settings(script)
-    await sleep_ms(settings["delay_ms"])
+    if not await think(request, settings["delay_ms"]):
+        return web.Response(status=499)  # nobody is listening any more
 
     tool = first_tool_name(body["tools"]) if wants_tool(body) else None
     pieces = [] if tool else split_text(settings["text"], settings["stream_chunks"])

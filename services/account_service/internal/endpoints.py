@@ -51,7 +51,7 @@ async def allocate(request: Request) -> Response:
 
 def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
     """`[[account_id, lease_id], ...]` from the body, checked: a bad pair is the caller's bug."""
-    pairs = body.get(field) or ()
+    pairs = body.get(field) or []
     if not isinstance(pairs, list) or not all(
         isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p) for p in pairs
     ):

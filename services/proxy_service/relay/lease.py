@@ -44,6 +44,10 @@ class Leases:
         self._tasks: list[asyncio.Task[None]] = []
         LEASES_HELD.set_function(lambda: len(self._held))
 
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
     def hold(self, account_id: str, lease_id: str) -> None:
         self._held[lease_id] = account_id
 

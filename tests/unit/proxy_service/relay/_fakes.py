@@ -95,7 +95,10 @@ def allocation(account_id: str = "acc-1", fmt: str = "claude") -> Allocation:
 
 
 def make_attempt(
-    recorder: Recorder, fmt: ClientFormat = CLAUDE, model: str = "claude-sonnet-4", leases: Leases | None = None
+    recorder: Recorder,
+    fmt: ClientFormat = CLAUDE,
+    model: str = "claude-sonnet-4",
+    leases: Leases | None = None,
 ) -> Attempt:
     raw = b'{"model":"%s","messages":[],"max_tokens":5,"stream":true}' % model.encode()
     request = ClientRequest(api_key="pg", raw=raw, body=orjson.loads(raw))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import orjson
+import pytest
 from starlette.requests import Request
 
-from services.proxy_service.formats import CLAUDE, ClientFormat
+from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
 from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.upstreams.custom_api import CustomApiUpstream
@@ -80,10 +82,23 @@ def relay(internal: FakeInternal, session: FakeSession, usage: Recorder, **optio
     return Relay(internal=internal, upstreams=upstreams, deps=deps, **settings)  # type: ignore[arg-type]
 
 
-def client_request(fmt: ClientFormat = CLAUDE, *, stream: bool = False) -> Request:
-    raw = orjson.dumps(
-        {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}], "stream": stream}
-    )
+def client_request(
+    fmt: ClientFormat = CLAUDE,
+    *,
+    stream: bool = False,
+    body: dict[str, Any] | None = None,
+    leave_after_s: float | None = None,
+) -> Request:
+    # The standard library writes deeper nesting than orjson (the too-deep test needs that).
+    raw = json.dumps(
+        body
+        or {
+            "model": MODEL,
+            "max_tokens": 16,
+            "messages": [{"role": "user", "content": "Hi"}],
+            "stream": stream,
+        }
+    ).encode()
     scope = {
         "type": "http",
         "method": "POST",
@@ -97,8 +112,10 @@ def client_request(fmt: ClientFormat = CLAUDE, *, stream: bool = False) -> Reque
     async def receive() -> dict[str, Any]:
         if messages:
             return messages.pop()
-        await asyncio.Event().wait()  # the client stays until it has its answer
-        raise AssertionError("unreachable")
+        if leave_after_s is None:
+            await asyncio.Event().wait()  # the client stays until it has its answer
+        await asyncio.sleep(leave_after_s)
+        return {"type": "http.disconnect"}
 
     return Request(scope, receive)
 
@@ -224,3 +241,100 @@ async def test_a_client_that_leaves_while_pinged_cancels_the_pending_attempt() -
     await client.run(response)
     assert session.posts == ["cl-1"]
     assert outcomes(usage) == ["cancelled"]
+
+
+INVALID = b'{"type":"error","error":{"type":"invalid_request_error","message":"no"}}'
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A JSON schema `depth` levels deep (each object level adds `properties`: two levels)."""
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(depth // 2):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+def openai_body(**extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], **extra}
+
+
+def leases_settled(internal: FakeInternal, leases: Leases) -> bool:
+    """Every lease handed out was released: none is held, each is carried or already applied."""
+    handed_out = {f"lease-{account_id}" for account_id, _ in internal.accounts}
+    released = {lease for _, lease in [*internal.released, *leases.to_carry()]}
+    return leases.held == 0 and handed_out <= released
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "outcome"),
+    [
+        (lambda: ok(), 200, "success"),
+        (
+            lambda: failed(400, b'{"type":"error","error":{"type":"invalid_request_error"}}'),
+            400,
+            "client_error",
+        ),
+        (lambda: failed(503), 503, "upstream_error"),
+        (lambda: RuntimeError("a bug inside the proxy"), 500, "proxy_error"),
+        (lambda: TimeoutError(), 504, "timeout"),
+    ],
+    ids=["success", "client-error", "server-error", "proxy-exception", "timeout"],
+)
+async def test_every_attempt_releases_its_lease_and_records_its_outcome(answer, status, outcome) -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [answer()]})
+    usage = Recorder()
+    subject = relay(internal, session, usage, retry=RetryPolicy(same_account_retries=0))
+    response = await subject.handle(client_request(), CLAUDE)
+    assert response.status_code == status
+    assert set(outcomes(usage)) == {outcome}
+    assert leases_settled(internal, subject._deps.leases)
+
+
+async def test_the_next_allocation_carries_the_release_of_the_last_attempt() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [ok()]})
+    subject = relay(internal, session, Recorder())
+    await subject.handle(client_request(), CLAUDE)
+    assert internal.released == []  # nothing sent yet: no extra round trip on the request path
+    await subject.handle(client_request(), CLAUDE)
+    assert internal.released == [("cl-1", "lease-cl-1")]
+    assert subject._deps.leases.to_carry() == [("cl-1", "lease-cl-1")]  # the second call's own
+
+
+async def test_a_client_that_leaves_before_the_first_byte_cancels_the_upstream_call() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [HANG]})
+    usage = Recorder()
+    subject = relay(internal, session, usage)
+    response = await subject.handle(client_request(leave_after_s=0.05), CLAUDE)
+    assert response.status_code == 499
+    assert outcomes(usage) == ["cancelled"]
+    assert leases_settled(internal, subject._deps.leases)
+
+
+async def test_a_schema_too_deep_to_convert_is_the_clients_400_naming_the_field() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [ok()]})
+    usage = Recorder()
+    tool = {"type": "function", "function": {"name": "deep", "parameters": nested(260)}}
+    subject = relay(internal, session, usage)
+    response = await subject.handle(client_request(OPENAI, body=openai_body(tools=[tool])), OPENAI)
+    assert response.status_code == 400
+    error = orjson.loads(response.body)["error"]
+    assert error["param"].startswith("tools[0].function.parameters.properties.a.")
+    assert "nested" in error["message"]
+    assert session.posts == []  # never sent
+    assert outcomes(usage) == ["client_error"]
+    assert leases_settled(internal, subject._deps.leases)
+
+
+async def test_a_deep_schema_that_converts_is_sent() -> None:
+    internal = FakeInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [ok()]})
+    tool = {"type": "function", "function": {"name": "deep", "parameters": nested(100)}}
+    response = await relay(internal, session, Recorder()).handle(
+        client_request(OPENAI, body=openai_body(tools=[tool])), OPENAI
+    )
+    assert response.status_code == 200
+    assert session.posts == ["cl-1"]
