@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from services.proxy_service.formats.client_format import CLAUDE, ClientFormat
+
 _MAX_MESSAGE = 1000
 
 _CLAUDE_BY_STATUS = {
@@ -123,3 +125,19 @@ def _fields(error: Any) -> tuple[str, Any, Any]:
     if isinstance(error, str):
         return error[:_MAX_MESSAGE], None, None
     return "", None, None
+
+
+def stream_error_event(fmt: ClientFormat, status: int, body: bytes) -> bytes:
+    """An error answer (`body` as it would have gone out with `status`) as the client's stream error."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    claude = fmt.name == CLAUDE.name
+    if not isinstance(error, dict):  # an upstream's text or HTML error page: its words, typed by status
+        converted = claude_error_body(status, body) if claude else openai_error_body(status, body)
+        error = orjson.loads(converted)["error"]
+    if claude:
+        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + b"\n\n"
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"

@@ -17,13 +17,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from services.proxy_service import metrics
 from services.proxy_service.formats import CLAUDE, ClientFormat
-from services.proxy_service.formats.errors import claude_error_body, openai_error_body
+from services.proxy_service.formats.errors import stream_error_event
 from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.stream import STREAM_HEADERS, RelayStream
 
@@ -33,22 +32,6 @@ _COMMENT_PING = b": ping\n\n"
 
 def ping_event(fmt: ClientFormat) -> bytes:
     return _PINGS.get(fmt.name, _COMMENT_PING)
-
-
-def error_event(fmt: ClientFormat, status: int, body: bytes) -> bytes:
-    """An error answer (`body` as it would have gone out with `status`) as the client's stream error."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    claude = fmt.name == CLAUDE.name
-    if not isinstance(error, dict):  # an upstream's text or HTML error page: its words, typed by status
-        converted = claude_error_body(status, body) if claude else openai_error_body(status, body)
-        error = orjson.loads(converted)["error"]
-    if claude:
-        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + b"\n\n"
-    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
 
 class KeepAliveStream(Response):
@@ -87,7 +70,7 @@ class KeepAliveStream(Response):
             if isinstance(response, RelayStream):
                 await response.send_body(receive, send)
                 return
-            error = error_event(self._fmt, response.status_code, bytes(response.body))
+            error = stream_error_event(self._fmt, response.status_code, bytes(response.body))
             await send({"type": "http.response.body", "body": error, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:

@@ -5,11 +5,10 @@ solving and per-request exit stack would be pure cost on the hot path (bench/). 
 documented by OpenAI and Anthropic, not by our OpenAPI schema.
 """
 
-from services.proxy_service.routes.anthropic import route as anthropic_route
+from services.proxy_service.routes.chat import routes as chat_routes
 from services.proxy_service.routes.count_tokens import route as count_tokens_route
 from services.proxy_service.routes.models import routes as model_routes
-from services.proxy_service.routes.openai import route as openai_route
 
-HOT_ROUTES = [openai_route, anthropic_route, count_tokens_route, *model_routes]
+HOT_ROUTES = [*chat_routes, count_tokens_route, *model_routes]
 
 __all__ = ["HOT_ROUTES"]

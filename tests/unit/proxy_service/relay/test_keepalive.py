@@ -7,7 +7,8 @@ import pytest
 from starlette.responses import Response
 
 from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat, Passthrough
-from services.proxy_service.relay.keepalive import KeepAliveStream, error_event, ping_event
+from services.proxy_service.formats.errors import stream_error_event
+from services.proxy_service.relay.keepalive import KeepAliveStream, ping_event
 from services.proxy_service.relay.stream import RelayStream
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse
 from tests.unit.proxy_service.relay._fakes import Client, FakeUpstreamResponse, Recorder, make_attempt
@@ -117,7 +118,7 @@ async def test_a_failure_after_pings_ends_the_openai_stream_with_its_error_and_n
     ],
 )
 def test_an_error_that_is_not_json_is_typed_by_its_status(fmt: ClientFormat, expected: dict) -> None:
-    event = error_event(fmt, 502, b"<html>bad gateway</html>\n")
+    event = stream_error_event(fmt, 502, b"<html>bad gateway</html>\n")
     assert event.endswith(b"\n\n") and event.count(b"\n") == (3 if fmt is CLAUDE else 2)
     assert orjson.loads(event.split(b"data: ", 1)[1]) == expected
 
@@ -125,7 +126,7 @@ def test_an_error_that_is_not_json_is_typed_by_its_status(fmt: ClientFormat, exp
 def test_an_error_spread_over_lines_stays_one_data_line() -> None:
     body = b'{\n  "error": {\n    "message": "overloaded",\n    "type": "server_error"\n  }\n}'
     expected = b'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'
-    assert error_event(OPENAI, 503, body) == expected
+    assert stream_error_event(OPENAI, 503, body) == expected
 
 
 async def test_a_client_that_leaves_while_pinged_cancels_the_pending_answer() -> None:

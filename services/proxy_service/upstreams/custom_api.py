@@ -1,7 +1,7 @@
-"""Where and how to call a custom API account (an OpenAI-format or Claude-format endpoint).
+"""Custom API accounts: any OpenAI-format or Claude-format endpoint, passed through or converted.
 
-Pure functions: the account's `api_base` and credential plus the few client headers that matter
-give the URL and the headers. The client's own key (a PoolGate key) is never forwarded.
+Where and how to call one is a pure function of the account's `api_base` and credential plus the
+few client headers that matter. The client's own key (a PoolGate key) is never forwarded.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
-from services.proxy_service.upstreams.base import Target, UnsupportedUpstream
-from shared.internal_client import Upstream
+from services.proxy_service.formats import ClientFormat, bridge_for
+from services.proxy_service.relay.request import ClientRequest
+from services.proxy_service.upstreams.base import Target, UnsupportedUpstream, UpstreamCall
+from shared.internal_client import Allocation, Upstream
 from shared.logging import CORRELATION_HEADER
 
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
@@ -105,3 +107,31 @@ def build_target(
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id
     return Target(url, headers)
+
+
+class CustomApiUpstream:
+    kind = "custom_api"
+    formats = ("openai", "claude")
+
+    def preferred(self, fmt: ClientFormat) -> tuple[str, ...]:
+        return (fmt.name,) if fmt.name in self.formats else ()
+
+    def prepare(
+        self, allocation: Allocation, req: ClientRequest, fmt: ClientFormat, *, correlation_id: str | None
+    ) -> UpstreamCall:
+        upstream = allocation.upstream
+        bridge = bridge_for(
+            fmt,
+            upstream.format,
+            client_model=req.model,
+            upstream_model=upstream.model,
+            provider=upstream.provider,
+        )
+        target = build_target(
+            upstream,
+            anthropic_version=req.anthropic_version,
+            anthropic_beta=req.anthropic_beta,
+            query=req.query,
+            correlation_id=correlation_id,
+        )
+        return UpstreamCall(target, bridge.request_body(req.raw, req.body), bridge)
