@@ -46,10 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="one group of loads (kiro: the Kiro loads and the in-process decode + convert measurement)",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default %(default)s)")
-    parser.add_argument(
-        "--max-concurrency", type=int, default=1024,
-        help="max_concurrency of the bench accounts (default 1024; PoolGate's own default is 32)",
-    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -68,14 +64,14 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         "cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
         "wrk": wrk_version.splitlines()[0].strip() if wrk_version else "?", "commit": commit.stdout.strip(),
         "duration_s": args.duration, "warmup_s": args.warmup, "only": args.only,
-        "max_concurrency": args.max_concurrency, "shared_cores": SHARED,
+        "shared_cores": SHARED,
         "background_cores_busy": round(busy, 2), "background_cores_stolen": round(steal, 2),
         "background_busiest": [{"cores": round(c, 2), "pid": p, "command": cmd} for c, p, cmd in busiest],
     }  # fmt: skip
 
 
 def run_loads(args: argparse.Namespace, results: Results) -> None:
-    with running_stack(max_concurrency=args.max_concurrency) as stack:
+    with running_stack() as stack:
         log(f"stack up, service logs in {stack.log_dir}")
         proxy_pid = stack.pids("proxy_service")["proxy_service"]
         results.proxy_rss.append(("start-up", time.monotonic(), procstat.rss_bytes(proxy_pid)))

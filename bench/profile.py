@@ -72,13 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=int, default=10, help="seconds of sampling")
     parser.add_argument("--top", type=int, default=25)
-    parser.add_argument("--max-concurrency", type=int, default=1024)
     args = parser.parse_args(argv)
     py_spy = find_py_spy(args.py_spy)
     load = next(x for x in LOADS if x.name == args.load)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    with running_stack(max_concurrency=args.max_concurrency) as stack:
+    with running_stack() as stack:
         configure(stack, load)
         probe(target(stack, load, "proxy"))
         loader = threading.Thread(

@@ -85,7 +85,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
+def running_stack() -> Iterator[Stack]:
     log_dir = Path(tempfile.mkdtemp(prefix="poolgate-bench-"))
     processes: dict[str, Process] = {}
     with provision() as infra:
@@ -119,12 +119,15 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
             for pool, formats in POOLS.items():
                 run_cli("users", "create", f"{USER}-{pool}", env=env)
                 keys[pool] = run_cli("keys", "create", "--user", f"{USER}-{pool}", "--name", "bench", env=env)
-                cap = ALLOC_CONCURRENCY if pool == "alloc" else max_concurrency
                 if pool == "kiro":
-                    url = f"http://127.0.0.1:{ports['account_service']}"
-                    _add_kiro_account(url, keys[pool], cap)
-                else:
-                    asyncio.run(_add_accounts(infra, fake_urls, cap, f"{USER}-{pool}", formats))
+                    _add_kiro_account(f"http://127.0.0.1:{ports['account_service']}", keys[pool])
+                elif pool == "alloc":
+                    asyncio.run(_add_alloc_accounts(infra, fake_urls, f"{USER}-{pool}", formats))
+                else:  # as the README says, with the settings a user gets
+                    for fmt in formats:
+                        run_cli("accounts", "add-custom", "--user", f"{USER}-{pool}", "--format", fmt,
+                                "--api-base", _bases(fake_urls)[fmt], "--api-key", f"sk-bench-{fmt}",
+                                env=env)  # fmt: skip
             yield Stack(
                 log_dir=log_dir,
                 proxy_url=f"http://127.0.0.1:{ports['proxy_service']}",
@@ -143,13 +146,16 @@ def running_stack(*, max_concurrency: int) -> Iterator[Stack]:
             asyncio.run(teardown(infra))
 
 
-async def _add_accounts(
-    infra: Infra, fake_urls: dict[str, str], max_concurrency: int, user: str, formats: tuple[str, ...]
+def _bases(fake_urls: dict[str, str]) -> dict[str, str]:
+    return {"openai": f"{fake_urls['openai']}/v1", "claude": fake_urls["anthropic"]}
+
+
+async def _add_alloc_accounts(
+    infra: Infra, fake_urls: dict[str, str], user: str, formats: tuple[str, ...]
 ) -> None:
-    """One account per format, added by the function `poolgate accounts add-custom` runs (its event goes
-    through the outbox the same way), because the CLI cannot set max_concurrency: the default (32)
-    together with the lease release lag would make 32 clients measure lease exhaustion instead of the
-    hot path (see bench/README.md)."""
+    """The allocation bench's accounts, added by the function `poolgate accounts add-custom` runs (its
+    event goes through the outbox the same way) with the largest cap, because that bench reserves
+    leases it never releases (it measures the allocation hop alone)."""
     from services.account_service import db
     from services.account_service.accounts.service import add_custom, parse_custom
     from shared.crypto import SecretBox
@@ -158,16 +164,15 @@ async def _add_accounts(
     box = SecretBox(os.environ.get("POOLGATE_SECRET_KEYS", DEV_SECRET_KEY))
     conn = await db.connect(infra.database_url)
     try:
-        bases = {"openai": f"{fake_urls['openai']}/v1", "claude": fake_urls["anthropic"]}
         for fmt in formats:
-            base = bases[fmt]
+            base = _bases(fake_urls)[fmt]
             spec = parse_custom(
                 {
                     "name": f"bench-{fmt}",
                     "api_base": base,
                     "api_key": f"sk-bench-{fmt}",
                     "format": fmt,
-                    "max_concurrency": max_concurrency,
+                    "max_concurrency": ALLOC_CONCURRENCY,
                 }
             )
             async with conn.transaction():
@@ -176,12 +181,11 @@ async def _add_accounts(
         await conn.close()
 
 
-def _add_kiro_account(account_service_url: str, key: str, max_concurrency: int) -> None:
+def _add_kiro_account(account_service_url: str, key: str) -> None:
     """One Kiro account, created the way a user does (the management API with the user's own key). It
     becomes active once refresh_worker has refreshed its token at the fake Kiro's auth host."""
     headers = {"Authorization": f"Bearer {key}"}
-    body = {"refresh_token": f"rt-bench-{os.urandom(8).hex()}", "region": KIRO_REGION,
-            "max_concurrency": max_concurrency, "name": "bench-kiro"}  # fmt: skip
+    body = {"refresh_token": f"rt-bench-{os.urandom(8).hex()}", "region": KIRO_REGION, "name": "bench-kiro"}
     with httpx.Client(base_url=account_service_url, headers=headers, timeout=10) as client:
         created = client.post("/api/v1/accounts/kiro", json=body)
         if created.status_code != 201:
