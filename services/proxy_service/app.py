@@ -26,7 +26,7 @@ from shared.errors import (
     Unauthenticated,
 )
 from shared.internal_client import InternalClient
-from shared.logging import CorrelationIdMiddleware, get_logger
+from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import Broker
 from shared.observability import health_router
 
@@ -158,7 +158,9 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.settings = settings or ProxySettings()
+    settings = app.state.settings = settings or ProxySettings()
+    # Here rather than in __main__ only: with several workers, each process builds its own app.
+    configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_exception_handler(PoolGateError, _on_poolgate_error)
     app.add_exception_handler(HTTPException, _on_http_error)
