@@ -25,6 +25,7 @@ from shared.errors import (
     RateLimited,
     Unauthenticated,
 )
+from shared.fast_routes import FastRoutesApp
 from shared.internal_client import InternalClient
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import Broker
@@ -148,7 +149,7 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: ProxySettings | None = None) -> FastAPI:
-    app = FastAPI(
+    app = FastRoutesApp(
         title="PoolGate proxy",
         # PoolGate exports Prometheus metrics and structlog lines; FastAPI's native OpenTelemetry
         # would only cost provider look-ups on every request.
@@ -157,6 +158,7 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        fast_routes=HOT_ROUTES,  # answered ahead of the middleware stack (shared/fast_routes.py)
     )
     settings = app.state.settings = settings or ProxySettings()
     # Here rather than in __main__ only: with several workers, each process builds its own app.
