@@ -126,13 +126,26 @@ def test_the_client_poolgate_key_never_reaches_the_upstream(fmt: str) -> None:
 @pytest.mark.parametrize(
     ("base", "deployment", "url"),
     [
-        ("https://r.openai.azure.com/openai/deployments/gpt-4o", None,
-         "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"),
-        ("https://r.openai.azure.com/openai/deployments/gpt-4o?api-version=2025-01-01-preview", None,
-         "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview"),
-        ("https://r.openai.azure.com", "prod-4o",
-         "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21"),
-        ("https://r.openai.azure.com/openai/v1", None, "https://r.openai.azure.com/openai/v1/chat/completions"),
+        (
+            "https://r.openai.azure.com/openai/deployments/gpt-4o",
+            None,
+            "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+        ),
+        (
+            "https://r.openai.azure.com/openai/deployments/gpt-4o?api-version=2025-01-01-preview",
+            None,
+            "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview",
+        ),
+        (
+            "https://r.openai.azure.com",
+            "prod-4o",
+            "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21",
+        ),
+        (
+            "https://r.openai.azure.com/openai/v1",
+            None,
+            "https://r.openai.azure.com/openai/v1/chat/completions",
+        ),
     ],
 )
 def test_azure_urls(base, deployment, url):
@@ -145,7 +158,14 @@ def test_an_azure_account_without_a_deployment_is_unusable():
 
 
 def test_azure_sends_the_key_as_api_key_and_never_a_bearer():
-    target = build_target(Upstream(url="https://r.openai.azure.com/openai/deployments/d", credential="az-key",
-                                   format="openai", provider="azure", model=None))
+    target = build_target(
+        Upstream(
+            url="https://r.openai.azure.com/openai/deployments/d",
+            credential="az-key",
+            format="openai",
+            provider="azure",
+            model=None,
+        )
+    )
     assert target.headers["api-key"] == "az-key"
     assert "authorization" not in target.headers
