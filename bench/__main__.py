@@ -74,7 +74,7 @@ def run_loads(args: argparse.Namespace, results: Results) -> None:
     with running_stack() as stack:
         log(f"stack up, service logs in {stack.log_dir}")
         proxy_pid = stack.pids("proxy_service")["proxy_service"]
-        results.proxy_rss.append(("start-up", time.monotonic(), procstat.rss_bytes(proxy_pid)))
+        results.proxy_rss.append(("start-up", time.monotonic(), procstat.tree_rss_bytes(proxy_pid)))
         if args.only in (None, "allocation"):
             log(f"allocation: 1 and 32 clients, {args.duration} s each")
             results.allocation = allocation.measure(stack, duration_s=args.duration)

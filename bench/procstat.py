@@ -11,19 +11,60 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of every thread of `pid`, in seconds (resolution 1/CLK_TCK, usually 10 ms)."""
+def _stat_fields(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
     # The command name (field 2) may contain spaces: split after its closing parenthesis.
-    fields = stat[stat.rindex(")") + 2 :].split()
+    return stat[stat.rindex(")") + 2 :].split()  # [0] is field 3 of proc(5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of `pid`, in seconds (resolution 1/CLK_TCK, usually 10 ms)."""
+    fields = _stat_fields(pid)
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / CLK_TCK
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its living descendants: a service started with several workers is a supervisor
+    process and one child per worker."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                pass  # gone in between
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], ())
+    return found
+
+
+def _sum_over_family(pid: int, one) -> float:
+    total = 0
+    for member in family(pid):
+        try:
+            total += one(member)
+        except (OSError, ValueError):
+            pass  # a worker that ended in between
+    return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and all its living descendants (every worker of a service)."""
+    return _sum_over_family(pid, cpu_seconds)
 
 
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * PAGE
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and its descendants (all workers of a service, summed)."""
+    return _sum_over_family(pid, rss_bytes)
 
 
 def machine_cpu_seconds() -> tuple[float, float]:
@@ -43,7 +84,7 @@ class Snapshot:
 
 def snapshot(pids: dict[str, int]) -> Snapshot:
     busy, steal = machine_cpu_seconds()
-    return Snapshot({name: cpu_seconds(pid) for name, pid in pids.items()}, busy, steal)
+    return Snapshot({name: tree_cpu_seconds(pid) for name, pid in pids.items()}, busy, steal)
 
 
 def cpu_used(before: Snapshot, after: Snapshot) -> dict[str, float]:

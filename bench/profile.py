@@ -61,7 +61,11 @@ def top_frames(raw: str, top: int) -> tuple[int, list[tuple[str, int]], list[tup
 
 def _record(py_spy: str, pid: int, seconds: int, name: str) -> subprocess.Popen:
     out = RESULTS / f"profile-{name}.txt"
-    args = f"record --nonblocking --rate 200 --format raw --duration {seconds} --pid {pid} --output {out}"
+    # --subprocesses: a service started with several workers is a supervisor and one child per worker.
+    args = (
+        f"record --nonblocking --subprocesses --rate 200 --format raw --duration {seconds} --pid {pid} "
+        f"--output {out}"
+    )
     return subprocess.Popen([py_spy, *args.split()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

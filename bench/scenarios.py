@@ -286,5 +286,5 @@ def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: in
     cpu["wrk"] = result.cpu_s
     named = sum(v for k, v in cpu.items() if k not in ("machine", "steal"))
     cpu["other"] = max(0.0, cpu["machine"] - named)
-    rss = procstat.rss_bytes(stack.pids("proxy_service")["proxy_service"])
+    rss = procstat.tree_rss_bytes(stack.pids("proxy_service")["proxy_service"])
     return Run(load.name, path, clients, result, cpu, wall, rss, leases)

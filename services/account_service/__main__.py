@@ -1,6 +1,13 @@
+"""`python -m services.account_service`: run account_service (POOLGATE_ACCOUNT_SERVICE_WORKERS processes)."""
+
 from services.account_service.settings import get_settings
 from shared.serve import serve
 
 if __name__ == "__main__":
     settings = get_settings()
-    serve("services.account_service.app:create_app", host=settings.host, port=settings.account_service_port)
+    serve(
+        "services.account_service.app:create_app",
+        host=settings.host,
+        port=settings.account_service_port,
+        workers=settings.account_service_workers,
+    )

@@ -44,8 +44,10 @@ def up() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     host = settings.host
     print(
-        f"PoolGate is starting: proxy http://{host}:{settings.proxy_port}  "
-        f"account_service http://{host}:{settings.account_service_port}  "
+        f"PoolGate is starting: proxy http://{host}:{settings.proxy_port} "
+        f"({settings.proxy_workers} worker(s))  "
+        f"account_service http://{host}:{settings.account_service_port} "
+        f"({settings.account_service_workers} worker(s))  "
         f"refresh_worker http://{host}:{settings.refresh_worker_port}   (Ctrl-C stops)",
         file=sys.stderr,
         flush=True,

@@ -1,4 +1,4 @@
-"""`python -m services.proxy_service`: run the proxy."""
+"""`python -m services.proxy_service`: run the proxy (`POOLGATE_PROXY_WORKERS` processes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from shared.serve import serve
 def main() -> None:
     settings = ProxySettings()
     configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
-    serve("services.proxy_service.app:create_app", host=settings.host, port=settings.proxy_port)
+    serve(
+        "services.proxy_service.app:create_app",
+        host=settings.host,
+        port=settings.proxy_port,
+        workers=settings.proxy_workers,
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ from shared.errors import (
     RateLimited,
     Unauthenticated,
 )
+from shared.fast_routes import FastRoutesApp
 from shared.internal_client import InternalClient
-from shared.logging import CorrelationIdMiddleware, get_logger
+from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import Broker
 from shared.observability import health_router
 
@@ -157,7 +158,7 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: ProxySettings | None = None) -> FastAPI:
-    app = FastAPI(
+    app = FastRoutesApp(
         title="PoolGate proxy",
         # PoolGate exports Prometheus metrics and structlog lines; FastAPI's native OpenTelemetry
         # would only cost provider look-ups on every request.
@@ -166,8 +167,11 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        fast_routes=HOT_ROUTES,  # answered ahead of the middleware stack (shared/fast_routes.py)
     )
-    app.state.settings = settings or ProxySettings()
+    settings = app.state.settings = settings or ProxySettings()
+    # Here rather than in __main__ only: with several workers, each process builds its own app.
+    configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
     app.add_middleware(CorrelationIdMiddleware)
     app.add_exception_handler(PoolGateError, _on_poolgate_error)
     app.add_exception_handler(HTTPException, _on_http_error)

@@ -1,5 +1,6 @@
-"""Two account_service replicas: a change made through one is used by the other within a second,
-because each keeps its index current from the `account.*` events on its own queue."""
+"""Two account_service replicas (the second with two worker processes): a change made through one is
+used by the other within a second, because each keeps its index current from the `account.*` events
+on its own queue."""
 
 from __future__ import annotations
 
@@ -34,7 +35,12 @@ def replicas(infra: Infra, tmp_path_factory) -> Iterator[tuple[list[str], dict[s
             proc = spawn(
                 f"account_service_{n}",
                 ["-m", "services.account_service"],
-                env={**env, "POOLGATE_ACCOUNT_SERVICE_PORT": str(port)},
+                # The second replica runs two workers: each keeps its own index from its own queue.
+                env={
+                    **env,
+                    "POOLGATE_ACCOUNT_SERVICE_PORT": str(port),
+                    "POOLGATE_ACCOUNT_SERVICE_WORKERS": str(n + 1),
+                },
                 log_dir=log_dir,
             )
             processes.append(proc)

@@ -1,7 +1,8 @@
 """Each replica's in-memory index of active accounts, so allocation never touches PostgreSQL.
 
 Loaded at start and kept current by the `account.*` events every replica receives on its own queue.
-Everything the proxy needs is precomputed per account, so answering costs one dict build.
+Everything the proxy needs is precomputed per account, and each owner's pool once per change of the
+index, so an allocation builds nothing but its answer.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class AccountIndex:
         self._by_id: dict[str, Candidate] = {}
         self._by_owner: dict[str, dict[str, Candidate]] = {}
         self._public: dict[str, Candidate] = {}
+        # (owner_id, public_pool) -> that owner's candidates; dropped whenever the index changes.
+        self._pools: dict[tuple[str, bool], tuple[Candidate, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -88,6 +91,7 @@ class AccountIndex:
         if account.status != "active":
             return
         candidate = candidate_from(account, self._box)
+        self._pools.clear()
         self._by_id[candidate.id] = candidate
         self._by_owner.setdefault(candidate.owner_id, {})[candidate.id] = candidate
         if candidate.public:
@@ -97,11 +101,15 @@ class AccountIndex:
         old = self._by_id.pop(account_id, None)
         if old is None:
             return
+        self._pools.clear()
         self._by_owner.get(old.owner_id, {}).pop(account_id, None)
         self._public.pop(account_id, None)
 
-    def pool(self, *, owner_id: str, public_pool: bool) -> list[Candidate]:
-        own = self._by_owner.get(owner_id, {})
-        if not public_pool:
-            return list(own.values())
-        return list({**self._public, **own}.values())
+    def pool(self, *, owner_id: str, public_pool: bool) -> tuple[Candidate, ...]:
+        """The owner's active accounts, plus the public ones when `public_pool` (each account once)."""
+        pool = self._pools.get((owner_id, public_pool))
+        if pool is None:
+            own = self._by_owner.get(owner_id, {})
+            pool = tuple({**self._public, **own}.values()) if public_pool else tuple(own.values())
+            self._pools[(owner_id, public_pool)] = pool
+        return pool

@@ -124,8 +124,12 @@ def test_kiro_and_custom_accounts_take_part_in_one_choice(api: Api) -> None:
     kiro = active_kiro(api, key, region="eu-west-1")
     claude = custom(api, key)
     # Both accounts reach this replica's index through the queue; until then allocation may say 503.
-    wait_until(lambda: {allocate(api, key).json().get("account", {}).get("id") for _ in range(10)} >= {
-        kiro["id"], claude["id"]})
+    wait_until(
+        lambda: (
+            {allocate(api, key).json().get("account", {}).get("id") for _ in range(10)}
+            >= {kiro["id"], claude["id"]}
+        )
+    )
     picks = Counter(allocate(api, key).json()["account"]["kind"] for _ in range(200))
     assert picks["kiro"] > 50 and picks["custom_api"] > 50, picks
 
