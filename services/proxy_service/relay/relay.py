@@ -176,8 +176,8 @@ class Relay:
         leases = self._deps.leases
         for formats in (preferred, every):
             carried = leases.to_carry()
-            try:
-                allocation = await self._internal.allocate(
+            asked = asyncio.ensure_future(
+                self._internal.allocate(
                     api_key=req.api_key,
                     capability="chat",
                     model=req.model,
@@ -185,6 +185,14 @@ class Relay:
                     exclude=exclude,
                     release=carried,
                 )
+            )
+            try:
+                # Shielded: an allocation cut off midway (the client left) would strand its lease
+                # until the TTL; it completes instead, and its lease is released at once.
+                allocation = await asyncio.shield(asked)
+            except asyncio.CancelledError:
+                asked.add_done_callback(self._release_unused)
+                raise
             except NoAccountAvailable:
                 if formats is every:
                     raise
@@ -192,3 +200,8 @@ class Relay:
             leases.confirmed(carried)
             return allocation
         raise AssertionError("unreachable")
+
+    def _release_unused(self, asked: asyncio.Future[Allocation]) -> None:
+        if not asked.cancelled() and asked.exception() is None:
+            allocation = asked.result()
+            self._deps.leases.release(allocation.account_id, allocation.lease_id)

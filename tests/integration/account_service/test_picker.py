@@ -70,3 +70,30 @@ async def test_choice_follows_weight(picker):
         await picker.release([(chosen, lease)])
     assert 0.65 < picks["heavy"] / 600 < 0.85  # expected 0.75
     assert picks["light"] > 0
+
+
+async def test_a_pick_carries_releases_that_free_slots_before_it_chooses(picker):
+    held = _lease()
+    assert (await picker.pick(held, [("a", 100, 1)])).account_id == "a"
+    assert (await picker.pick(_lease(), [("a", 100, 1)])).account_id is None  # full
+    assert (await picker.pick(_lease(), [("a", 100, 1)], release=[("a", held)])).account_id == "a"
+
+
+async def test_running_leases_are_renewed_and_released_ones_stay_gone(redis, infra):
+    short = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=0.3)
+    running, done = _lease(), _lease()
+    assert (await short.pick(running, [("a", 100, 2)])).account_id == "a"
+    assert (await short.pick(done, [("a", 100, 2)])).account_id == "a"
+    assert await short.settle(release=[("a", done)], renew=[("a", running)]) == 1
+    for _ in range(3):  # renewed past three TTLs: still holding its slot
+        await asyncio.sleep(0.2)
+        assert await short.settle(renew=[("a", running)]) == 1
+    assert (await short.pick(_lease(), [("a", 100, 2)])).account_id == "a"  # the released slot
+    assert (await short.pick(_lease(), [("a", 100, 2)])).account_id is None
+    await asyncio.sleep(0.4)  # not renewed: expired, and not brought back by a late renewal
+    assert await short.settle(renew=[("a", running)]) == 0
+
+
+async def test_picking_survives_a_flushed_script_cache(picker, redis):
+    await redis.script_flush()
+    assert (await picker.pick(_lease(), [("a", 100, 8)])).account_id == "a"

@@ -338,3 +338,19 @@ async def test_a_deep_schema_that_converts_is_sent() -> None:
     )
     assert response.status_code == 200
     assert session.posts == ["cl-1"]
+
+
+async def test_a_client_that_leaves_during_allocation_strands_no_lease() -> None:
+    class SlowInternal(FakeInternal):
+        async def allocate(self, **kwargs: Any) -> Any:
+            await asyncio.sleep(0.1)  # the client leaves meanwhile
+            return await super().allocate(**kwargs)
+
+    internal = SlowInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [ok()]})
+    subject = relay(internal, session, Recorder())
+    response = await subject.handle(client_request(leave_after_s=0.02), CLAUDE)
+    assert response.status_code == 499
+    await asyncio.sleep(0.15)  # the allocation completes behind the cancelled call
+    assert session.posts == []
+    assert subject._deps.leases.to_carry() == [("cl-1", "lease-cl-1")]  # released, not stranded
