@@ -9,7 +9,7 @@ Releasing costs no extra round trip on the request path: a released lease stays 
 until account_service has applied it, and every allocation this proxy asks for carries the
 unconfirmed ones, released before the pick (so a client calling back to back on an account with
 one slot always finds its own slot free). A background task sends what no allocation carried
-within `linger_s` (traffic stopped), batching whatever piled up meanwhile.
+within `linger_s` of its release (traffic stopped or slowed), batching whatever piled up meanwhile.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class Leases:
         self._renew_every_s = renew_every_s
         self._linger_s = linger_s
         self._held: dict[str, str] = {}  # lease_id -> account_id
-        self._unconfirmed: dict[str, str] = {}  # released here, not yet applied by account_service
+        # Released here, not yet applied by account_service: lease_id -> (account_id, released at).
+        self._unconfirmed: dict[str, tuple[str, float]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         LEASES_HELD.set_function(lambda: len(self._held))
@@ -54,14 +55,14 @@ class Leases:
     def release(self, account_id: str, lease_id: str) -> None:
         """The attempt ended: free its slot."""
         self._held.pop(lease_id, None)
-        self._unconfirmed[lease_id] = account_id
+        self._unconfirmed[lease_id] = (account_id, asyncio.get_running_loop().time())
         self._wake.set()
 
     def to_carry(self) -> list[Lease]:
         """Releases an allocation should carry: pass them to `confirmed` once it succeeded."""
         if not self._unconfirmed:
             return []
-        pairs = [(a, lease) for lease, a in self._unconfirmed.items()]
+        pairs = [(a, lease) for lease, (a, _) in self._unconfirmed.items()]
         return pairs[:_MAX_CARRIED]
 
     def confirmed(self, pairs: list[Lease]) -> None:
@@ -85,8 +86,12 @@ class Leases:
         with contextlib.suppress(PoolGateError):
             await self._flush()
 
-    async def _flush(self) -> None:
-        pairs = [(a, lease) for lease, a in self._unconfirmed.items()]
+    async def _flush(self, *, released_before: float | None = None) -> None:
+        pairs = [
+            (a, lease)
+            for lease, (a, at) in self._unconfirmed.items()
+            if released_before is None or at <= released_before
+        ]
         if pairs:
             await self._internal.settle_leases(release=pairs)
             self.confirmed(pairs)
@@ -96,11 +101,14 @@ class Leases:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            # Under traffic the next allocation carries these releases; wait that long at most.
+            # Under traffic the next allocation carries these releases: send only what none carried
+            # within `linger_s` of its release.
             await asyncio.sleep(self._linger_s)
             try:
-                await self._flush()
+                await self._flush(released_before=asyncio.get_running_loop().time() - self._linger_s)
                 delay = 0.05
+                if self._unconfirmed:  # released during the wait: their turn comes
+                    self._wake.set()
             except PoolGateError as exc:  # account_service away: keep them, try again soon
                 log.warning("proxy.lease_release_failed", error=str(exc), pending=len(self._unconfirmed))
                 await asyncio.sleep(delay * (0.5 + random.random()))
