@@ -112,8 +112,10 @@ class InternalClient:
         formats: list[str] | None = None,
         exclude: list[str] | None = None,
         release: list[tuple[str, str]] | None = None,
+        prefer: list[str] | None = None,
     ) -> Allocation:
-        """An account and its lease; `release`: (account_id, lease_id) pairs released first."""
+        """An account and its lease. `release`: (account_id, lease_id) pairs released first;
+        `prefer`: formats chosen from first, the other `formats` only when none of these is free."""
         payload = {
             "api_key": api_key,
             "capability": capability,
@@ -123,6 +125,8 @@ class InternalClient:
         }
         if release:
             payload["release"] = release
+        if prefer:
+            payload["prefer"] = prefer
         return Allocation.from_json(await self.request("POST", "/internal/v1/allocations", payload))
 
     async def settle_leases(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Histogram
 
 from services.account_service.allocation.catalog import ChatModels, chat_models
-from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.index import AccountIndex, Candidate
 from services.account_service.allocation.picker import Lease, Picker
 from services.account_service.keys.cache import KeyCache
 from services.account_service.keys.schemas import KeyIdentity
@@ -31,6 +31,8 @@ class AllocationRequest:
     formats: tuple[str, ...] | None = None
     exclude: frozenset[str] = frozenset()
     release: tuple[Lease, ...] = ()  # leases the caller has finished with, released before the pick
+    # Formats to choose from first (pass-through, native); the others only when none of these is free.
+    prefer: tuple[str, ...] = ()
 
 
 class Allocator:
@@ -82,18 +84,32 @@ class Allocator:
                 self._nothing_configured(request, servable=len(servable), usable=len(usable))
             )
         lease_id = uuid.uuid4().hex
-        pick = await self._picker.pick(
-            lease_id, [(c.id, c.weight, c.max_concurrency) for c in candidates], release=request.release
-        )
-        if pick.account_id is None:
+        release = request.release
+        for tier in self._tiers(candidates, request.prefer):
+            pick = await self._picker.pick(
+                lease_id, [(c.id, c.weight, c.max_concurrency) for c in tier], release=release
+            )
+            release = ()
+            if pick.account_id is not None:
+                chosen = next(c for c in tier if c.id == pick.account_id)
+                break
+        else:
             raise self._nothing_free(pick, len(candidates))
-        chosen = next(c for c in candidates if c.id == pick.account_id)
         return {
             "lease_id": lease_id,
             "key": {"id": str(identity.id), "user_id": user_id},
             "account": chosen.account,
             "upstream": chosen.upstream,
         }
+
+    @staticmethod
+    def _tiers(candidates: list[Candidate], prefer: tuple[str, ...]) -> list[list[Candidate]]:
+        """The preferred candidates first, then the others; empty tiers left out."""
+        if not prefer:
+            return [candidates]
+        first = [c for c in candidates if c.format in prefer]
+        rest = [c for c in candidates if c.format not in prefer]
+        return [tier for tier in (first, rest) if tier]
 
     @staticmethod
     def _nothing_configured(request: AllocationRequest, *, servable: int, usable: int) -> str:

@@ -44,6 +44,7 @@ async def allocate(request: Request) -> Response:
             formats=tuple(formats) if formats else None,
             exclude=frozenset(body.get("exclude") or ()),
             release=_leases(body, "release"),
+            prefer=tuple(body.get("prefer") or ()),
         )
     )
     return Response(orjson.dumps(answer), media_type="application/json")

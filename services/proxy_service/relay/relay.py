@@ -1,8 +1,8 @@
 """One client call, from the route to its answer: read it, allocate, attempt, fail over, answer.
 
-Allocation first asks for the accounts each upstream kind prefers for the client's format
-(pass-through accounts of the client's own format, and the pool's native Claude accounts), and only
-when none is left for any format. On a failure before any byte reached the client (connect error,
+Allocation prefers the accounts each upstream kind prefers for the client's format (pass-through
+accounts of the client's own format, and the pool's native Claude accounts), and takes one of any
+format only when none of those is free, in one round trip. On a failure before any byte reached the client (connect error,
 timeout, 429, 5xx, a refused credential), another account is tried, excluding the ones tried; when
 none is left, the tried ones are tried again after a backoff (`backoff.py`). Streaming calls are
 answered through a `KeepAliveStream`, which pings the client while this goes on. A client that goes
@@ -169,37 +169,32 @@ class Relay:
         return failure.response(fmt)
 
     async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
-        """An account of a format preferred for this client if one is left, else of any format.
-        Each allocation carries the leases this proxy released and account_service has not yet
+        """An account of a format preferred for this client if one is free, else of any format, in
+        one round trip. It carries the leases this proxy released and account_service has not yet
         applied: they are released before the pick."""
         preferred, every = self._formats[fmt.name]
         leases = self._deps.leases
-        for formats in (preferred, every):
-            carried = leases.to_carry()
-            asked = asyncio.ensure_future(
-                self._internal.allocate(
-                    api_key=req.api_key,
-                    capability="chat",
-                    model=req.model,
-                    formats=formats,
-                    exclude=exclude,
-                    release=carried,
-                )
+        carried = leases.to_carry()
+        asked = asyncio.ensure_future(
+            self._internal.allocate(
+                api_key=req.api_key,
+                capability="chat",
+                model=req.model,
+                formats=every,
+                prefer=preferred,
+                exclude=exclude,
+                release=carried,
             )
-            try:
-                # Shielded: an allocation cut off midway (the client left) would strand its lease
-                # until the TTL; it completes instead, and its lease is released at once.
-                allocation = await asyncio.shield(asked)
-            except asyncio.CancelledError:
-                asked.add_done_callback(self._release_unused)
-                raise
-            except NoAccountAvailable:
-                if formats is every:
-                    raise
-                continue
-            leases.confirmed(carried)
-            return allocation
-        raise AssertionError("unreachable")
+        )
+        try:
+            # Shielded: an allocation cut off midway (the client left) would strand its lease until
+            # the TTL; it completes instead, and its lease is released at once.
+            allocation = await asyncio.shield(asked)
+        except asyncio.CancelledError:
+            asked.add_done_callback(self._release_unused)
+            raise
+        leases.confirmed(carried)
+        return allocation
 
     def _release_unused(self, asked: asyncio.Future[Allocation]) -> None:
         if not asked.cancelled() and asked.exception() is None:

@@ -237,3 +237,24 @@ def test_allocation_requires_the_service_token(api: Api) -> None:
         refused = api.client.post("/internal/v1/allocations", headers=headers, json={"api_key": key})
         assert refused.status_code == 401
         assert refused.json()["error"]["message"] == "internal API requires the service token"
+
+
+def test_preferred_formats_serve_first_and_the_others_only_when_they_are_full(api: Api) -> None:
+    _, key = api.new_user()
+    openai = custom(api, key, format="openai", max_concurrency=1)
+    claude = custom(api, key, format="claude")
+    both = {"formats": ["openai", "claude"], "prefer": ["openai"]}
+    # Both reach this replica's index through the queue; until then the other one may serve.
+    first = wait_until(
+        lambda: (
+            (r := allocate(api, key, **both)).status_code == 200
+            and r.json()["account"]["id"] == openai["id"]
+            and r.json()
+        )
+    )
+    wait_until(lambda: allocate(api, key, formats=["claude"]).status_code == 200)
+    # The preferred account's one slot is taken: the other format serves, in the same call.
+    assert allocate(api, key, **both).json()["account"]["id"] == claude["id"]
+    # Releasing the first lease along with the next allocation makes the preferred account free again.
+    again = allocate(api, key, **both, release=[[openai["id"], first["lease_id"]]])
+    assert again.json()["account"]["id"] == openai["id"]

@@ -114,8 +114,9 @@ def make_attempt(
 
 
 class FakeInternal:
-    """account_service's allocation: the first account of an allowed format not excluded, or a
-    refusal (with `retry_after` when one is set)."""
+    """account_service's allocation: the first account of a preferred format not excluded, else of
+    any allowed format, or a refusal (with `retry_after` when one is set). `calls` records each
+    allocation's preferred formats and exclusions."""
 
     def __init__(self, *accounts: tuple[str, str], retry_after: float | None = None) -> None:
         self.accounts = list(accounts)  # (account id, format)
@@ -132,12 +133,14 @@ class FakeInternal:
         formats: list[str],
         exclude: list[str],
         release: list[tuple[str, str]] | None = None,
+        prefer: list[str] | None = None,
     ) -> Allocation:
-        self.calls.append((list(formats), list(exclude)))
+        self.calls.append((list(prefer or ()), list(exclude)))
         self.released += release or []
-        for account_id, fmt in self.accounts:
-            if fmt in formats and account_id not in exclude:
-                return allocation(account_id, fmt)
+        for allowed in (prefer or formats, formats):
+            for account_id, fmt in self.accounts:
+                if fmt in allowed and account_id not in exclude:
+                    return allocation(account_id, fmt)
         raise NoAccountAvailable("nothing left", retry_after=self.retry_after)
 
     async def settle_leases(

@@ -133,18 +133,14 @@ async def test_an_account_of_the_clients_own_format_takes_a_single_allocation() 
     assert session.posts == ["cl-1"]
 
 
-async def test_the_other_format_is_asked_for_only_when_none_of_the_own_or_kiro_is_left() -> None:
+async def test_the_other_format_serves_when_none_of_the_own_or_kiro_is_left() -> None:
     internal = FakeInternal(("oa-1", "openai"), ("cl-1", "claude"))
     session = FakeSession({"oa-1": [ok(OPENAI_OK)], "cl-1": [failed(429)]})
     usage = Recorder()
     response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
     assert response.status_code == 200
     assert orjson.loads(response.body)["content"] == [{"type": "text", "text": "Hi"}]  # converted
-    assert internal.calls == [
-        (["claude", "kiro"], []),
-        (["claude", "kiro"], ["cl-1"]),
-        (["openai", "claude", "kiro"], ["cl-1"]),
-    ]
+    assert internal.calls == [(["claude", "kiro"], []), (["claude", "kiro"], ["cl-1"])]
     assert session.posts == ["cl-1", "oa-1"]
     assert outcomes(usage) == ["rate_limited", "success"]
 
@@ -160,7 +156,6 @@ async def test_a_lone_account_is_tried_again_after_its_retry_after() -> None:
     assert internal.calls == [
         (["claude", "kiro"], []),
         (["claude", "kiro"], ["cl-1"]),
-        (["openai", "claude", "kiro"], ["cl-1"]),
         (["claude", "kiro"], []),  # after the wait, the account already tried may serve again
     ]
     assert outcomes(usage) == ["rate_limited", "success"]
