@@ -4,9 +4,10 @@ Allocation prefers the accounts each upstream kind prefers for the client's form
 accounts of the client's own format, and the pool's native Claude accounts), and takes one of any
 format only when none of those is free, in one round trip. On a failure before any byte reached
 the client (connect error, timeout, 429, 5xx, a refused credential), another account is tried,
-excluding the ones tried; when none is left, the tried ones are tried again after a backoff (`backoff.py`). Streaming calls are
-answered through a `KeepAliveStream`, which pings the client while this goes on. A client that goes
-away before its answer began cancels the call, and with it the upstream attempt.
+excluding the ones tried; when none is left, the tried ones are tried again after a backoff
+(`backoff.py`). Streaming calls are answered through a `KeepAliveStream`, which pings the client
+while this goes on. A client that goes away before its answer began cancels the call, and with it
+the upstream attempt.
 """
 
 from __future__ import annotations
