@@ -103,7 +103,7 @@ class FakeState:
 
 
 STATE = web.AppKey("fake_state", FakeState)
-LOG_ENTRY = "fake_log_entry"
+LOG_ENTRY = web.RequestKey("fake_log_entry", dict)
 _POLL_S = 0.01
 
 
