@@ -73,7 +73,7 @@ class Stack:
             fake.post("/_fake/kiro/config", json={"slice_bytes": -1}).raise_for_status()
 
     def leases_held(self) -> int:
-        """Allocation leases not yet released (a lease goes when its usage event reaches account_service)."""
+        """Allocation leases held right now (the proxy releases each one when its attempt ends)."""
         with Redis.from_url(self.infra.redis_url) as redis:
             pattern = f"{self.infra.redis_prefix}:alloc:inflight:*"
             return sum(redis.zcard(key) for key in redis.scan_iter(match=pattern, count=1000))
