@@ -24,6 +24,7 @@ from services.proxy_service.formats.token_counts import usage_from_json
 from services.proxy_service.relay.lease import Leases
 from services.proxy_service.relay.outcome import (
     RETRYABLE_EXCEPTIONS,
+    Failure,
     answer_outcome,
     exception_error,
     exception_outcome,
@@ -228,52 +229,3 @@ class Attempt:
             status=status,
             error=None if exc is None else exc.__class__.__name__,
         )
-
-
-class Failure:
-    """A retryable attempt's result, answered as it is if no other account can take the call."""
-
-    __slots__ = (
-        "body",
-        "bridge",
-        "content_type",
-        "error",
-        "outcome",
-        "retry_after",
-        "retry_after_s",
-        "status",
-    )
-
-    def __init__(
-        self,
-        *,
-        status: int | None = None,
-        body: bytes = b"",
-        content_type: bytes | None = None,
-        retry_after: str | None = None,
-        retry_after_s: float | None = None,
-        bridge: Bridge | None = None,
-        error: PoolGateError | None = None,
-        outcome: str | None = None,
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.content_type = content_type
-        self.retry_after = retry_after  # the upstream's header, passed on to the client as it is
-        self.retry_after_s = retry_after_s  # the same, in seconds (also from `retry-after-ms`)
-        self.bridge = bridge
-        self.error = error
-        self.outcome = outcome  # the attempt's usage outcome; None when no upstream was asked
-
-    def response(self, fmt: ClientFormat) -> RawResponse:
-        if self.error is not None or self.status is None or self.bridge is None:
-            return error_response(
-                self.error or PoolGateError("upstream failed", status_code=502), fmt.error_style
-            )
-        body = self.bridge.error_body(self.body, self.status)
-        # A converted body is JSON whatever the upstream sent (plain text, HTML).
-        content_type = self.content_type if body is self.body else None
-        headers = [(b"content-type", content_type) if content_type else JSON_CONTENT_TYPE]
-        if self.retry_after:
-            headers.append((b"retry-after", self.retry_after.encode("latin-1")))
-        return RawResponse(body, self.status, headers)

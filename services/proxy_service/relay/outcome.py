@@ -1,4 +1,5 @@
-"""What an upstream attempt's result means: its usage outcome and whether another account may try.
+"""What an upstream attempt's result means: its usage outcome, whether another account may try, and
+the `Failure` answered when none does.
 
 Only failures that happen before any byte reached the client are retried (the caller guarantees
 that): connect errors, timeouts, 429, 5xx, and 401/403 (the account's credential was refused).
@@ -13,6 +14,8 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
+from services.proxy_service.formats import Bridge, ClientFormat
+from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
 from shared.errors import PoolGateError, UpstreamError
 
 # Failures of the call itself (no usable answer); all are worth another account before the first byte.
@@ -90,3 +93,52 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, at - (time.time() if now is None else now))
+
+
+class Failure:
+    """A retryable attempt's result, answered as it is if no other account can take the call."""
+
+    __slots__ = (
+        "body",
+        "bridge",
+        "content_type",
+        "error",
+        "outcome",
+        "retry_after",
+        "retry_after_s",
+        "status",
+    )
+
+    def __init__(
+        self,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        content_type: bytes | None = None,
+        retry_after: str | None = None,
+        retry_after_s: float | None = None,
+        bridge: Bridge | None = None,
+        error: PoolGateError | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.retry_after = retry_after  # the upstream's header, passed on to the client as it is
+        self.retry_after_s = retry_after_s  # the same, in seconds (also from `retry-after-ms`)
+        self.bridge = bridge
+        self.error = error
+        self.outcome = outcome  # the attempt's usage outcome; None when no upstream was asked
+
+    def response(self, fmt: ClientFormat) -> RawResponse:
+        if self.error is not None or self.status is None or self.bridge is None:
+            return error_response(
+                self.error or PoolGateError("upstream failed", status_code=502), fmt.error_style
+            )
+        body = self.bridge.error_body(self.body, self.status)
+        # A converted body is JSON whatever the upstream sent (plain text, HTML).
+        content_type = self.content_type if body is self.body else None
+        headers = [(b"content-type", content_type) if content_type else JSON_CONTENT_TYPE]
+        if self.retry_after:
+            headers.append((b"retry-after", self.retry_after.encode("latin-1")))
+        return RawResponse(body, self.status, headers)

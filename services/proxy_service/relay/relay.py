@@ -21,10 +21,11 @@ from starlette.responses import Response
 
 from services.proxy_service import metrics
 from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
-from services.proxy_service.relay.attempt import Attempt, AttemptDeps, Failure
+from services.proxy_service.relay.attempt import Attempt, AttemptDeps
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
 from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.keepalive import KeepAliveStream
+from services.proxy_service.relay.outcome import Failure
 from services.proxy_service.relay.request import ClientRequest, read_client_request
 from services.proxy_service.responses import RawResponse, error_response
 from services.proxy_service.upstreams import Upstream

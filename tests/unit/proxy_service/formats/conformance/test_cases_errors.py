@@ -13,7 +13,7 @@ import pytest
 
 from services.proxy_service.formats import CLAUDE, OPENAI, bridge_for
 from services.proxy_service.formats.errors import claude_error_body, openai_error_body
-from services.proxy_service.relay.attempt import Failure
+from services.proxy_service.relay.outcome import Failure
 
 
 def test_case_47_a_429_reaches_a_claude_client_as_a_rate_limit_error_with_retry_after() -> None:
