@@ -160,7 +160,10 @@ def render(err: PoolGateError, style: str) -> bytes:
 def from_plain(status_code: int, body: dict[str, Any]) -> PoolGateError:
     """Rebuild an error another PoolGate service rendered as plain JSON."""
     error = body.get("error") or {}
-    kind = ErrorKind(error.get("kind", ErrorKind.internal))
+    try:
+        kind = ErrorKind(error.get("kind", ErrorKind.internal))
+    except ValueError:  # a kind this version does not know (a newer peer): an internal error
+        kind = ErrorKind.internal
     cls = next((c for c in _ALL if c.kind is kind and c.status_code == status_code), PoolGateError)
     err = cls(
         error.get("message", "error"),

@@ -96,7 +96,10 @@ class InternalClient:
             raise UpstreamError(
                 f"account_service unreachable: {exc.__class__.__name__}", status_code=503
             ) from exc
-        parsed = orjson.loads(body) if body else None
+        try:
+            parsed = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:  # not account_service answering (a proxy in front, say)
+            raise UpstreamError(f"account_service answered {status} without JSON", status_code=503) from None
         if status >= 400:
             if isinstance(parsed, dict) and "error" in parsed:
                 raise from_plain(status, parsed)

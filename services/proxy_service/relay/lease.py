@@ -19,7 +19,6 @@ import contextlib
 import random
 
 from services.proxy_service.metrics import LEASES_HELD
-from shared.errors import PoolGateError
 from shared.internal_client import InternalClient
 from shared.logging import get_logger
 
@@ -83,7 +82,7 @@ class Leases:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        with contextlib.suppress(PoolGateError):
+        with contextlib.suppress(Exception):  # best effort: the TTL frees what is left
             await self._flush()
 
     async def _flush(self, *, released_before: float | None = None) -> None:
@@ -109,8 +108,10 @@ class Leases:
                 delay = 0.05
                 if self._unconfirmed:  # released during the wait: their turn comes
                     self._wake.set()
-            except PoolGateError as exc:  # account_service away: keep them, try again soon
-                log.warning("proxy.lease_release_failed", error=str(exc), pending=len(self._unconfirmed))
+            except Exception as exc:  # account_service away (or odd): keep them, try again soon
+                log.warning(
+                    "proxy.lease_release_failed", error=exc.__class__.__name__, pending=len(self._unconfirmed)
+                )
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, _RETRY_MAX_S)
                 self._wake.set()
@@ -123,8 +124,8 @@ class Leases:
                 continue
             try:
                 renewed = await self._internal.settle_leases(renew=running)
-            except PoolGateError as exc:
-                log.warning("proxy.lease_renew_failed", error=str(exc), leases=len(running))
+            except Exception as exc:  # the next round tries again; the TTL leaves room for two misses
+                log.warning("proxy.lease_renew_failed", error=exc.__class__.__name__, leases=len(running))
                 continue
             if renewed < len(running):
                 # Expired before renewal (account_service away longer than the TTL): those slots
