@@ -27,7 +27,9 @@ MODEL = "gpt-4o-mini"
 HELLO = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]}
 
 
-def account_for_new_user(stack: Stack, *, fmt: str = "openai", **fields: Any) -> tuple[str, str]:
+def account_for_new_user(
+    stack: Stack, *, fmt: str = "openai", deadline_s: float = 60, **fields: Any
+) -> tuple[str, str]:
     """A new user with one custom API account of its own; returns (PoolGate key, upstream key)."""
     name = f"lease-{uuid.uuid4().hex[:6]}"
     stack.cli("users", "create", name)
@@ -41,11 +43,19 @@ def account_for_new_user(stack: Stack, *, fmt: str = "openai", **fields: Any) ->
     )
     assert created.status_code == 201, created.text
     with httpx.Client(base_url=stack.proxy_url, headers={"authorization": f"Bearer {key}"}) as client:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + deadline_s  # it reaches the allocation index through RabbitMQ
         while client.post("/v1/chat/completions", json=HELLO).status_code != 200:
             assert time.monotonic() < deadline, "the new account never served"
             time.sleep(0.1)
     return key, upstream_key
+
+
+def start_rabbitmq(stack: Stack) -> None:
+    """Start the broker again and wait until the stack serves a new account (its event travels
+    through RabbitMQ), so the next test finds everything running."""
+    subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True, timeout=120)
+    account_for_new_user(stack, deadline_s=120)
 
 
 def script(stack: Stack, which: str, upstream_key: str, **fields: Any) -> None:
@@ -98,10 +108,11 @@ def test_calls_keep_flowing_while_rabbitmq_is_stopped(stack: Stack) -> None:
         time.sleep(6)  # past the lease TTL: nothing but the direct release frees a slot now
         during = sum(statuses.values())
     finally:
-        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
-        time.sleep(1)
-        stop.set()
-        caller.join()
+        try:
+            start_rabbitmq(stack)
+        finally:
+            stop.set()
+            caller.join()
     assert during > 60  # calls really flowed while the broker was away
     assert set(statuses) == {200}, statuses
 
