@@ -99,6 +99,14 @@ class NoAccountAvailable(PoolGateError):
     code = "no_account_available"
 
 
+class DependencyUnavailable(PoolGateError):
+    """A service PoolGate depends on (PostgreSQL, Redis, account_service) cannot be reached now."""
+
+    status_code = 503
+    kind = ErrorKind.unavailable
+    code = "dependency_unavailable"
+
+
 _OPENAI_TYPES = {
     ErrorKind.invalid_request: "invalid_request_error",
     ErrorKind.authentication: "authentication_error",
@@ -164,7 +172,8 @@ def from_plain(status_code: int, body: dict[str, Any]) -> PoolGateError:
         kind = ErrorKind(error.get("kind", ErrorKind.internal))
     except ValueError:  # a kind this version does not know (a newer peer): an internal error
         kind = ErrorKind.internal
-    cls = next((c for c in _ALL if c.kind is kind and c.status_code == status_code), PoolGateError)
+    same = [c for c in _ALL if c.kind is kind and c.status_code == status_code]
+    cls = next((c for c in same if c.code == error.get("code")), same[0] if same else PoolGateError)
     err = cls(
         error.get("message", "error"),
         param=error.get("param"),
@@ -186,4 +195,5 @@ _ALL = (
     RateLimited,
     UpstreamError,
     NoAccountAvailable,
+    DependencyUnavailable,
 )

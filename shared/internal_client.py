@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from shared.errors import PoolGateError, UpstreamError, from_plain
+from shared.errors import DependencyUnavailable, PoolGateError, from_plain
 from shared.logging import CORRELATION_HEADER, get_correlation_id
 
 
@@ -93,13 +93,15 @@ class InternalClient:
                 body = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(
-                f"account_service unreachable: {exc.__class__.__name__}", status_code=503
+            raise DependencyUnavailable(
+                f"account_service unreachable: {exc.__class__.__name__}", retry_after=1
             ) from exc
         try:
             parsed = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:  # not account_service answering (a proxy in front, say)
-            raise UpstreamError(f"account_service answered {status} without JSON", status_code=503) from None
+            raise DependencyUnavailable(
+                f"account_service answered {status} without JSON", retry_after=1
+            ) from None
         if status >= 400:
             if isinstance(parsed, dict) and "error" in parsed:
                 raise from_plain(status, parsed)

@@ -7,8 +7,13 @@ transparently, but the broker round trip and the client library's per-message co
 aio-pika, measured) are paid once per batch instead of once per event.
 
 Consuming goes through `Broker.consume`, which states its acknowledgement policy: a handler that
-succeeds acks; one that raises is retried through the delayed retry queue up to `max_attempts`,
-then dead-lettered; a malformed message is dead-lettered at once. Redelivered ids that were already
+succeeds acks; one that fails because a dependency is unreachable (PostgreSQL, Redis, the internal API:
+`shared/outages.py`) keeps its messages unacked and tries them again in place, with capped exponential
+backoff, for as long as it takes: consumption of that queue pauses (prefetch bounds what is held), the
+broker still holds every message if the process dies meanwhile, and nothing is dead-lettered because a
+server was restarting. Any other failure is retried through the delayed retry queue up to
+`max_attempts`, then dead-lettered (`poolgate events dead` lists and replays those); a malformed
+message is dead-lettered at once. Redelivered ids that were already
 processed are acked without calling the handler again. A consumer that must answer for a message it
 gave up on (e.g. announce a final failure) passes `on_dead_letter`, called once per envelope after
 it reached the dead-letter queue because it ran out of attempts.
@@ -17,7 +22,8 @@ it reached the dead-letter queue because it ran out of attempts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import random
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import aio_pika
@@ -33,6 +39,7 @@ from shared.messages.topology import (
     declare_exchange,
     declare_replica_queue,
 )
+from shared.outages import is_unavailable
 
 log = get_logger(__name__)
 
@@ -45,12 +52,26 @@ _ATTEMPT_HEADER = "x-poolgate-attempt"
 # A message whose body is a JSON array of envelopes of one type (see Broker.publish_batch).
 BATCH_CONTENT_TYPE = "application/vnd.poolgate.batch+json"
 _PROCESSED_TTL_S = 24 * 3600
+_WAIT_FIRST_S = 0.5
+_WAIT_MAX_S = 30.0
+# How soon a dropped connection is tried again (aio-pika's default is 5 s).
+_RECONNECT_INTERVAL_S = 1.0
+
+
+def wait_delays(first_s: float = _WAIT_FIRST_S, cap_s: float = _WAIT_MAX_S) -> Iterator[float]:
+    """Capped exponential backoff with ±20% jitter, so replicas do not retry in step."""
+    delay = first_s
+    while True:
+        yield delay * random.uniform(0.8, 1.2)
+        delay = min(delay * 2, cap_s)
 
 
 @dataclass(frozen=True)
 class AckPolicy:
-    max_attempts: int = 5
+    max_attempts: int = 5  # for failures of the work itself; waiting for a dependency uses none
     retry_delay_ms: int = 2000
+    wait_first_s: float = _WAIT_FIRST_S  # waiting for a dependency: first delay, doubling to the cap
+    wait_max_s: float = _WAIT_MAX_S
 
 
 def _message(envelope: Envelope, body: bytes, headers: dict | None = None) -> aio_pika.Message:
@@ -88,7 +109,9 @@ class Broker:
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(
-            self._url, client_properties={"connection_name": self.producer}
+            self._url,
+            client_properties={"connection_name": self.producer},
+            reconnect_interval=_RECONNECT_INTERVAL_S,
         )
         channel = await self.connection.channel(publisher_confirms=True)
         self._channels.append(channel)
@@ -105,6 +128,16 @@ class Broker:
             and not self.connection.is_closed
             and self.connection.connected.is_set()
         )
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` each time the connection is back, after its channels, queues and consumers
+        were restored (a replica's exclusive queue is new then: what was published before it existed
+        never reached it)."""
+
+        async def run(_connection) -> None:
+            await callback()
+
+        self.connection.reconnect_callbacks.add(run)
 
     def queue(self, consumer: str) -> ConsumerQueue:
         return ConsumerQueue(f"{self._queue_prefix}.{consumer}")
@@ -205,7 +238,9 @@ class Broker:
         await main.consume(batcher.add)
 
     async def subscribe_replica(self, bindings: list[str], handler: Handler) -> None:
-        """A replica-local view: every replica gets every matching message; nothing is retried."""
+        """A replica-local view: every replica gets every matching message. A handler that fails
+        because a dependency is unreachable tries again until it is back; any other failure is logged
+        and the message dropped (the view reloads what it needs on the next event for that id)."""
         channel = await self.connection.channel()
         self._channels.append(channel)
         exchange = await declare_exchange(channel, self._exchange_name)
@@ -219,9 +254,26 @@ class Broker:
                     log.warning("events.replica.malformed", message_id=message.message_id)
                     return
                 for envelope in envelopes:
-                    await handler(envelope)
+                    await _until_available(handler, envelope, queue=queue.name)
 
         await queue.consume(on_message)
+
+
+async def _until_available(handler: Handler, envelope: Envelope, *, queue: str) -> None:
+    delays = wait_delays()
+    while True:
+        try:
+            await handler(envelope)
+            return
+        except Exception as exc:
+            if not is_unavailable(exc):
+                log.error("events.replica.handler_failed", queue=queue, type=envelope.type, error=repr(exc))
+                return
+            delay = next(delays)
+            log.warning(
+                "events.dependency_unavailable", queue=queue, error=repr(exc), retry_in_s=round(delay, 1)
+            )
+            await asyncio.sleep(delay)
 
 
 def _unpack(message: AbstractIncomingMessage) -> list[Envelope]:
@@ -281,40 +333,73 @@ class _Batcher:
             except MalformedMessage as exc:
                 log.warning("events.dead_lettered", queue=self._queue.name, reason=str(exc))
                 await message.reject(requeue=False)
-        fresh = await self._skip_processed([e for _, envelopes in unpacked for e in envelopes])
-        if fresh:
+        if not unpacked:
+            return
+        envelopes = [e for _, each in unpacked for e in each]
+        delays = wait_delays(self._policy.wait_first_s, self._policy.wait_max_s)
+        while True:
             try:
-                await self._handler(fresh)
+                await self._deliver(envelopes)
+                break
             except MalformedMessage as exc:
                 for message, _ in unpacked:
                     log.warning("events.dead_lettered", queue=self._queue.name, reason=str(exc))
                     await message.reject(requeue=False)
                 return
             except Exception as exc:
+                if not is_unavailable(exc):
+                    log.warning(
+                        "events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(envelopes)
+                    )
+                    for message, each in unpacked:
+                        await self._retry_or_dead_letter(message, each, exc)
+                    return
+                if self._channel.is_closed:  # the broker redelivers them once the channel is back
+                    return
+                delay = next(delays)
                 log.warning(
-                    "events.handler_failed", queue=self._queue.name, error=repr(exc), count=len(fresh)
+                    "events.dependency_unavailable",
+                    queue=self._queue.name,
+                    error=repr(exc),
+                    count=len(envelopes),
+                    retry_in_s=round(delay, 1),
                 )
-                for message, envelopes in unpacked:
-                    await self._retry_or_dead_letter(message, envelopes, exc)
-                return
-            await self._mark_processed([envelope.id for envelope in fresh])
+                await asyncio.sleep(delay)
         for message, _ in unpacked:
             await message.ack()
 
+    async def _deliver(self, envelopes: list[Envelope]) -> None:
+        fresh = await self._skip_processed(envelopes)
+        if fresh:
+            await self._handler(fresh)
+            await self._mark_processed([envelope.id for envelope in fresh])
+
     async def _skip_processed(self, envelopes: list[Envelope]) -> list[Envelope]:
-        """The envelopes not processed before (a redelivery after a crash, or a republished batch)."""
+        """The envelopes not processed before (a redelivery after a crash, or a republished batch).
+        The marks are a best effort: with Redis away every envelope counts as fresh, and a consumer
+        that must count exactly once keeps its own record in its transaction (the usage consumer)."""
         if self._redis is None or not envelopes:
             return envelopes
-        seen = await self._redis.mget([f"{self._processed_prefix}:{e.id}" for e in envelopes])
+        try:
+            seen = await self._redis.mget([f"{self._processed_prefix}:{e.id}" for e in envelopes])
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return envelopes
         return [envelope for envelope, mark in zip(envelopes, seen, strict=True) if mark is None]
 
     async def _mark_processed(self, ids: list[str]) -> None:
         if self._redis is None:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for message_id in ids:
-                pipe.set(f"{self._processed_prefix}:{message_id}", 1, ex=_PROCESSED_TTL_S)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for message_id in ids:
+                    pipe.set(f"{self._processed_prefix}:{message_id}", 1, ex=_PROCESSED_TTL_S)
+                await pipe.execute()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("events.processed_marks_skipped", queue=self._queue.name, error=repr(exc))
 
     async def _retry_or_dead_letter(self, message, envelopes: list[Envelope], exc: Exception) -> None:
         envelope = envelopes[0]

@@ -79,7 +79,7 @@ async def test_a_transient_failure_succeeds_on_retry(broker):
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise ConnectionError("blip")
+            raise RuntimeError("blip")
 
     await broker.consume(
         "c", ["account.created"], fails_once, policy=AckPolicy(max_attempts=3, retry_delay_ms=100)
@@ -91,6 +91,45 @@ async def test_a_transient_failure_succeeds_on_retry(broker):
     await asyncio.sleep(0.3)
     assert calls == 2
     assert await _dead_letters(broker, "c") == []
+
+
+async def test_an_unreachable_dependency_is_waited_for_never_dead_lettered(broker):
+    """Far more failures than max_attempts, all of them "PostgreSQL/Redis/account_service is away":
+    the message never goes to the retry or dead queue, and is handled once the dependency is back."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from shared.errors import DependencyUnavailable
+
+    outages = [
+        ConnectionRefusedError("postgres"),
+        RedisConnectionError("redis"),
+        DependencyUnavailable("account_service unreachable"),
+    ] * 3
+    calls = 0
+
+    async def handler(envelope: Envelope) -> None:
+        nonlocal calls
+        calls += 1
+        if outages:
+            raise outages.pop(0)
+
+    await broker.consume(
+        "c",
+        ["account.created"],
+        handler,
+        policy=AckPolicy(max_attempts=2, retry_delay_ms=100, wait_first_s=0.02, wait_max_s=0.1),
+    )
+    sent = await broker.publish(_event())
+    async with asyncio.timeout(15):
+        while calls < 10:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert calls == 10, "nine outages waited out, then handled once"
+    assert await _dead_letters(broker, "c") == []
+    channel = await broker.connection.channel()
+    for name in (broker.queue("c").name, broker.queue("c").retry):
+        queue = await channel.declare_queue(name, durable=True, passive=True)
+        assert queue.declaration_result.message_count == 0, f"{name} is empty: {sent.id} was acked"
 
 
 async def test_malformed_messages_go_straight_to_the_dead_letter_queue(broker):

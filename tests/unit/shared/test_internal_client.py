@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from shared.errors import NoAccountAvailable, UpstreamError
+from shared.errors import DependencyUnavailable, NoAccountAvailable
 from shared.internal_client import InternalClient
 
 
@@ -26,9 +26,10 @@ async def test_an_html_error_page_in_front_of_account_service_is_a_503() -> None
     client = InternalClient(str(server.make_url("")), "token")
     await client.start()
     try:
-        with pytest.raises(UpstreamError) as failed:
+        with pytest.raises(DependencyUnavailable) as failed:
             await client.settle_leases(release=[("a", "l")])
         assert failed.value.status_code == 503
+        assert failed.value.headers() == {"retry-after": "1"}
     finally:
         await client.close()
         await server.close()
@@ -59,3 +60,32 @@ async def test_an_allocation_carries_its_releases_and_preferences() -> None:
         await client.close()
         await server.close()
     assert seen[0]["prefer"] == ["openai"] and seen[0]["release"] == [["acc", "lease"]]
+
+
+async def test_account_service_down_is_a_503_that_names_it() -> None:
+    server = await serve(lambda _: web.Response())
+    url = str(server.make_url(""))
+    await server.close()  # nothing listens there any more
+    client = InternalClient(url, "token")
+    await client.start()
+    try:
+        with pytest.raises(DependencyUnavailable, match="account_service unreachable"):
+            await client.allocate(api_key="pg-k", capability="chat", model="m")
+    finally:
+        await client.close()
+
+
+async def test_a_peer_error_is_rebuilt_by_kind_status_and_code() -> None:
+    async def account_service(_: web.Request) -> web.Response:
+        error = {"kind": "unavailable", "code": "dependency_unavailable", "message": "PostgreSQL is down"}
+        return web.json_response({"error": error}, status=503)
+
+    server = await serve(account_service)
+    client = InternalClient(str(server.make_url("")), "token")
+    await client.start()
+    try:
+        with pytest.raises(DependencyUnavailable, match="PostgreSQL is down"):
+            await client.models("pg-k")
+    finally:
+        await client.close()
+        await server.close()
