@@ -44,7 +44,7 @@ from shared.outages import is_unavailable
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
-BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
+BatchHandler = Callable[[list["Delivery"]], Awaitable[None]]
 # Called with each envelope of a message dead-lettered after its last attempt, and the last error.
 DeadLetterHandler = Callable[[Envelope, Exception], Awaitable[None]]
 
@@ -64,6 +64,16 @@ def wait_delays(first_s: float = _WAIT_FIRST_S, cap_s: float = _WAIT_MAX_S) -> I
     while True:
         yield delay * random.uniform(0.8, 1.2)
         delay = min(delay * 2, cap_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One AMQP message's envelopes (several for a batch message). `message_id` names the message:
+    a redelivery, or a producer's retry of an unconfirmed batch, carries the same id and the same
+    envelopes, so a consumer that must apply each message once records these ids."""
+
+    message_id: str
+    envelopes: list[Envelope]
 
 
 @dataclass(frozen=True)
@@ -189,10 +199,11 @@ class Broker:
         prefetch: int = 32,
         on_dead_letter: DeadLetterHandler | None = None,
     ) -> None:
-        async def handle_batch(envelopes: list[Envelope]) -> None:
-            for envelope in envelopes:
-                set_correlation_id(envelope.correlation_id)
-                await handler(envelope)
+        async def handle_batch(deliveries: list[Delivery]) -> None:
+            for delivery in deliveries:
+                for envelope in delivery.envelopes:
+                    set_correlation_id(envelope.correlation_id)
+                    await handler(envelope)
 
         await self.consume_batches(
             consumer,
@@ -335,11 +346,16 @@ class _Batcher:
                 await message.reject(requeue=False)
         if not unpacked:
             return
+        deliveries = [
+            Delivery(message.message_id or f"envelope-{each[0].id}", each)
+            for message, each in unpacked
+            if each
+        ]
         envelopes = [e for _, each in unpacked for e in each]
         delays = wait_delays(self._policy.wait_first_s, self._policy.wait_max_s)
         while True:
             try:
-                await self._deliver(envelopes)
+                await self._deliver(deliveries)
                 break
             except MalformedMessage as exc:
                 for message, _ in unpacked:
@@ -368,11 +384,13 @@ class _Batcher:
         for message, _ in unpacked:
             await message.ack()
 
-    async def _deliver(self, envelopes: list[Envelope]) -> None:
-        fresh = await self._skip_processed(envelopes)
-        if fresh:
-            await self._handler(fresh)
-            await self._mark_processed([envelope.id for envelope in fresh])
+    async def _deliver(self, deliveries: list[Delivery]) -> None:
+        fresh = {e.id for e in await self._skip_processed([e for d in deliveries for e in d.envelopes])}
+        todo = [Delivery(d.message_id, [e for e in d.envelopes if e.id in fresh]) for d in deliveries]
+        todo = [d for d in todo if d.envelopes]
+        if todo:
+            await self._handler(todo)
+            await self._mark_processed([e.id for d in todo for e in d.envelopes])
 
     async def _skip_processed(self, envelopes: list[Envelope]) -> list[Envelope]:
         """The envelopes not processed before (a redelivery after a crash, or a republished batch).

@@ -2,8 +2,15 @@
 account and key counters in one statement per batch (never a row per request). It releases nothing:
 the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
 
-Ack policy: the batch is acked after its transaction commits; a failure retries the whole batch
-through the delayed retry queue (the consumer's idempotency by envelope id makes the replay safe).
+Exactly once: each AMQP message's id is claimed in the same transaction as its counts
+(`inbox.py`), so a message delivered again is skipped and every counted call is counted once. Live
+health and cooldowns go to Redis after the commit and only for newly claimed messages; with Redis away
+they are skipped (health is a moving rate, and allocation keeps its own cooldown memory then: see
+`allocation/picker.py`), so a Redis outage never holds up counting.
+
+Ack policy (`shared/messages/broker.py`): the batch is acked after its transaction commits; while
+PostgreSQL is unreachable the batch waits unacked and is tried again until it is back; any other failure
+retries the whole batch through the delayed retry queue.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from services.account_service.allocation.picker import Picker
 from services.account_service.keys import repository as keys
 from services.account_service.outbox.writer import record
 from services.account_service.usage import outcomes
+from services.account_service.usage.inbox import Inbox
 from shared.logging import get_logger
-from shared.messages import Envelope
+from shared.messages.broker import Delivery
 from shared.messages.contracts import AccountCredentialRejected, UsageRecorded
+from shared.outages import is_unavailable
 
 log = get_logger(__name__)
 
@@ -36,32 +45,48 @@ class UsageConsumer:
         self._pool = pool
         self._picker = picker
         self._health = health
+        self._inbox = Inbox(QUEUE)
 
-    async def handle(self, envelopes: list[Envelope]) -> None:
-        usages = [(e.event(), e.occurred_at) for e in envelopes if e.type == UsageRecorded.TYPE]
-        if not usages:
-            return
+    async def handle(self, deliveries: list[Delivery]) -> None:
+        once = {d.message_id: d for d in reversed(deliveries)}  # the same message twice in a batch
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await self._inbox.claim(conn, list(once))
+            usages = [
+                (e.event(), e.occurred_at)
+                for message_id in fresh
+                for e in once[message_id].envelopes
+                if e.type == UsageRecorded.TYPE
+            ]
+            for usage, _ in usages:
+                if usage.outcome in ("credential_rejected", "exhausted"):
+                    await self._change_status(conn, usage)
+            if usages:
+                await self._count(conn, usages)
+        if usages:
+            try:
+                await self._live_health([u for u, _ in usages])
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("usage.health_skipped", count=len(usages), error=exc.__class__.__name__)
+
+    async def _live_health(self, usages: list[UsageRecorded]) -> None:
         cooled = await self._health.record(
             [
                 (u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS)
-                for u, _ in usages
+                for u in usages
                 if u.outcome not in outcomes.NEUTRAL
             ]
         )
         for account_id, seconds in cooled.items():
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="server errors")
-        for usage, _ in usages:
+        for usage in usages:
             if usage.outcome == "rate_limited":
                 seconds = outcomes.rate_limit_cooldown(usage.retry_after)
                 await self._picker.cool_down(usage.account_id, seconds)
                 log.info(
                     "account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited"
                 )
-        async with self._pool.acquire() as conn, conn.transaction():
-            for usage, _ in usages:
-                if usage.outcome in ("credential_rejected", "exhausted"):
-                    await self._change_status(conn, usage)
-            await self._count(conn, usages)
 
     async def _change_status(self, conn: asyncpg.Connection, usage: UsageRecorded) -> None:
         account = await accounts.get_for_update(conn, account_id=UUID(usage.account_id))
