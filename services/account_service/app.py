@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from redis.asyncio import Redis
 
 from services.account_service import db
-from services.account_service.accounts import repository as accounts
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.picker import Picker
@@ -19,7 +19,7 @@ from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
 from services.account_service.internal.endpoints import allocation_route, leases_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
-from services.account_service.keys.cache import KeyCache
+from services.account_service.keys.store import KeyStore
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
 from services.account_service.settings import AccountServiceSettings, get_settings
@@ -30,7 +30,9 @@ from shared.errors import PoolGateError, Unprocessable, plain_body
 from shared.fast_routes import FastRoutesApp
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
+from shared.messages.broker import wait_delays
 from shared.observability import health_router
+from shared.outages import is_unavailable
 from shared.responses import JSONResponse
 
 log = get_logger(__name__)
@@ -54,15 +56,15 @@ async def lifespan(app: FastAPI):
     await broker.connect()
     box = SecretBox(settings.secret_keys.get_secret_value())
     index = AccountIndex(box)
-    keys = KeyCache(pool)
+    keys = KeyStore(pool)
     alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
     picker = Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s)
     health = Health(redis, prefix=alloc_prefix)
+    views = ReplicaViews(pool=pool, index=index, keys=keys, picker=picker)
     # Subscribe before loading, so no change made in between is missed.
-    await broker.subscribe_replica(
-        REPLICA_BINDINGS, ReplicaViews(pool=pool, index=index, keys=keys, picker=picker).handle
-    )
-    index.load(await accounts.list_active(pool))
+    await broker.subscribe_replica(REPLICA_BINDINGS, views.handle)
+    await views.load()
+    broker.on_reconnect(lambda: reload_views(views))
     relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
     await relay.start()
     sweeper = Sweeper(
@@ -93,6 +95,19 @@ async def lifespan(app: FastAPI):
         await broker.close()
         await redis.aclose()
         await pool.close()
+
+
+async def reload_views(views: ReplicaViews) -> None:
+    """After the broker connection came back: read the views again, waiting for PostgreSQL if need be."""
+    for delay in wait_delays():
+        try:
+            await views.load()
+            return
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("account_service.views_reload_waiting", error=exc.__class__.__name__)
+            await asyncio.sleep(delay)
 
 
 def _readiness_checks(app: FastAPI):

@@ -82,6 +82,12 @@ class AccountIndex:
         return self._by_id.get(account_id)
 
     def load(self, accounts: Iterable[Account]) -> None:
+        """Become exactly `accounts` (the active ones, read from the database): at start, and again
+        after the event connection was lost, since changes made meanwhile were never heard."""
+        accounts = list(accounts)
+        keep = {str(account.id) for account in accounts}
+        for account_id in [a for a in self._by_id if a not in keep]:
+            self.remove(account_id)
         for account in accounts:
             self.put(account)
 

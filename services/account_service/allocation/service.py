@@ -11,8 +11,8 @@ from prometheus_client import Counter, Histogram
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
 from services.account_service.allocation.picker import Lease, Picker
-from services.account_service.keys.cache import KeyCache
 from services.account_service.keys.schemas import KeyIdentity
+from services.account_service.keys.store import KeyStore
 from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
 
 ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
@@ -36,7 +36,7 @@ class AllocationRequest:
 
 
 class Allocator:
-    def __init__(self, *, index: AccountIndex, keys: KeyCache, picker: Picker, public_pool: bool) -> None:
+    def __init__(self, *, index: AccountIndex, keys: KeyStore, picker: Picker, public_pool: bool) -> None:
         self._index = index
         self._keys = keys
         self._picker = picker

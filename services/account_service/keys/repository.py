@@ -34,6 +34,28 @@ async def identity_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> KeyI
     return KeyIdentity(**row) if row else None
 
 
+_IDENTITY = (
+    "SELECT k.key_hash, k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin"
+    " FROM api_keys k JOIN users u ON u.id = k.user_id"
+)
+
+
+async def identities(
+    conn: asyncpg.Connection, *, key_id: UUID | None = None, user_id: UUID | None = None
+) -> list[tuple[bytes, KeyIdentity]]:
+    """(key hash, identity) of every key, or of one key, or of one user's keys."""
+    if key_id is not None:
+        rows = await conn.fetch(f"{_IDENTITY} WHERE k.id = $1", key_id)
+    elif user_id is not None:
+        rows = await conn.fetch(f"{_IDENTITY} WHERE k.user_id = $1", user_id)
+    else:
+        rows = await conn.fetch(_IDENTITY)
+    return [
+        (bytes(row["key_hash"]), KeyIdentity(**{k: v for k, v in row.items() if k != "key_hash"}))
+        for row in rows
+    ]
+
+
 async def caller_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> CallerRecord | None:
     row = await conn.fetchrow(
         "SELECT k.id AS key_id, k.prefix AS key_prefix, k.name AS key_name, k.enabled AS key_enabled,"
