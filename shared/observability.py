@@ -13,8 +13,16 @@ from shared.responses import JSONResponse
 Check = Callable[[], Awaitable[object]]
 
 
-def health_router(checks: Callable[[], dict[str, Check]], *, timeout_s: float = 2.0) -> APIRouter:
-    """`/healthz` says the process is alive; `/readyz` runs every dependency check."""
+def health_router(
+    checks: Callable[[], dict[str, Check]],
+    *,
+    required: frozenset[str] | None = None,
+    timeout_s: float = 2.0,
+) -> APIRouter:
+    """`/healthz` says the process is alive; `/readyz` runs every dependency check and names each
+    one that failed. It answers 503 only when a `required` check failed (all of them by default):
+    a service that still does its job without a dependency says `degraded` with a 200, so that an
+    orchestrator does not take it out of rotation for what it can ride out."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -30,10 +38,10 @@ def health_router(checks: Callable[[], dict[str, Check]], *, timeout_s: float = 
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"failed: {exc.__class__.__name__}"
-        ok = all(v == "ok" for v in results.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
-        )
+        failed = {name for name, result in results.items() if result != "ok"}
+        blocking = failed if required is None else failed & required
+        status = "unavailable" if blocking else "degraded" if failed else "ok"
+        return JSONResponse({"status": status, "checks": results}, status_code=503 if blocking else 200)
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -32,3 +32,11 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE)
+
+
+def dependency_name(exc: BaseException) -> str:
+    """Which dependency an unavailability error is about, for the message a caller reads."""
+    module = type(exc).__module__.split(".")[0]
+    return {"asyncpg": "PostgreSQL", "redis": "Redis", "aio_pika": "RabbitMQ", "aiormq": "RabbitMQ"}.get(
+        module, "a service PoolGate depends on"
+    )

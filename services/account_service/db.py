@@ -13,8 +13,21 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# An unreachable server fails a request in seconds instead of hanging it (asyncpg's default connect
+# timeout is 60 s and a query has none): the management API answers 503 and consumers wait and retry.
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 60.0
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=CONNECT_TIMEOUT_S,
+        command_timeout=COMMAND_TIMEOUT_S,
+    )
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
