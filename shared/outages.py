@@ -34,9 +34,15 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE)
 
 
+_CLIENTS = {"asyncpg": "PostgreSQL", "redis": "Redis", "aio_pika": "RabbitMQ", "aiormq": "RabbitMQ"}
+
+
 def dependency_name(exc: BaseException) -> str:
-    """Which dependency an unavailability error is about, for the message a caller reads."""
-    module = type(exc).__module__.split(".")[0]
-    return {"asyncpg": "PostgreSQL", "redis": "Redis", "aio_pika": "RabbitMQ", "aiormq": "RabbitMQ"}.get(
-        module, "a service PoolGate depends on"
-    )
+    """Which dependency an unavailability error is about, for the message a caller reads: the
+    client library it came from (a refused connection is a plain OSError raised inside asyncpg)."""
+    names = [_CLIENTS.get(type(exc).__module__.split(".")[0])]
+    tb = exc.__traceback__
+    while tb is not None:
+        names.append(_CLIENTS.get(tb.tb_frame.f_globals.get("__name__", "").split(".")[0]))
+        tb = tb.tb_next
+    return next((name for name in reversed(names) if name), "a service PoolGate depends on")

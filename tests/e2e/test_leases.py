@@ -9,7 +9,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -27,26 +26,9 @@ MODEL = "gpt-4o-mini"
 HELLO = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]}
 
 
-def account_for_new_user(
-    stack: Stack, *, fmt: str = "openai", deadline_s: float = 60, **fields: Any
-) -> tuple[str, str]:
+def account_for_new_user(stack: Stack, *, deadline_s: float = 60, **fields: Any) -> tuple[str, str]:
     """A new user with one custom API account of its own; returns (PoolGate key, upstream key)."""
-    name = f"lease-{uuid.uuid4().hex[:6]}"
-    stack.cli("users", "create", name)
-    key = stack.cli("keys", "create", "--user", name, "--name", "e2e")
-    upstream_key = f"sk-{uuid.uuid4().hex}"
-    base = f"{stack.openai_url}/v1" if fmt == "openai" else stack.anthropic_url
-    created = httpx.post(
-        f"{stack.account_service_url}/api/v1/accounts/custom_api",
-        headers={"authorization": f"Bearer {key}"},
-        json={"api_base": base, "api_key": upstream_key, "format": fmt, **fields},
-    )
-    assert created.status_code == 201, created.text
-    with httpx.Client(base_url=stack.proxy_url, headers={"authorization": f"Bearer {key}"}) as client:
-        deadline = time.monotonic() + deadline_s  # it reaches the allocation index through RabbitMQ
-        while client.post("/v1/chat/completions", json=HELLO).status_code != 200:
-            assert time.monotonic() < deadline, "the new account never served"
-            time.sleep(0.1)
+    key, upstream_key, _ = stack.user_with_account(deadline_s=deadline_s, **fields)
     return key, upstream_key
 
 
