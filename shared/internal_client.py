@@ -6,6 +6,8 @@ keep-alive pool and orjson rather than httpx: see DESIGN.md §9 for the measured
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,12 @@ import orjson
 
 from shared.errors import DependencyUnavailable, PoolGateError, from_plain
 from shared.logging import CORRELATION_HEADER, get_correlation_id
+
+# The code of a request that did not reach account_service (not connected, or something in front of
+# it answered): safe to send again.
+UNREACHABLE = "account_service_unreachable"
+_FIRST_RETRY_S = 0.1
+_MAX_RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +71,19 @@ class PoolModels:
 
 class InternalClient:
     def __init__(
-        self, base_url: str, service_token: str, *, pool_size: int = 256, timeout_s: float = 10.0
+        self,
+        base_url: str,
+        service_token: str,
+        *,
+        pool_size: int = 256,
+        timeout_s: float = 10.0,
+        unreachable_wait_s: float = 0.0,
     ) -> None:
+        """`unreachable_wait_s`: how long a request waits for account_service while it cannot be
+        connected to (or something in front of it answers for it), trying again every few hundred
+        ms. Only requests that never reached it are sent again, so nothing is done twice."""
         self._base = base_url.rstrip("/")
+        self._unreachable_wait_s = unreachable_wait_s
         self._auth = f"Bearer {service_token}"
         self._pool_size = pool_size
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -83,6 +101,21 @@ class InternalClient:
             await self._session.close()
 
     async def request(self, method: str, path: str, payload: Any = None) -> Any:
+        if self._unreachable_wait_s <= 0:
+            return await self._request(method, path, payload)
+        deadline = time.monotonic() + self._unreachable_wait_s
+        delay = _FIRST_RETRY_S
+        while True:
+            try:
+                return await self._request(method, path, payload)
+            except DependencyUnavailable as err:
+                left = deadline - time.monotonic()
+                if err.code != UNREACHABLE or left <= 0:
+                    raise
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, _MAX_RETRY_S)
+
+    async def _request(self, method: str, path: str, payload: Any) -> Any:
         headers = {"authorization": self._auth, "content-type": "application/json"}
         cid = get_correlation_id()
         if cid:
@@ -92,6 +125,10 @@ class InternalClient:
             async with self._session.request(method, self._base + path, data=data, headers=headers) as resp:
                 body = await resp.read()
                 status = resp.status
+        except aiohttp.ClientConnectorError as exc:  # not connected: the request was never sent
+            raise DependencyUnavailable(
+                f"account_service unreachable: {exc.__class__.__name__}", code=UNREACHABLE, retry_after=1
+            ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DependencyUnavailable(
                 f"account_service unreachable: {exc.__class__.__name__}", retry_after=1
@@ -100,7 +137,7 @@ class InternalClient:
             parsed = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:  # not account_service answering (a proxy in front, say)
             raise DependencyUnavailable(
-                f"account_service answered {status} without JSON", retry_after=1
+                f"account_service answered {status} without JSON", code=UNREACHABLE, retry_after=1
             ) from None
         if status >= 400:
             if isinstance(parsed, dict) and "error" in parsed:

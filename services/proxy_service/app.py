@@ -61,7 +61,11 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ProxySettings = app.state.settings
     async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
-        internal = InternalClient(settings.account_service_url, settings.service_token.get_secret_value())
+        internal = InternalClient(
+            settings.account_service_url,
+            settings.service_token.get_secret_value(),
+            unreachable_wait_s=settings.account_service_wait_s,
+        )
         await internal.start()
         stack.push_async_callback(internal.close)
         session = upstream_session(settings)

@@ -29,6 +29,9 @@ class ProxySettings(BaseServiceSettings):
     # Running attempts renew their allocation leases this often (account_service's lease TTL is
     # about a minute, so a crashed proxy's slots come free within it).
     lease_renew_s: float = 20.0
+    # While account_service cannot be connected to (a restart, a rolling deploy), a client call waits
+    # up to this long for it before answering 503: a restart of a few seconds costs no call.
+    account_service_wait_s: float = 10.0
     usage_buffer_size: int = 10_000
     usage_drain_timeout_s: float = 5.0
     # Many accounts share one host (api.openai.com, api.anthropic.com) and streams last long, so the

@@ -89,3 +89,59 @@ async def test_a_peer_error_is_rebuilt_by_kind_status_and_code() -> None:
     finally:
         await client.close()
         await server.close()
+
+
+async def test_a_restarting_account_service_is_waited_for() -> None:
+    """Something in front answers for it twice (a rollout), then it is back: the call succeeds."""
+    answers = 0
+
+    async def restarting(_: web.Request) -> web.Response:
+        nonlocal answers
+        answers += 1
+        if answers <= 2:
+            return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+        return web.json_response({"models": ["m"], "any_model": False})
+
+    server = await serve(restarting)
+    client = InternalClient(str(server.make_url("")), "token", unreachable_wait_s=10)
+    await client.start()
+    try:
+        assert (await client.models("pg-k")).models == ("m",)
+        assert answers == 3
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_the_wait_for_an_unreachable_account_service_is_bounded() -> None:
+    server = await serve(lambda _: web.Response())
+    url = str(server.make_url(""))
+    await server.close()
+    client = InternalClient(url, "token", unreachable_wait_s=0.3)
+    await client.start()
+    try:
+        with pytest.raises(DependencyUnavailable, match="account_service unreachable"):
+            await client.models("pg-k")
+    finally:
+        await client.close()
+
+
+async def test_an_answer_from_account_service_itself_is_not_retried() -> None:
+    answers = 0
+
+    async def database_down(_: web.Request) -> web.Response:
+        nonlocal answers
+        answers += 1
+        error = {"kind": "unavailable", "code": "dependency_unavailable", "message": "PostgreSQL is down"}
+        return web.json_response({"error": error}, status=503)
+
+    server = await serve(database_down)
+    client = InternalClient(str(server.make_url("")), "token", unreachable_wait_s=10)
+    await client.start()
+    try:
+        with pytest.raises(DependencyUnavailable):
+            await client.models("pg-k")
+        assert answers == 1
+    finally:
+        await client.close()
+        await server.close()
