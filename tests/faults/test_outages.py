@@ -43,8 +43,15 @@ async def test_rabbitmq_stopped_no_call_fails_and_every_call_is_counted(fault_st
     async with steady_load(fault_stack, key) as load:
         await asyncio.sleep(2)
         async with outage("rabbitmq"):
-            await asyncio.sleep(OUTAGE_S)
+            await asyncio.sleep(1)
+            # An account added meanwhile waits in the outbox, then reaches the index (and the proxy
+            # serves it) once the broker is back and the consumers have reconnected by themselves.
+            added_meanwhile = asyncio.create_task(
+                asyncio.to_thread(fault_stack.user_with_account, deadline_s=120)
+            )
+            await asyncio.sleep(OUTAGE_S - 1)
         await asyncio.sleep(2)
+    await added_meanwhile
     assert load.statuses == {200: load.made}, load.failures[:5]
     # Usage waited in the proxy's buffer; the consumer reconnected by itself.
     await until_counted(fault_stack, account_id, (1 + load.succeeded, 0, 1 + load.succeeded), timeout_s=120)
@@ -83,6 +90,8 @@ async def test_postgresql_stopped_calls_flow_and_are_counted_once_it_is_back(fau
                 await asyncio.sleep(OUTAGE_S - 1)
             await asyncio.sleep(2)
     assert load.statuses == {200: load.made}, load.failures[:5]
+    # The outbox relay and its LISTEN connection are back: a new account serves promptly.
+    await asyncio.to_thread(fault_stack.user_with_account, deadline_s=30)
     calls = 1 + load.succeeded + 1  # the first call, the load, the spare key's first use
     await until_counted(fault_stack, account_id, (calls, 0, calls), timeout_s=120)
     report("postgresql", load, (await counted(fault_stack, account_id))[0] - 2)

@@ -37,9 +37,16 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
 
     async def start(self) -> None:
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own; after PostgreSQL restarted, on a new one (until then
+        the poll alone wakes the relay)."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
         self._listener = await connect(self._dsn)
         await self._listener.add_listener("poolgate_outbox", lambda *_: self._wake.set())
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -53,6 +60,7 @@ class OutboxRelay:
         backoff = 0.5
         while True:
             try:
+                await self._listen()
                 while await self.relay_once():
                     pass
                 backoff = 0.5
