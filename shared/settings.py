@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 # Development defaults: usable on a laptop, refused in production.
 DEV_SECRET_KEY = "cG9vbGdhdGUtZGV2ZWxvcG1lbnQta2V5LTAwMDAwMDA="
@@ -50,6 +53,10 @@ class BaseServiceSettings(BaseSettings):
     events_exchange: str = "poolgate.events"
     queue_prefix: str = "poolgate"
     redis_prefix: str = "poolgate"
+    # A Redis that does not answer within these is treated as down (allocation falls back to
+    # in-process state; see services/account_service/allocation/fallback.py) rather than waited for.
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0)
+    redis_timeout_s: float = Field(default=2.0, gt=0)
 
     secret_keys: SecretStr = SecretStr(DEV_SECRET_KEY)
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
@@ -76,6 +83,19 @@ class BaseServiceSettings(BaseSettings):
         if self.service_token.get_secret_value() in PLACEHOLDERS:
             raise PlaceholderSecretError("POOLGATE_SERVICE_TOKEN holds a placeholder; set a random token")
         return self
+
+    def redis(self) -> Redis:
+        """A client for `redis_url` that gives up on an unreachable Redis quickly (one retry)."""
+        from redis.asyncio import Redis  # imported here: the CLI reads settings without needing it
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        return Redis.from_url(
+            self.redis_url,
+            socket_connect_timeout=self.redis_connect_timeout_s,
+            socket_timeout=self.redis_timeout_s,
+            retry=Retry(NoBackoff(), retries=1),
+        )
 
     def redis_key(self, *parts: str) -> str:
         return ":".join((self.redis_prefix, *parts))

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from redis.asyncio import Redis
 
 from services.account_service import db
+from services.account_service.allocation.fallback import FallbackPicker
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.index import AccountIndex
+from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
@@ -44,7 +45,7 @@ async def lifespan(app: FastAPI):
     if settings.migrate_on_start:
         await migrate(settings.database_url)
     pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
-    redis = Redis.from_url(settings.redis_url)
+    redis = settings.redis()
     broker = Broker(
         amqp_url=settings.amqp_url,
         exchange=settings.events_exchange,
@@ -58,7 +59,11 @@ async def lifespan(app: FastAPI):
     index = AccountIndex(box)
     keys = KeyStore(pool)
     alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
-    picker = Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s)
+    picker = FallbackPicker(
+        Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s),
+        LocalPicker(lease_ttl_s=settings.lease_ttl_s),
+        ping=redis.ping,
+    )
     health = Health(redis, prefix=alloc_prefix)
     views = ReplicaViews(pool=pool, index=index, keys=keys, picker=picker)
     # Subscribe before loading, so no change made in between is missed.
@@ -92,6 +97,7 @@ async def lifespan(app: FastAPI):
     finally:
         await sweeper.stop()
         await relay.stop()
+        await picker.close()
         await broker.close()
         await redis.aclose()
         await pool.close()

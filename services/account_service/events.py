@@ -8,7 +8,7 @@ import asyncpg
 
 from services.account_service.accounts import repository as accounts
 from services.account_service.allocation.index import AccountIndex
-from services.account_service.allocation.picker import Picker
+from services.account_service.allocation.picker import Picks
 from services.account_service.keys.store import KeyStore
 from shared.logging import get_logger
 from shared.messages import Envelope
@@ -20,7 +20,7 @@ REPLICA_BINDINGS = ["account.*", "api_key.*", "user.*"]
 
 
 class ReplicaViews:
-    def __init__(self, *, pool: asyncpg.Pool, index: AccountIndex, keys: KeyStore, picker: Picker) -> None:
+    def __init__(self, *, pool: asyncpg.Pool, index: AccountIndex, keys: KeyStore, picker: Picks) -> None:
         self._pool = pool
         self._index = index
         self._keys = keys

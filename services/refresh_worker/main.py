@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.refresh_worker import consumers
 from services.refresh_worker.kiro_refresh import KiroRefresher
@@ -23,7 +22,7 @@ log = get_logger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings: RefreshWorkerSettings = app.state.settings
-    redis = Redis.from_url(settings.redis_url)
+    redis = settings.redis()
     broker = Broker(
         amqp_url=settings.amqp_url,
         exchange=settings.events_exchange,

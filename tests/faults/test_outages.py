@@ -107,6 +107,9 @@ async def test_redis_stopped_allocation_degrades_without_a_5xx(fault_stack: Stac
     server_errors = {status: n for status, n in load.statuses.items() if status >= 500 or status == 0}
     assert not server_errors, load.failures[:5]
     assert load.statuses == {200: load.made}, load.failures[:5]
+    # It said so, and went back to the shared state once Redis answered.
+    log = fault_stack.process("account_service").log_path.read_text()
+    assert "allocation.degraded" in log and "allocation.shared_state_restored" in log
     await until_counted(fault_stack, account_id, (1 + load.succeeded, 0, 1 + load.succeeded), timeout_s=120)
     report("redis", load, (await counted(fault_stack, account_id))[0] - 1)
 

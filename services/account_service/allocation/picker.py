@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
@@ -96,6 +97,21 @@ class Pick:
     account_id: str | None
     cooling_until_ms: int | None  # earliest end of a cooldown, when every candidate is cooling
     full: int
+
+
+class Picks(Protocol):
+    """What allocation needs from a picker: this module's Redis one, `local.LocalPicker`, or
+    `fallback.FallbackPicker`, which uses the first while Redis answers and the second while not."""
+
+    async def pick(
+        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+    ) -> Pick: ...
+
+    async def settle(self, *, release: Sequence[Lease] = (), renew: Sequence[Lease] = ()) -> int: ...
+
+    async def cool_down(self, account_id: str, seconds: float) -> None: ...
+
+    async def end_cooldown(self, account_id: str) -> None: ...
 
 
 class Picker:

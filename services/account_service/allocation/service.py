@@ -10,7 +10,7 @@ from prometheus_client import Counter, Histogram
 
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
-from services.account_service.allocation.picker import Lease, Picker
+from services.account_service.allocation.picker import Lease, Picks
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
 from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
@@ -36,7 +36,7 @@ class AllocationRequest:
 
 
 class Allocator:
-    def __init__(self, *, index: AccountIndex, keys: KeyStore, picker: Picker, public_pool: bool) -> None:
+    def __init__(self, *, index: AccountIndex, keys: KeyStore, picker: Picks, public_pool: bool) -> None:
         self._index = index
         self._keys = keys
         self._picker = picker

@@ -7,6 +7,8 @@ announces credentials that expire soon and brings exhausted accounts back at the
 * An announcement is not repeated for the same account for `announce_every_s`, so a slow worker is
   not flooded while it refreshes.
 * `exhausted` accounts whose `status_until` has passed become `active` again.
+* With Redis away a pass announces nothing (it cannot tell what it announced already) but still
+  reactivates; a failed pass is logged and the next one runs on time.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.account_service.db import connect
 from services.account_service.outbox.writer import record
 from shared.logging import get_logger
 from shared.messages.contracts import AccountRefreshDue, AccountStatusChanged
+from shared.outages import is_unavailable
 
 log = get_logger(__name__)
 
@@ -77,8 +80,11 @@ class Sweeper:
                         )
                     if self.is_leader:
                         await self.sweep_once()
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("sweeper.failed", error=repr(exc))
+                except Exception as exc:  # the sweeper outlives any one failed pass
+                    if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
+                        log.warning("sweeper.failed", error=repr(exc))
+                    else:
+                        log.exception("sweeper.failed")
                     self.is_leader = False
                     lock_conn = None
                 await asyncio.sleep(self._interval_s)
@@ -95,9 +101,17 @@ class Sweeper:
                 conn, kiro_before=now + KIRO_WINDOW, dreamina_before=now + DREAMINA_WINDOW
             )
             for account in due:
-                fresh = await self._redis.set(
-                    f"{self._prefix}:refresh_due:{account.id}", 1, nx=True, ex=self._announce_every_s
-                )
+                try:
+                    fresh = await self._redis.set(
+                        f"{self._prefix}:refresh_due:{account.id}", 1, nx=True, ex=self._announce_every_s
+                    )
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    # Without Redis there is no telling what was announced already: announce
+                    # nothing this pass (the next one tries again), but reactivate below.
+                    log.warning("sweeper.announcements_skipped", reason="Redis unreachable", due=len(due))
+                    break
                 if fresh:
                     await record(
                         conn,

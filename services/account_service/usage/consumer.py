@@ -5,8 +5,8 @@ the proxy releases each lease directly when its attempt ends (`/internal/v1/leas
 Exactly once: each AMQP message's id is claimed in the same transaction as its counts
 (`inbox.py`), so a message delivered again is skipped and every counted call is counted once. Live
 health and cooldowns go to Redis after the commit and only for newly claimed messages; with Redis away
-they are skipped (health is a moving rate, and allocation keeps its own cooldown memory then: see
-`allocation/picker.py`), so a Redis outage never holds up counting.
+health is skipped (it is a moving rate) and cooldowns are kept in this replica's memory
+(`allocation/fallback.py`), so a Redis outage never holds up counting.
 
 Ack policy (`shared/messages/broker.py`): the batch is acked after its transaction commits; while
 PostgreSQL is unreachable the batch waits unacked and is tried again until it is back; any other failure
@@ -24,7 +24,7 @@ import asyncpg
 from services.account_service.accounts import repository as accounts
 from services.account_service.accounts.service import change_status
 from services.account_service.allocation.health import Health
-from services.account_service.allocation.picker import Picker
+from services.account_service.allocation.picker import Picks
 from services.account_service.keys import repository as keys
 from services.account_service.outbox.writer import record
 from services.account_service.usage import outcomes
@@ -41,7 +41,7 @@ BINDINGS = ["usage.recorded"]
 
 
 class UsageConsumer:
-    def __init__(self, *, pool: asyncpg.Pool, picker: Picker, health: Health) -> None:
+    def __init__(self, *, pool: asyncpg.Pool, picker: Picks, health: Health) -> None:
         self._pool = pool
         self._picker = picker
         self._health = health
@@ -63,12 +63,22 @@ class UsageConsumer:
             if usages:
                 await self._count(conn, usages)
         if usages:
+            await self._cool_rate_limited([u for u, _ in usages])  # kept in memory while Redis is away
             try:
                 await self._live_health([u for u, _ in usages])
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 log.warning("usage.health_skipped", count=len(usages), error=exc.__class__.__name__)
+
+    async def _cool_rate_limited(self, usages: list[UsageRecorded]) -> None:
+        for usage in usages:
+            if usage.outcome == "rate_limited":
+                seconds = outcomes.rate_limit_cooldown(usage.retry_after)
+                await self._picker.cool_down(usage.account_id, seconds)
+                log.info(
+                    "account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited"
+                )
 
     async def _live_health(self, usages: list[UsageRecorded]) -> None:
         cooled = await self._health.record(
@@ -80,13 +90,6 @@ class UsageConsumer:
         )
         for account_id, seconds in cooled.items():
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="server errors")
-        for usage in usages:
-            if usage.outcome == "rate_limited":
-                seconds = outcomes.rate_limit_cooldown(usage.retry_after)
-                await self._picker.cool_down(usage.account_id, seconds)
-                log.info(
-                    "account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited"
-                )
 
     async def _change_status(self, conn: asyncpg.Connection, usage: UsageRecorded) -> None:
         account = await accounts.get_for_update(conn, account_id=UUID(usage.account_id))

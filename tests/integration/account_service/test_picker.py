@@ -1,4 +1,6 @@
-"""The allocation Lua script against the real Redis: cooldowns, caps, weights and lease expiry."""
+"""The allocation rules (cooldowns, caps, weights, lease expiry and renewal), each checked against
+both implementations: the Lua script on the real Redis, and the in-process picker allocation falls
+back to while Redis is away."""
 
 from __future__ import annotations
 
@@ -8,12 +10,27 @@ from collections import Counter
 
 import pytest
 
+from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Picker
 
 
+@pytest.fixture(params=["redis", "local"])
+def make(request, redis, infra):
+    """A factory of pickers with a given lease TTL, of each implementation in turn."""
+
+    def make(lease_ttl_s: float):
+        if request.param == "local":
+            return LocalPicker(lease_ttl_s=lease_ttl_s)
+        return Picker(
+            redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=lease_ttl_s
+        )
+
+    return make
+
+
 @pytest.fixture
-def picker(redis, infra) -> Picker:
-    return Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=600)
+def picker(make):
+    return make(600)
 
 
 def _lease() -> str:
@@ -32,7 +49,8 @@ async def test_a_cooling_account_is_skipped_and_all_cooling_reports_the_earliest
     assert pick.cooling_until_ms is not None and pick.full == 0
 
 
-async def test_a_cooldown_only_grows_and_a_renewed_credential_ends_it(picker, redis):
+async def test_a_cooldown_only_grows_and_a_renewed_credential_ends_it(infra, redis):
+    picker = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=600)
     await picker.cool_down("a", 60)
     await picker.cool_down("a", 1)  # a shorter one later does not cut the longer one short
     key = f"{picker._prefix}:cooldown:a"
@@ -53,8 +71,18 @@ async def test_concurrency_cap_and_release(picker):
     assert (await picker.pick(_lease(), [("a", 100, 2)])).account_id == "a"
 
 
-async def test_a_lease_of_a_crashed_caller_expires(redis, infra):
-    short = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=0.3)
+async def test_a_shorter_cooldown_does_not_cut_a_longer_one_short(picker):
+    await picker.cool_down("a", 60)
+    await picker.cool_down("a", 0.05)
+    await asyncio.sleep(0.1)
+    pick = await picker.pick(_lease(), [("a", 100, 8)])
+    assert pick.account_id is None and pick.cooling_until_ms is not None
+    await picker.end_cooldown("a")
+    assert (await picker.pick(_lease(), [("a", 100, 8)])).account_id == "a"
+
+
+async def test_a_lease_of_a_crashed_caller_expires(make):
+    short = make(0.3)
     assert (await short.pick(_lease(), [("a", 100, 1)])).account_id == "a"
     assert (await short.pick(_lease(), [("a", 100, 1)])).account_id is None  # never released
     await asyncio.sleep(0.4)
@@ -79,8 +107,8 @@ async def test_a_pick_carries_releases_that_free_slots_before_it_chooses(picker)
     assert (await picker.pick(_lease(), [("a", 100, 1)], release=[("a", held)])).account_id == "a"
 
 
-async def test_running_leases_are_renewed_and_released_ones_stay_gone(redis, infra):
-    short = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=0.3)
+async def test_running_leases_are_renewed_and_released_ones_stay_gone(make):
+    short = make(0.3)
     running, done = _lease(), _lease()
     assert (await short.pick(running, [("a", 100, 2)])).account_id == "a"
     assert (await short.pick(done, [("a", 100, 2)])).account_id == "a"
@@ -94,6 +122,7 @@ async def test_running_leases_are_renewed_and_released_ones_stay_gone(redis, inf
     assert await short.settle(renew=[("a", running)]) == 0
 
 
-async def test_picking_survives_a_flushed_script_cache(picker, redis):
+async def test_picking_survives_a_flushed_script_cache(infra, redis):
+    picker = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=600)
     await redis.script_flush()
     assert (await picker.pick(_lease(), [("a", 100, 8)])).account_id == "a"
