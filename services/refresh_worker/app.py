@@ -1,4 +1,6 @@
-"""refresh_worker: a long-running consumer process; HTTP only for /healthz and /metrics."""
+"""refresh_worker: a long-running consumer process; HTTP only for /healthz and /metrics.
+
+`create_app()` and the lifespan that opens and closes every connection."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from shared.internal_client import InternalClient
 from shared.logging import configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
 from shared.observability import health_router
-from shared.serve import serve
 
 log = get_logger(__name__)
 
@@ -80,8 +81,3 @@ def create_app(settings: RefreshWorkerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(health_router(lambda: _checks(app)))
     return app
-
-
-def main() -> None:
-    settings = get_settings()
-    serve("services.refresh_worker.main:create_app", host=settings.host, port=settings.refresh_worker_port)
