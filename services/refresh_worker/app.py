@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
@@ -22,45 +23,45 @@ log = get_logger(__name__)
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: RefreshWorkerSettings = app.state.settings
-    redis = Redis.from_url(settings.redis_url)
-    broker = Broker(
-        amqp_url=settings.amqp_url,
-        exchange=settings.events_exchange,
-        queue_prefix=settings.queue_prefix,
-        producer="refresh_worker",
-        redis=redis,
-        redis_prefix=settings.redis_prefix,
-    )
-    internal = InternalClient(
-        settings.account_service_url, settings.service_token.get_secret_value(), pool_size=16
-    )
-    # One client per process for the auth hosts; each call sets its own timeout.
-    http = httpx.AsyncClient(timeout=settings.kiro_refresh_timeout_s, follow_redirects=False)
-    await internal.start()
-    await broker.connect()
-    accounts = consumers.AccountConsumer(
-        KiroRefresher(settings=settings, internal=internal, http=http, redis=redis, publish=broker.publish)
-    )
-    policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
-    await broker.consume(
-        consumers.ACCOUNTS_QUEUE,
-        consumers.ACCOUNTS_BINDINGS,
-        accounts.on_event,
-        policy=policy,
-        prefetch=settings.prefetch,
-        on_dead_letter=accounts.on_dead_letter,
-    )
-    app.state.redis, app.state.broker = redis, broker
-    log.info("refresh_worker.started", port=settings.refresh_worker_port)
-    try:
+    async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        redis = Redis.from_url(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+        internal = InternalClient(
+            settings.account_service_url, settings.service_token.get_secret_value(), pool_size=16
+        )
+        await internal.start()
+        stack.push_async_callback(internal.close)
+        # One client per process for the auth hosts; each call sets its own timeout.
+        http = httpx.AsyncClient(timeout=settings.kiro_refresh_timeout_s, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        broker = Broker(
+            amqp_url=settings.amqp_url,
+            exchange=settings.events_exchange,
+            queue_prefix=settings.queue_prefix,
+            producer="refresh_worker",
+            redis=redis,
+            redis_prefix=settings.redis_prefix,
+        )
+        stack.push_async_callback(broker.close)  # stops consuming before the clients it uses close
+        await broker.connect()
+        refresher = KiroRefresher(
+            settings=settings, internal=internal, http=http, redis=redis, publish=broker.publish
+        )
+        accounts = consumers.AccountConsumer(refresher)
+        policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
+        await broker.consume(
+            consumers.ACCOUNTS_QUEUE,
+            consumers.ACCOUNTS_BINDINGS,
+            accounts.on_event,
+            policy=policy,
+            prefetch=settings.prefetch,
+            on_dead_letter=accounts.on_dead_letter,
+        )
+        app.state.redis, app.state.broker = redis, broker
+        log.info("refresh_worker.started", port=settings.refresh_worker_port)
         yield
-    finally:
-        await broker.close()
-        await http.aclose()
-        await internal.close()
-        await redis.aclose()
 
 
 def _checks(app: FastAPI):
