@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("up", help="migrate, then run all three services in the foreground (Ctrl-C stops them)")
+    sub.add_parser("up", help="migrate, then run and supervise all three services (Ctrl-C stops them)")
     sub.add_parser("migrate", help="apply pending database migrations")
 
     users = _group(sub, "users", "manage users")
