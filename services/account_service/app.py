@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,65 +42,66 @@ log = get_logger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings: AccountServiceSettings = app.state.settings
-    if settings.migrate_on_start:
-        await migrate(settings.database_url)
-    pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
-    redis = settings.redis()
-    broker = Broker(
-        amqp_url=settings.amqp_url,
-        exchange=settings.events_exchange,
-        queue_prefix=settings.queue_prefix,
-        producer="account_service",
-        redis=redis,
-        redis_prefix=settings.redis_prefix,
-    )
-    await broker.connect()
-    box = SecretBox(settings.secret_keys.get_secret_value())
-    index = AccountIndex(box)
-    keys = KeyStore(pool)
-    alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
-    picker = FallbackPicker(
-        Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s),
-        LocalPicker(lease_ttl_s=settings.lease_ttl_s),
-        ping=redis.ping,
-    )
-    health = Health(redis, prefix=alloc_prefix)
-    views = ReplicaViews(pool=pool, index=index, keys=keys, picker=picker)
-    # Subscribe before loading, so no change made in between is missed.
-    await broker.subscribe_replica(REPLICA_BINDINGS, views.handle)
-    await views.load()
-    broker.on_reconnect(lambda: reload_views(views))
-    relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
-    await relay.start()
-    sweeper = Sweeper(
-        pool=pool,
-        dsn=settings.database_url,
-        redis=redis,
-        prefix=settings.redis_key("sweeper"),
-        interval_s=settings.sweep_interval_s,
-    )
-    await sweeper.start()
-    await broker.consume_batches(
-        usage.QUEUE,
-        usage.BINDINGS,
-        usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
-        policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
-        batch_size=200,
-        batch_window_s=0.05,
-    )
-    app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
-    app.state.picker = picker
-    app.state.allocator = Allocator(index=index, keys=keys, picker=picker, public_pool=settings.public_pool)
-    log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
-    try:
+    async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        if settings.migrate_on_start:
+            await migrate(settings.database_url)
+        pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
+        stack.push_async_callback(pool.close)
+        redis = settings.redis()
+        stack.push_async_callback(redis.aclose)
+        broker = Broker(
+            amqp_url=settings.amqp_url,
+            exchange=settings.events_exchange,
+            queue_prefix=settings.queue_prefix,
+            producer="account_service",
+            redis=redis,
+            redis_prefix=settings.redis_prefix,
+        )
+        stack.push_async_callback(broker.close)
+        await broker.connect()
+        box = SecretBox(settings.secret_keys.get_secret_value())
+        index = AccountIndex(box)
+        keys = KeyStore(pool)
+        alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
+        picker = FallbackPicker(
+            Picker(redis, prefix=alloc_prefix, lease_ttl_s=settings.lease_ttl_s),
+            LocalPicker(lease_ttl_s=settings.lease_ttl_s),
+            ping=redis.ping,
+        )
+        stack.push_async_callback(picker.close)
+        health = Health(redis, prefix=alloc_prefix)
+        views = ReplicaViews(pool=pool, index=index, keys=keys, picker=picker)
+        # Subscribe before loading, so no change made in between is missed.
+        await broker.subscribe_replica(REPLICA_BINDINGS, views.handle)
+        await views.load()
+        broker.on_reconnect(lambda: reload_views(views))
+        relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
+        stack.push_async_callback(relay.stop)  # also closes its LISTEN connection if start fails
+        await relay.start()
+        sweeper = Sweeper(
+            pool=pool,
+            dsn=settings.database_url,
+            redis=redis,
+            prefix=settings.redis_key("sweeper"),
+            interval_s=settings.sweep_interval_s,
+        )
+        await sweeper.start()
+        stack.push_async_callback(sweeper.stop)
+        await broker.consume_batches(
+            usage.QUEUE,
+            usage.BINDINGS,
+            usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
+            policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
+            batch_size=200,
+            batch_window_s=0.05,
+        )
+        app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
+        app.state.picker = picker
+        app.state.allocator = Allocator(
+            index=index, keys=keys, picker=picker, public_pool=settings.public_pool
+        )
+        log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
         yield
-    finally:
-        await sweeper.stop()
-        await relay.stop()
-        await picker.close()
-        await broker.close()
-        await redis.aclose()
-        await pool.close()
 
 
 async def reload_views(views: ReplicaViews) -> None:

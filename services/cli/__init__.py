@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("up", help="migrate, then run all three services in the foreground (Ctrl-C stops them)")
+    sub.add_parser("up", help="migrate, then run and supervise all three services (Ctrl-C stops them)")
     sub.add_parser("migrate", help="apply pending database migrations")
 
     users = _group(sub, "users", "manage users")
@@ -49,9 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
 
-    events = _group(sub, "events", "watch the event stream")
+    events = _group(sub, "events", "watch the event stream and its dead-letter queues")
     tail = events.add_parser("tail", help="print events live, one JSON object a line")
     tail.add_argument("--type", default="#", help="routing-key pattern, e.g. 'account.*' or 'usage.recorded'")
+    dead = events.add_parser(
+        "dead", help="list dead-lettered messages (metadata only, never payloads); --replay sends them back"
+    )
+    dead.add_argument("--queue", help="one consumer queue, e.g. 'refresh_worker.accounts' (default: all)")
+    dead.add_argument(
+        "--replay", action="store_true", help="send them back to the queue they died in, and remove them"
+    )
     return parser
 
 
@@ -64,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             from services.cli._up import up
 
             return up()
+        if args.command == "events" and args.action == "dead":
+            from services.cli._dead_letters import dead
+
+            return asyncio.run(dead(args.queue, replay=args.replay))
         if args.command == "events":
             from services.cli._events import tail
 

@@ -1,47 +1,37 @@
-"""`poolgate up`: migrations, then the three services as child processes in the foreground.
+"""`poolgate up`: migrations, then the three services as supervised child processes in the foreground.
 
-Ctrl-C (or SIGTERM) stops all three cleanly; if one of them dies, the others are stopped too and the
-exit code says so, rather than leaving a half-running gateway behind.
+A service that dies is started again, after a backoff that grows while it keeps dying (1 s doubling to
+30 s; `_supervisor.py`), and the supervisor logs which one exited, how, and when it is restarted.
+Ctrl-C (or SIGTERM, or closing the terminal) stops all three cleanly: each runs in a process group of
+its own, so only the supervisor receives the Ctrl-C, and it stops them one after another (SIGTERM,
+then SIGKILL after a timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
-import time
 
 from services.account_service.migrations import migrate
 from services.account_service.settings import get_settings
+from services.cli._supervisor import Child, Supervisor
 
 SERVICES = ("account_service", "proxy_service", "refresh_worker")
-
-
-def _stop(procs: list[subprocess.Popen], timeout_s: float = 15.0) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    for proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def up() -> int:
     settings = get_settings()
     asyncio.run(migrate(settings.database_url))
-    procs = [subprocess.Popen([sys.executable, "-m", f"services.{name}"]) for name in SERVICES]
     stopping = False
 
     def on_signal(signum, _frame):
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    supervisor = Supervisor([Child(name, [sys.executable, "-m", f"services.{name}"]) for name in SERVICES])
     host = settings.host
     print(
         f"PoolGate is starting: proxy http://{host}:{settings.proxy_port} "
@@ -52,14 +42,5 @@ def up() -> int:
         file=sys.stderr,
         flush=True,
     )
-    try:
-        while not stopping:
-            dead = [p for p in procs if p.poll() is not None]
-            if dead:
-                print(f"poolgate: a service exited with code {dead[0].returncode}; stopping", file=sys.stderr)
-                _stop(procs)
-                return 1
-            time.sleep(0.2)
-    finally:
-        _stop(procs)
+    supervisor.run(lambda: stopping)
     return 0

@@ -25,10 +25,11 @@ from shared.messages.contracts import (
     AccountRefreshRequested,
     AccountUpdated,
 )
+from shared.messages.topology import REFRESH_QUEUE
 
 log = get_logger(__name__)
 
-ACCOUNTS_QUEUE = "refresh_worker.accounts"
+ACCOUNTS_QUEUE = REFRESH_QUEUE
 _TRIGGERS = (
     AccountCreated,
     AccountUpdated,

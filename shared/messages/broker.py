@@ -25,6 +25,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -48,7 +49,11 @@ BatchHandler = Callable[[list["Delivery"]], Awaitable[None]]
 # Called with each envelope of a message dead-lettered after its last attempt, and the last error.
 DeadLetterHandler = Callable[[Envelope, Exception], Awaitable[None]]
 
-_ATTEMPT_HEADER = "x-poolgate-attempt"
+# Headers of a message the consumer wrapper moved to a retry or dead-letter queue (not x-death:
+# it copies the message there itself, so that the attempt count travels with it).
+ATTEMPT_HEADER = "x-poolgate-attempt"
+ERROR_HEADER = "x-poolgate-error"
+DEAD_LETTERED_AT_HEADER = "x-poolgate-dead-lettered-at"
 # A message whose body is a JSON array of envelopes of one type (see Broker.publish_batch).
 BATCH_CONTENT_TYPE = "application/vnd.poolgate.batch+json"
 _PROCESSED_TTL_S = 24 * 3600
@@ -421,13 +426,17 @@ class _Batcher:
 
     async def _retry_or_dead_letter(self, message, envelopes: list[Envelope], exc: Exception) -> None:
         envelope = envelopes[0]
-        attempt = int((message.headers or {}).get(_ATTEMPT_HEADER, 1))
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         if attempt < self._policy.max_attempts:
-            target, headers = self._queue.retry, {_ATTEMPT_HEADER: attempt + 1}
+            target, headers = self._queue.retry, {ATTEMPT_HEADER: attempt + 1}
         else:
             target, headers = (
                 self._queue.dead,
-                {_ATTEMPT_HEADER: attempt, "x-poolgate-error": repr(exc)[:500]},
+                {
+                    ATTEMPT_HEADER: attempt,
+                    ERROR_HEADER: repr(exc)[:500],
+                    DEAD_LETTERED_AT_HEADER: datetime.now(UTC).isoformat(timespec="seconds"),
+                },
             )
             log.error(
                 "events.dead_lettered", queue=self._queue.name, message_id=envelope.id, attempts=attempt

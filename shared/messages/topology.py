@@ -5,6 +5,9 @@
   messages wait `retry_delay` and then dead-letter straight back into the main queue, and a
   dead-letter queue `<queue>.dead` for messages that are malformed or out of attempts.
 * Replica-local views (each account_service's index) use an exclusive, auto-deleted queue.
+
+`CONSUMER_QUEUES` names every durable consumer queue (without the deployment's queue prefix), so
+that tools such as `poolgate events dead` find them without importing the services.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+USAGE_QUEUE = "account_service.usage"
+REFRESH_QUEUE = "refresh_worker.accounts"
+CONSUMER_QUEUES = (USAGE_QUEUE, REFRESH_QUEUE)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 # Every durable consumer queue a service declares; teardown deletes them (and their .retry/.dead).
-CONSUMER_QUEUES = ("account_service.usage", "refresh_worker.accounts")
+from shared.messages.topology import CONSUMER_QUEUES
 
 
 @dataclass

@@ -32,11 +32,12 @@ from services.account_service.usage.inbox import Inbox
 from shared.logging import get_logger
 from shared.messages.broker import Delivery
 from shared.messages.contracts import AccountCredentialRejected, UsageRecorded
+from shared.messages.topology import USAGE_QUEUE
 from shared.outages import is_unavailable
 
 log = get_logger(__name__)
 
-QUEUE = "account_service.usage"
+QUEUE = USAGE_QUEUE
 BINDINGS = ["usage.recorded"]
 
 

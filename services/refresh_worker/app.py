@@ -1,0 +1,83 @@
+"""refresh_worker: a long-running consumer process; HTTP only for /healthz and /metrics.
+
+`create_app()` and the lifespan that opens and closes every connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from services.refresh_worker import consumers
+from services.refresh_worker.kiro_refresh import KiroRefresher
+from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
+from shared.internal_client import InternalClient
+from shared.logging import configure_logging, get_logger
+from shared.messages import AckPolicy, Broker
+from shared.observability import health_router
+
+log = get_logger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: RefreshWorkerSettings = app.state.settings
+    async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        redis = settings.redis()
+        stack.push_async_callback(redis.aclose)
+        internal = InternalClient(
+            settings.account_service_url, settings.service_token.get_secret_value(), pool_size=16
+        )
+        await internal.start()
+        stack.push_async_callback(internal.close)
+        # One client per process for the auth hosts; each call sets its own timeout.
+        http = httpx.AsyncClient(timeout=settings.kiro_refresh_timeout_s, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        broker = Broker(
+            amqp_url=settings.amqp_url,
+            exchange=settings.events_exchange,
+            queue_prefix=settings.queue_prefix,
+            producer="refresh_worker",
+            redis=redis,
+            redis_prefix=settings.redis_prefix,
+        )
+        stack.push_async_callback(broker.close)  # stops consuming before the clients it uses close
+        await broker.connect()
+        refresher = KiroRefresher(
+            settings=settings, internal=internal, http=http, redis=redis, publish=broker.publish
+        )
+        accounts = consumers.AccountConsumer(refresher)
+        policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)
+        await broker.consume(
+            consumers.ACCOUNTS_QUEUE,
+            consumers.ACCOUNTS_BINDINGS,
+            accounts.on_event,
+            policy=policy,
+            prefetch=settings.prefetch,
+            on_dead_letter=accounts.on_dead_letter,
+        )
+        app.state.redis, app.state.broker = redis, broker
+        log.info("refresh_worker.started", port=settings.refresh_worker_port)
+        yield
+
+
+def _checks(app: FastAPI):
+    async def rabbitmq():
+        if not app.state.broker.is_connected:
+            raise ConnectionError("not connected")
+
+    async def redis():
+        await app.state.redis.ping()
+
+    return {"rabbitmq": rabbitmq, "redis": redis}
+
+
+def create_app(settings: RefreshWorkerSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(service="refresh_worker", level=settings.log_level, json=settings.log_json)
+    app = FastAPI(title="PoolGate refresh_worker", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.include_router(health_router(lambda: _checks(app)))
+    return app
