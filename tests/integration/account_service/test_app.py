@@ -15,6 +15,7 @@ from services.account_service import db
 from services.account_service.app import create_app, lifespan
 from services.account_service.settings import AccountServiceSettings
 from shared.messages import Broker
+from shared.settings import BaseServiceSettings
 from tests.integration.account_service._api import drop_database
 from tests.support.infra import Infra
 
@@ -74,7 +75,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> _Opened:
             opened.relays.append(self)
 
     monkeypatch.setattr(db, "create_pool", recorded_pool)
-    monkeypatch.setattr(app_module, "Redis", RecordedRedis)
+    monkeypatch.setattr(BaseServiceSettings, "redis", lambda self: RecordedRedis.from_url(self.redis_url))
     monkeypatch.setattr(app_module, "Broker", RecordedBroker)
     monkeypatch.setattr(app_module, "OutboxRelay", RecordedRelay)
     return opened

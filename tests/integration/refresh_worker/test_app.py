@@ -14,6 +14,7 @@ from services.refresh_worker.app import create_app, lifespan
 from services.refresh_worker.settings import RefreshWorkerSettings
 from shared.internal_client import InternalClient
 from shared.messages import Broker
+from shared.settings import BaseServiceSettings
 
 
 async def test_a_failed_last_startup_step_closes_everything_opened_before(infra, monkeypatch):
@@ -45,7 +46,7 @@ async def test_a_failed_last_startup_step_closes_everything_opened_before(infra,
             super().__init__(*args, **kwargs)
             https.append(self)
 
-    monkeypatch.setattr(app_module, "Redis", RecordedRedis)
+    monkeypatch.setattr(BaseServiceSettings, "redis", lambda self: RecordedRedis.from_url(self.redis_url))
     monkeypatch.setattr(app_module, "Broker", RecordedBroker)
     monkeypatch.setattr(app_module, "InternalClient", RecordedInternal)
     monkeypatch.setattr(app_module.httpx, "AsyncClient", RecordedHttpx)
