@@ -443,6 +443,9 @@ class _Batcher:
             )
         copy = _message(envelope, message.body, headers)
         copy.content_type = message.content_type  # a batch stays a batch
+        # The same message id, so a consumer that claims ids (the usage inbox) never counts the copy
+        # and the original both, should this process die between publishing one and acking the other.
+        copy.message_id = message.message_id or copy.message_id
         await self._channel.default_exchange.publish(copy, routing_key=target)
         if target == self._queue.dead and self._on_dead_letter is not None:
             await self._announce_dead_letter(envelopes, exc)

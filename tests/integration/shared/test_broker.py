@@ -190,3 +190,22 @@ async def test_publish_batch_refuses_mixed_types(broker):
 
     with pytest.raises(ValueError, match="one type"):
         await broker.publish_batch([broker.envelope(_event()), broker.envelope(UserChanged(user_id="u"))])
+
+
+async def test_a_retried_batch_message_keeps_its_message_id(broker):
+    """Consumers that claim message ids (the usage inbox) see a retried batch under its first id."""
+    seen: list[str] = []
+
+    async def fails_first(deliveries) -> None:
+        seen.extend(d.message_id for d in deliveries)
+        if len(seen) == 1:
+            raise RuntimeError("a bug, once")
+
+    await broker.consume_batches(
+        "c", ["account.created"], fails_first, policy=AckPolicy(max_attempts=3, retry_delay_ms=100)
+    )
+    await broker.publish_batch([broker.envelope(_event()), broker.envelope(_event())])
+    async with asyncio.timeout(10):
+        while len(seen) < 2:
+            await asyncio.sleep(0.05)
+    assert seen[0].startswith("batch-") and seen == [seen[0], seen[0]]
