@@ -66,6 +66,11 @@ def cpu_per_request_us(process: str) -> Value:
     return lambda r: 1e6 * r.cpu_s[process] / max(1, r.wrk.requests)
 
 
+def per_proxy_core(r: Run) -> float:
+    """Successful requests per second of proxy CPU: what one dedicated proxy core would serve."""
+    return (r.wrk.requests - r.wrk.non_2xx) / max(r.cpu_s["proxy_service"], 1e-9)
+
+
 def cpu_per_event_us(events_per_stream: dict[str, int]) -> Value:
     # Streams still open when wrk stops were partly relayed: each counts as half a stream.
     return lambda r: (
@@ -99,7 +104,12 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
     add(load, 1, "latency p50, 1 client", "ms", pct("50"), "added", "added <= 1 ms", lambda r: r.delta <= 1)
     add(load, 1, "latency p99, 1 client", "ms", pct("99"), "added", "added <= 3 ms", lambda r: r.delta <= 3)
     add(load, 1, "requests/s, 1 client", "req/s", rps, "ratio")
-    add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio", ">= 1,500/s", lambda r: r.proxy >= 1500)
+    add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio")
+    # DESIGN.md §9's throughput target is per proxy core: on this box the proxy shares two cores
+    # with account_service, wrk, the fake and the backing services, so the whole-box figure above
+    # says how the box does and this one how the proxy does.
+    add(load, 32, "requests/s per proxy core, 32 clients", "req/s", per_proxy_core, "",
+        ">= 1,500/s", lambda r: r.proxy >= 1500)  # fmt: skip
     add(load, 32, "latency p50, 32 clients", "ms", pct("50"), "added")
     add(load, 32, "latency p99, 32 clients", "ms", pct("99"), "added")
     add(load, 1, "proxy CPU per request, 1 client", "us", proxy_us)

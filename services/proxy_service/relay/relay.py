@@ -172,11 +172,11 @@ class Relay:
 
     async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
         """An account of a format preferred for this client if one is free, else of any format, in
-        one round trip. It carries the leases this proxy released and account_service has not yet
-        applied: they are released before the pick."""
+        one round trip. It carries the leases this proxy released since the last allocation took
+        some: they are released before the pick."""
         preferred, every = self._formats[fmt.name]
         leases = self._deps.leases
-        carried = leases.to_carry()
+        carried = leases.carry()
         asked = asyncio.ensure_future(
             self._internal.allocate(
                 api_key=req.api_key,
@@ -188,17 +188,25 @@ class Relay:
                 release=carried,
             )
         )
+        asked.add_done_callback(lambda done: leases.carried(carried, applied=_reached(done)))
         try:
             # Shielded: an allocation cut off midway (the client left) would strand its lease until
             # the TTL; it completes instead, and its lease is released at once.
-            allocation = await asyncio.shield(asked)
+            return await asyncio.shield(asked)
         except asyncio.CancelledError:
             asked.add_done_callback(self._release_unused)
             raise
-        leases.confirmed(carried)
-        return allocation
 
     def _release_unused(self, asked: asyncio.Future[Allocation]) -> None:
         if not asked.cancelled() and asked.exception() is None:
             allocation = asked.result()
             self._deps.leases.release(allocation.account_id, allocation.lease_id)
+
+
+def _reached(asked: asyncio.Future[Allocation]) -> bool:
+    """Whether account_service applied what an allocation carried: it did when it answered, with an
+    account or with a refusal (it releases before it picks)."""
+    if asked.cancelled():
+        return False
+    error = asked.exception()
+    return error is None or isinstance(error, NoAccountAvailable)

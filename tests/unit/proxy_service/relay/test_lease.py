@@ -33,17 +33,28 @@ async def wait_for(predicate, timeout_s: float = 2.0) -> None:
             await asyncio.sleep(0.005)
 
 
-async def test_a_release_is_carried_until_confirmed_then_forgotten() -> None:
+async def test_a_release_is_carried_by_one_allocation_then_forgotten() -> None:
     leases = Leases(FakeInternal())
     leases.hold("a", "l1")
     leases.hold("a", "l2")
-    assert leases.held == 2 and leases.to_carry() == []
+    assert leases.held == 2 and leases.carry() == []
     leases.release("a", "l1")
     assert leases.held == 1
-    carried = leases.to_carry()
+    carried = leases.carry()
     assert carried == [("a", "l1")]
-    leases.confirmed(carried)
-    assert leases.to_carry() == []
+    assert leases.carry() == []  # a concurrent allocation does not carry it again
+    leases.carried(carried, applied=True)
+    assert leases.waiting == []
+
+
+async def test_a_release_whose_allocation_failed_waits_again() -> None:
+    leases = Leases(FakeInternal())
+    leases.hold("a", "l1")
+    leases.release("a", "l1")
+    carried = leases.carry()
+    assert leases.waiting == []
+    leases.carried(carried, applied=False)
+    assert leases.waiting == [("a", "l1")]
 
 
 async def test_releases_no_allocation_carried_are_sent_in_one_batch() -> None:
@@ -54,7 +65,7 @@ async def test_releases_no_allocation_carried_are_sent_in_one_batch() -> None:
         for i in range(3):
             leases.hold("a", f"l{i}")
             leases.release("a", f"l{i}")
-        await wait_for(lambda: not leases.to_carry())
+        await wait_for(lambda: not leases.waiting)
         assert sorted(internal.released) == [("a", "l0"), ("a", "l1"), ("a", "l2")]
     finally:
         await leases.close()
@@ -68,7 +79,7 @@ async def test_releases_wait_while_account_service_is_away_and_go_when_it_is_bac
         leases.hold("a", "l1")
         leases.release("a", "l1")
         await wait_for(lambda: internal.released == [("a", "l1")])
-        assert internal.failures == 0 and leases.to_carry() == []
+        assert internal.failures == 0 and leases.waiting == []
     finally:
         await leases.close()
 

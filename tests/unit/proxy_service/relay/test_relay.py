@@ -256,7 +256,7 @@ def openai_body(**extra: Any) -> dict[str, Any]:
 def leases_settled(internal: FakeInternal, leases: Leases) -> bool:
     """Every lease handed out was released: none is held, each is carried or already applied."""
     handed_out = {f"lease-{account_id}" for account_id, _ in internal.accounts}
-    released = {lease for _, lease in [*internal.released, *leases.to_carry()]}
+    released = {lease for _, lease in [*internal.released, *leases.waiting]}
     return leases.held == 0 and handed_out <= released
 
 
@@ -294,7 +294,7 @@ async def test_the_next_allocation_carries_the_release_of_the_last_attempt() -> 
     assert internal.released == []  # nothing sent yet: no extra round trip on the request path
     await subject.handle(client_request(), CLAUDE)
     assert internal.released == [("cl-1", "lease-cl-1")]
-    assert subject._deps.leases.to_carry() == [("cl-1", "lease-cl-1")]  # the second call's own
+    assert subject._deps.leases.waiting == [("cl-1", "lease-cl-1")]  # the second call's own
 
 
 async def test_a_client_that_leaves_before_the_first_byte_cancels_the_upstream_call() -> None:
@@ -348,4 +348,4 @@ async def test_a_client_that_leaves_during_allocation_strands_no_lease() -> None
     assert response.status_code == 499
     await asyncio.sleep(0.15)  # the allocation completes behind the cancelled call
     assert session.posts == []
-    assert subject._deps.leases.to_carry() == [("cl-1", "lease-cl-1")]  # released, not stranded
+    assert subject._deps.leases.waiting == [("cl-1", "lease-cl-1")]  # released, not stranded
