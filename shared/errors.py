@@ -15,6 +15,7 @@ import orjson
 
 class ErrorKind(StrEnum):
     invalid_request = "invalid_request"
+    request_too_large = "request_too_large"
     authentication = "authentication"
     permission = "permission"
     not_found = "not_found"
@@ -63,6 +64,38 @@ class Unprocessable(InvalidRequest):
     status_code = 422
 
 
+class RequestTooLarge(PoolGateError):
+    """A request body over the size limit. The connection closes after the answer, so the rest of
+    the body is never read."""
+
+    status_code = 413
+    kind = ErrorKind.request_too_large
+    code = "request_too_large"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "connection": "close"}
+
+
+class RequestTimeout(PoolGateError):
+    """A client that stopped sending its request body; the connection closes after the answer."""
+
+    status_code = 408
+    kind = ErrorKind.invalid_request
+    code = "request_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "connection": "close"}
+
+
+class ClientGone(PoolGateError):
+    """The client closed the connection before its request was complete. Nobody reads the answer;
+    499 (nginx's "client closed request") is for metrics and logs."""
+
+    status_code = 499
+    kind = ErrorKind.invalid_request
+    code = "client_closed_request"
+
+
 class Unauthenticated(PoolGateError):
     status_code = 401
     kind = ErrorKind.authentication
@@ -109,6 +142,7 @@ class DependencyUnavailable(PoolGateError):
 
 _OPENAI_TYPES = {
     ErrorKind.invalid_request: "invalid_request_error",
+    ErrorKind.request_too_large: "invalid_request_error",
     ErrorKind.authentication: "authentication_error",
     ErrorKind.permission: "permission_error",
     ErrorKind.not_found: "not_found_error",
@@ -120,6 +154,7 @@ _OPENAI_TYPES = {
 }
 _ANTHROPIC_TYPES = {
     ErrorKind.invalid_request: "invalid_request_error",
+    ErrorKind.request_too_large: "request_too_large",
     ErrorKind.authentication: "authentication_error",
     ErrorKind.permission: "permission_error",
     ErrorKind.not_found: "not_found_error",
@@ -188,6 +223,9 @@ def from_plain(status_code: int, body: dict[str, Any]) -> PoolGateError:
 _ALL = (
     InvalidRequest,
     Unprocessable,
+    RequestTooLarge,
+    RequestTimeout,
+    ClientGone,
     Unauthenticated,
     Forbidden,
     NotFound,
