@@ -65,19 +65,29 @@ class Unprocessable(InvalidRequest):
 
 
 class RequestTooLarge(PoolGateError):
-    """A request body over the size limit. The connection closes after the answer, so the rest of
-    the body is never read."""
+    """A request body over the size limit. With `close_connection` the connection closes after the
+    answer (a chunked body may never end); without it, the server reads the rest of a body whose
+    length was declared and drops it, so the client is sure to read the answer (closing a socket
+    with unread data resets it, and the answer can be lost with it)."""
 
     status_code = 413
     kind = ErrorKind.request_too_large
     code = "request_too_large"
 
+    def __init__(self, message: str, *, close_connection: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.close_connection = close_connection
+
     def headers(self) -> dict[str, str]:
-        return {**super().headers(), "connection": "close"}
+        headers = super().headers()
+        if self.close_connection:
+            headers["connection"] = "close"
+        return headers
 
 
 class RequestTimeout(PoolGateError):
-    """A client that stopped sending its request body; the connection closes after the answer."""
+    """A client that stopped sending its request body. The connection closes after the answer:
+    keeping it for a client that stalls would only hold it longer."""
 
     status_code = 408
     kind = ErrorKind.invalid_request

@@ -3,14 +3,16 @@
 Pure ASGI middleware around the app's `receive`, so the body is counted as it streams in and never
 held beyond the limit:
 
-* a `content-length` over `max_bytes` is answered 413 at once, before the app runs or a byte of
-  the body is read; a chunked body is refused with the same 413 the moment it passes the limit;
+* a `content-length` over `max_bytes` is answered 413 at once, before the app runs; uvicorn then
+  reads the declared rest and drops it, so that the client reads the 413 (closing a socket with
+  unread data resets it, answer and all). A body without a length (chunked) is refused with the
+  same 413 the moment it passes the limit, and that connection closes: its rest may never end;
 * a client that sends nothing of its body for `timeout_s` while the app waits for it gets a 408;
 * a client that hangs up before its body is complete is one info line, not a traceback.
 
-The 413 and 408 are `PoolGateError`s raised from `receive`, so the app renders them like any other
-error, in the client's own format; both close the connection (`connection: close`), so the rest of
-a refused body is never read. The 499 for a client that left is rendered too, but nobody reads it.
+The chunked 413 and the 408 are `PoolGateError`s raised from `receive`, so the app renders them
+like any other error, in the client's own format, with `connection: close`. The 499 for a client
+that left is rendered too, but nobody reads it.
 
 Cost on the hot path: nothing for a request without a body; otherwise one `call_later` armed at the
 first read of the body and cancelled once the body is complete. The timer measures idleness: it
@@ -44,8 +46,8 @@ class BodyGuard:
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.max_bytes:
                     log.info("proxy.body_too_large", path=scope["path"], content_length=int(value))
-                    refusal = error_response(too_large(self.max_bytes), style_for_path(scope["path"]))
-                    await refusal(scope, receive, send)
+                    err = too_large(self.max_bytes, close_connection=False)
+                    await error_response(err, style_for_path(scope["path"]))(scope, receive, send)
                     return
                 has_body = value != b"0"
             elif name == b"transfer-encoding":
@@ -59,8 +61,9 @@ class BodyGuard:
             body.stop()
 
 
-def too_large(max_bytes: int) -> RequestTooLarge:
-    return RequestTooLarge(f"the request body is larger than {max_bytes} bytes")
+def too_large(max_bytes: int, *, close_connection: bool) -> RequestTooLarge:
+    message = f"the request body is larger than {max_bytes} bytes"
+    return RequestTooLarge(message, close_connection=close_connection)
 
 
 class _GuardedBody:
@@ -117,7 +120,7 @@ class _GuardedBody:
             if self._received > self._max_bytes:
                 self.stop()
                 log.info("proxy.body_too_large", path=self._path, received_bytes=self._received)
-                raise too_large(self._max_bytes)
+                raise too_large(self._max_bytes, close_connection=True)
             if not message.get("more_body", False):
                 self.stop()
         elif message["type"] == "http.disconnect":
