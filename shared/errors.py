@@ -15,6 +15,7 @@ import orjson
 
 class ErrorKind(StrEnum):
     invalid_request = "invalid_request"
+    request_too_large = "request_too_large"
     authentication = "authentication"
     permission = "permission"
     not_found = "not_found"
@@ -63,6 +64,48 @@ class Unprocessable(InvalidRequest):
     status_code = 422
 
 
+class RequestTooLarge(PoolGateError):
+    """A request body over the size limit. With `close_connection` the connection closes after the
+    answer (a chunked body may never end); without it, the server reads the rest of a body whose
+    length was declared and drops it, so the client is sure to read the answer (closing a socket
+    with unread data resets it, and the answer can be lost with it)."""
+
+    status_code = 413
+    kind = ErrorKind.request_too_large
+    code = "request_too_large"
+
+    def __init__(self, message: str, *, close_connection: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.close_connection = close_connection
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.close_connection:
+            headers["connection"] = "close"
+        return headers
+
+
+class RequestTimeout(PoolGateError):
+    """A client that stopped sending its request body. The connection closes after the answer:
+    keeping it for a client that stalls would only hold it longer."""
+
+    status_code = 408
+    kind = ErrorKind.invalid_request
+    code = "request_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "connection": "close"}
+
+
+class ClientGone(PoolGateError):
+    """The client closed the connection before its request was complete. Nobody reads the answer;
+    499 (nginx's "client closed request") is for metrics and logs."""
+
+    status_code = 499
+    kind = ErrorKind.invalid_request
+    code = "client_closed_request"
+
+
 class Unauthenticated(PoolGateError):
     status_code = 401
     kind = ErrorKind.authentication
@@ -109,6 +152,7 @@ class DependencyUnavailable(PoolGateError):
 
 _OPENAI_TYPES = {
     ErrorKind.invalid_request: "invalid_request_error",
+    ErrorKind.request_too_large: "invalid_request_error",
     ErrorKind.authentication: "authentication_error",
     ErrorKind.permission: "permission_error",
     ErrorKind.not_found: "not_found_error",
@@ -120,6 +164,7 @@ _OPENAI_TYPES = {
 }
 _ANTHROPIC_TYPES = {
     ErrorKind.invalid_request: "invalid_request_error",
+    ErrorKind.request_too_large: "request_too_large",
     ErrorKind.authentication: "authentication_error",
     ErrorKind.permission: "permission_error",
     ErrorKind.not_found: "not_found_error",
@@ -188,6 +233,9 @@ def from_plain(status_code: int, body: dict[str, Any]) -> PoolGateError:
 _ALL = (
     InvalidRequest,
     Unprocessable,
+    RequestTooLarge,
+    RequestTimeout,
+    ClientGone,
     Unauthenticated,
     Forbidden,
     NotFound,

@@ -15,6 +15,7 @@ def main() -> None:
         host=settings.host,
         port=settings.proxy_port,
         workers=settings.proxy_workers,
+        header_timeout_s=settings.client_header_timeout_s,
     )
 
 

@@ -9,8 +9,10 @@ import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from services.proxy_service.body_guard import BodyGuard
 from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import HOT_ROUTES
@@ -36,6 +38,25 @@ from shared.observability import health_router
 log = get_logger(__name__)
 
 PRODUCER = "proxy_service"
+# What the OpenAI and Anthropic SDKs send from a browser (and Starlette always allows the
+# CORS-safelisted ones: accept, accept-language, content-language, content-type).
+CORS_HEADERS = [
+    "authorization",
+    "x-api-key",
+    "content-type",
+    "anthropic-version",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
+    "x-correlation-id",
+    "x-stainless-arch",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+]
 
 
 def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
@@ -176,7 +197,18 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
     settings = app.state.settings = settings or ProxySettings()
     # Here rather than in __main__ only: with several workers, each process builds its own app.
     configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
+    # Outermost last: CORS headers on every answer, a correlation id on the body guard's refusals.
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.client_body_timeout_s)
     app.add_middleware(CorrelationIdMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["x-correlation-id", "retry-after"],
+            max_age=600,
+        )
     app.add_exception_handler(PoolGateError, _on_poolgate_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

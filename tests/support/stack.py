@@ -63,6 +63,20 @@ class Stack:
                 time.sleep(0.1)
         return key, upstream_key, created.json()
 
+    @contextlib.contextmanager
+    def proxy_replica(self, **settings: str) -> Iterator[tuple[str, Process]]:
+        """One more proxy process on this stack, with settings of its own (`POOLGATE_...=value`);
+        yields its URL and its process, and stops it afterwards."""
+        port = free_port()
+        env = {**self.env, "POOLGATE_PROXY_PORT": str(port), **settings}
+        log_dir = self.process("proxy_service").log_path.parent
+        proc = spawn(f"proxy_service-{port}", ["-m", "services.proxy_service"], env=env, log_dir=log_dir)
+        try:
+            wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+            yield f"http://127.0.0.1:{port}", proc
+        finally:
+            proc.stop()
+
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from services.proxy_service.formats.bridges import ClaudeClientToOpenAI, OpenAIClientToClaude
 from services.proxy_service.formats.client_format import CLAUDE, OPENAI, ClientFormat
+from services.proxy_service.formats.failures import FailedAnswer
 from services.proxy_service.formats.foundry import clean_for_foundry
 from services.proxy_service.formats.passthrough import Passthrough
 from services.proxy_service.formats.providers import provider_for
@@ -75,16 +76,6 @@ class Bridge(Protocol):
 
 class UnsupportedConversion(Exception):
     pass
-
-
-class FailedAnswer(Exception):
-    """A 2xx answer that carried an error (Kiro reports some inside its event stream): handled as
-    if the upstream had answered `status` with the error body `raw`, in its own format."""
-
-    def __init__(self, status: int, raw: bytes) -> None:
-        super().__init__(f"upstream answer failed with {status}")
-        self.status = status
-        self.raw = raw
 
 
 def bridge_for(

@@ -14,10 +14,17 @@ import orjson
 
 from services.proxy_service.formats import claude_to_openai, openai_to_claude
 from services.proxy_service.formats.errors import claude_error_body, openai_error_body
+from services.proxy_service.formats.failures import FailedAnswer, MalformedAnswer
 from services.proxy_service.formats.ids import new_message_id
 from services.proxy_service.formats.providers import Provider
 from services.proxy_service.formats.reasoning import claude_thinking
 from services.proxy_service.formats.tool_names import ToolNameMap
+
+
+def _bad_gateway(malformed: MalformedAnswer) -> FailedAnswer:
+    """The upstream's answer as the 502 it amounts to, in the upstream's own (OpenAI) error shape."""
+    message = f"the upstream's answer is malformed: {malformed}"
+    return FailedAnswer(502, orjson.dumps({"error": {"message": message, "type": "upstream_error"}}))
 
 
 class ClaudeClientToOpenAI:
@@ -63,13 +70,16 @@ class ClaudeClientToOpenAI:
     def response_body(self, raw: bytes, parsed: Any) -> bytes:
         if not isinstance(parsed, dict) or not isinstance(parsed.get("choices"), list):
             return raw
-        message = openai_to_claude.convert_completion(
-            parsed,
-            model=self._client_model,
-            message_id=new_message_id(),
-            names=self._names,
-            thinking=self._show_thinking,
-        )
+        try:
+            message = openai_to_claude.convert_completion(
+                parsed,
+                model=self._client_model,
+                message_id=new_message_id(),
+                names=self._names,
+                thinking=self._show_thinking,
+            )
+        except MalformedAnswer as malformed:
+            raise _bad_gateway(malformed) from None
         return orjson.dumps(message)
 
     def _converter(self) -> openai_to_claude.OpenAIToClaudeStream:

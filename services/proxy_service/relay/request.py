@@ -70,11 +70,21 @@ def json_object(raw: bytes) -> dict[str, Any]:
     """A client's request body, which must be one JSON object."""
     try:
         body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidRequest("the request body is not valid JSON") from None
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(_json_problem(raw, exc)) from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
+
+
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """What is wrong with a body orjson refused, in words a client can act on. orjson checks UTF-8
+    over the whole input first and reports position 0 for it, so the bad byte is found here."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"the request body is not valid JSON: invalid UTF-8 at byte {bad.start}"
+    return f"the request body is not valid JSON: {exc.msg} at character {exc.pos}"
 
 
 def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:

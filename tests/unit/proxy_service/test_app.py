@@ -52,7 +52,11 @@ def test_invalid_json_is_a_400_in_the_route_format(client: TestClient) -> None:
     assert r.status_code == 400
     assert r.json() == {
         "type": "error",
-        "error": {"type": "invalid_request_error", "message": "the request body is not valid JSON"},
+        "error": {
+            "type": "invalid_request_error",
+            "message": "the request body is not valid JSON: "
+            "unexpected character, expected a string key at character 1",
+        },
     }
 
 

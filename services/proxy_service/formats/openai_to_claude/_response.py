@@ -2,13 +2,15 @@
 
 Content order: thinking (from `reasoning_content` / `reasoning`), then the text (never an empty
 text block), then one tool_use per tool call with `input` always an object. A refusal is answered
-as text with stop_reason `refusal`.
+as text with stop_reason `refusal`. An answer whose `tool_calls` is not a list raises
+`MalformedAnswer` (a 502 from the upstream): its calls are lost, so no converted answer is right.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.proxy_service.formats.failures import MalformedAnswer
 from services.proxy_service.formats.ids import clean_tool_id, tool_id_for
 from services.proxy_service.formats.json_args import parse_arguments
 from services.proxy_service.formats.reasoning import reasoning_signature, reasoning_text
@@ -38,8 +40,13 @@ def convert_completion(
         text, refused = message["refusal"], True
     if text:
         content.append({"type": "text", "text": text})
+    calls = message.get("tool_calls")
+    if calls is None:
+        calls = ()
+    elif not isinstance(calls, list):
+        raise MalformedAnswer(f"`choices.0.message.tool_calls` is {type(calls).__name__}, not an array")
     used_tools = False
-    for n, call in enumerate(message.get("tool_calls") or ()):
+    for n, call in enumerate(calls):
         if not isinstance(call, dict):
             continue
         function = call.get("function") if isinstance(call.get("function"), dict) else {}

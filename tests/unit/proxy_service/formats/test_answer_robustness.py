@@ -1,15 +1,18 @@
-"""Whatever an upstream answers (odd shapes, wrong types), converting it never raises: a stream
-still ends with either a real end or an error event, and a JSON answer still converts."""
+"""Whatever an upstream answers (odd shapes, wrong types), converting it never fails unexpectedly: a
+stream still ends with either a real end or an error event, and a JSON answer either converts or,
+when it cannot be read as an answer at all, raises `MalformedAnswer` (a 502 from that upstream)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.proxy_service.formats.claude_to_openai import convert_message
+from services.proxy_service.formats.failures import MalformedAnswer
 from services.proxy_service.formats.openai_to_claude import convert_completion
 from services.proxy_service.formats.tool_names import ToolNameMap
 from tests.unit.proxy_service.formats._sse import parse_claude, parse_openai, to_claude, to_openai
@@ -122,9 +125,32 @@ def test_any_claude_stream_ends_with_done_or_an_error(events: list[Any], include
         anything,
     )
 )
-def test_any_openai_answer_converts(answer: Any) -> None:
+@example({"choices": [{"message": {"tool_calls": True}}]})
+def test_any_openai_answer_converts_or_is_malformed(answer: Any) -> None:
     if isinstance(answer, dict):
+        try:
+            convert_completion(answer, model="m", message_id="msg_1", names=ToolNameMap(), thinking=True)
+        except MalformedAnswer:
+            pass
+
+
+@pytest.mark.parametrize("calls", [True, "x", {"id": "c"}, 3])
+def test_tool_calls_that_are_not_a_list_make_the_answer_malformed(calls: Any) -> None:
+    answer = {"choices": [{"message": {"content": "Hi", "tool_calls": calls}}]}
+    with pytest.raises(MalformedAnswer, match="tool_calls"):
         convert_completion(answer, model="m", message_id="msg_1", names=ToolNameMap(), thinking=True)
+
+
+def test_absent_or_null_tool_calls_are_no_tool_calls() -> None:
+    for message in ({"content": "Hi"}, {"content": "Hi", "tool_calls": None}):
+        converted = convert_completion(
+            {"choices": [{"message": message}]},
+            model="m",
+            message_id="msg_1",
+            names=ToolNameMap(),
+            thinking=True,
+        )
+        assert converted["content"] == [{"type": "text", "text": "Hi"}]
 
 
 @settings(max_examples=80, deadline=None)

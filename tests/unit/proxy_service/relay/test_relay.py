@@ -145,6 +145,20 @@ async def test_the_other_format_serves_when_none_of_the_own_or_kiro_is_left() ->
     assert outcomes(usage) == ["rate_limited", "success"]
 
 
+async def test_a_malformed_answer_is_an_upstream_error_in_the_clients_format() -> None:
+    malformed = orjson.dumps({"choices": [{"message": {"tool_calls": True}}]})
+    internal = FakeInternal(("oa-1", "openai"))
+    session = FakeSession({"oa-1": [ok(malformed)]})
+    usage = Recorder()
+    response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
+    assert response.status_code == 502
+    body = orjson.loads(response.body)
+    assert body["type"] == "error"
+    assert body["error"]["type"] == "api_error"
+    assert "malformed" in body["error"]["message"]
+    assert set(outcomes(usage)) == {"upstream_error"}  # tried again like any 5xx, then answered
+
+
 async def test_a_lone_account_is_tried_again_after_its_retry_after() -> None:
     internal = FakeInternal(("cl-1", "claude"))
     session = FakeSession({"cl-1": [failed(429, **{"retry-after-ms": "150"}), ok()]})
