@@ -18,7 +18,7 @@ from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import HOT_ROUTES
 from services.proxy_service.settings import ProxySettings
 from services.proxy_service.upstreams.custom_api import CustomApiUpstream
-from services.proxy_service.upstreams.guard import GuardedResolver
+from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
 from shared.errors import (
@@ -64,13 +64,14 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
 
     `sock_read` is the idle limit between two reads; the first-byte limit is applied per call. With
     the defaults (120 s < 300 s) each holds exactly; an idle limit below the first-byte one also
-    bounds the wait for headers."""
+    bounds the wait for headers. Unless private upstreams are allowed, every socket is checked against
+    the address it connects to (upstreams/guard.py)."""
     connector = aiohttp.TCPConnector(
         limit=settings.upstream_pool_limit,
         limit_per_host=settings.upstream_pool_limit_per_host,
         keepalive_timeout=30,
         ttl_dns_cache=300,
-        resolver=None if settings.allow_private_upstreams else GuardedResolver(),
+        socket_factory=None if settings.allow_private_upstreams else guarded_socket,
     )
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s

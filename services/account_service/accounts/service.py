@@ -68,15 +68,17 @@ def duplicate_email(exc: asyncpg.UniqueViolationError) -> Conflict | None:
 
 
 async def ensure_reachable_upstream(spec: AccountCreateBase, *, allow_private: bool) -> None:
-    """Refuse a custom API base on an internal network unless the operator allows it (SSRF)."""
+    """Refuse a custom API base that is not globally routable unless the operator allows it (SSRF)."""
     if spec.kind != "custom_api" or allow_private:
         return
     address = await internal_address_of(spec.api_base)  # type: ignore[attr-defined]
     if address is not None:
         raise Unprocessable(
-            f"api_base resolves to an internal address ({address}); private and loopback networks are refused"
-            " unless the operator sets POOLGATE_ALLOW_PRIVATE_UPSTREAMS=true",
+            f"api_base resolves to an address that is not globally routable ({address}); private,"
+            " loopback, link-local, carrier-grade NAT and other internal networks are refused unless the"
+            " operator sets POOLGATE_ALLOW_PRIVATE_UPSTREAMS=true",
             param="api_base",
+            code="upstream_address_refused",
         )
 
 

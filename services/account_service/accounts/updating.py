@@ -84,10 +84,13 @@ async def update_account(
     secrets = decrypt_secrets(box, account)
     stored = CREATE_MODELS[account.kind].stored_fields(account, secrets)
     after = parse_spec(account.kind, _merge(account, stored, patch))
-    await ensure_reachable_upstream(after, allow_private=allow_private_upstreams)
     changed = _changed_fields(account, stored, after)
     if not changed:
         return account
+    # Only a new api_base is checked: an account saved while private upstreams were allowed can still
+    # have its other fields edited (the proxy refuses to connect to it all the same).
+    if "api_base" in changed:
+        await ensure_reachable_upstream(after, allow_private=allow_private_upstreams)
 
     new_credential = bool(rules.CREDENTIAL_FIELDS[account.kind].intersection(changed))
     new_secrets = after.secrets()

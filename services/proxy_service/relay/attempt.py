@@ -34,6 +34,7 @@ from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.relay.stream import RelayStream
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
 from services.proxy_service.upstreams import UnsupportedUpstream, Upstream, UpstreamCall
+from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE
 from services.proxy_service.usage_publisher import UsagePublisher
 from shared.errors import PoolGateError, UpstreamError
 from shared.internal_client import Allocation
@@ -177,7 +178,11 @@ class Attempt:
             outcome = exception_outcome(exc)
             self.finish(outcome, status)
             self._log_failure(outcome, status, exc)
-            return Failure(error=exception_error(exc), outcome=outcome)
+            error = exception_error(exc)
+            # A refused address is recorded as the connect error it is, but no wait makes it reachable:
+            # no outcome, so the accounts tried are not tried again after a backoff.
+            refused = error.code == ADDRESS_REFUSED_CODE
+            return Failure(error=error, outcome=None if refused else outcome)
         self.upstream_s = perf_counter() - sent
         return self._answer(call.bridge, status, data, resp.headers)
 

@@ -16,6 +16,7 @@ import aiohttp
 
 from services.proxy_service.formats import Bridge, ClientFormat
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
+from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE, address_refused
 from shared.errors import PoolGateError, UpstreamError
 
 # Failures of the call itself (no usable answer); all are worth another account before the first byte.
@@ -69,6 +70,12 @@ def exception_error(exc: BaseException) -> PoolGateError:
     if outcome == "timeout":
         return UpstreamError("the upstream did not answer in time", status_code=504)
     if outcome == "connect_error":
+        if address_refused(exc):
+            return UpstreamError(
+                "the account's upstream address is on an internal network and private upstreams are"
+                " not allowed",
+                code=ADDRESS_REFUSED_CODE,
+            )
         return UpstreamError("the upstream could not be reached")
     return UpstreamError("the upstream connection failed")
 

@@ -1,33 +1,49 @@
-"""The proxy's half of the SSRF guard (see shared/netguard.py): a resolver that drops internal
-addresses, so an upstream host name that resolves inward after it was checked (DNS rebinding)
-still cannot be reached. Literal IPs never reach a resolver; account_service refuses internal ones
-when the account is saved."""
+"""The proxy's half of the SSRF guard (see shared/netguard.py): every upstream socket is checked
+against the address it is about to connect to.
+
+The check sits in the connector's `socket_factory`, which aiohttp calls with the resolved address of
+each connection attempt. So it covers literal IPs (which never reach a resolver), names that resolve
+inward, and names that change their answer after they were checked (DNS rebinding): what is checked
+is what is connected to. An account saved while private upstreams were allowed is refused here once
+they no longer are.
+"""
 
 from __future__ import annotations
 
+import errno
 import socket
-from typing import Any
 
-from aiohttp.abc import AbstractResolver
-from aiohttp.resolver import DefaultResolver
+from aiohttp import AddrInfoType
 
 from shared.netguard import is_internal
 
+ADDRESS_REFUSED_CODE = "upstream_address_refused"
+# One fixed text (no address in it): when every address of a host is refused, aiohappyeyeballs
+# raises the first error as it is only if all of them read the same.
+_REFUSED = "the upstream address is not globally routable (POOLGATE_ALLOW_PRIVATE_UPSTREAMS is off)"
 
-class InternalAddressRefused(OSError):
-    pass
+
+class UpstreamAddressRefused(OSError):
+    """Raised instead of connecting to an address on an internal network."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EACCES, _REFUSED)
 
 
-class GuardedResolver(AbstractResolver):
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
-        self._inner = inner or DefaultResolver()
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """aiohttp `socket_factory`: a socket for a globally routable address, else refuse."""
+    family, type_, proto, _, sockaddr = addr_info
+    if is_internal(sockaddr[0]):
+        raise UpstreamAddressRefused()
+    return socket.socket(family=family, type=type_, proto=proto)
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
-        found = await self._inner.resolve(host, port, family)
-        public = [entry for entry in found if not is_internal(entry["host"])]
-        if not public:
-            raise InternalAddressRefused(f"{host} resolves only to internal addresses")
-        return public
 
-    async def close(self) -> None:
-        await self._inner.close()
+def address_refused(exc: BaseException) -> bool:
+    """Whether a failed upstream call failed because the guard refused its address (aiohttp wraps
+    the factory's error in a ClientConnectorError)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UpstreamAddressRefused):
+            return True
+        seen = getattr(seen, "os_error", None) or seen.__cause__
+    return False

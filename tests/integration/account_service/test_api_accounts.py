@@ -302,3 +302,33 @@ def test_calls_without_a_valid_key_are_401(api: Api, header):
     response = api.client.get("/api/v1/accounts", headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["kind"] == "authentication"
+
+
+def _custom_body(api_base: str) -> dict:
+    return {"api_base": api_base, "api_key": API_KEY, "format": "openai"}
+
+
+def test_an_api_base_that_is_not_globally_routable_is_refused_when_saved(api: Api):
+    _, key = api.new_user()
+    settings = api.client.app.state.settings
+    # Saved while the operator allowed private upstreams (as tests do) ...
+    saved = api.call("POST", "/accounts/custom_api", key, json=_custom_body("http://10.0.0.7/v1"))
+    assert saved.status_code == 201, saved.text
+    path = f"/accounts/{saved.json()['id']}"
+    settings.allow_private_upstreams = False
+    try:
+        for base in ("http://100.100.100.200/v1", "http://[::ffff:10.0.0.1]/v1", "http://127.0.0.1:9/v1"):
+            refused = api.call("POST", "/accounts/custom_api", key, json=_custom_body(base))
+            assert refused.status_code == 422, base
+            error = refused.json()["error"]
+            assert (error["param"], error["code"]) == ("api_base", "upstream_address_refused")
+        public = api.call("POST", "/accounts/custom_api", key, json=_custom_body("https://8.8.8.8/v1"))
+        assert public.status_code == 201, public.text
+        # ... its other fields can still be edited; a new internal api_base cannot be saved.
+        renamed = api.call("PATCH", path, key, json={"name": "still-editable", "models": ["m"]})
+        assert renamed.status_code == 200, renamed.text
+        moved = api.call("PATCH", path, key, json={"api_base": "http://169.254.169.254/latest"})
+        assert moved.status_code == 422 and moved.json()["error"]["param"] == "api_base"
+        assert api.call("PATCH", path, key, json={"api_base": "https://8.8.4.4/v1"}).status_code == 200
+    finally:
+        settings.allow_private_upstreams = True

@@ -11,9 +11,11 @@ import orjson
 import pytest
 from starlette.requests import Request
 
+from services.proxy_service.app import upstream_session
 from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
 from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.relay.keepalive import KeepAliveStream
+from services.proxy_service.settings import ProxySettings
 from services.proxy_service.upstreams.custom_api import CustomApiUpstream
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from tests.unit.proxy_service.relay._fakes import (
@@ -196,6 +198,39 @@ async def test_a_refused_credential_is_not_tried_again() -> None:
     response = await relay(internal, session, Recorder()).handle(client_request(), CLAUDE)
     assert response.status_code == 401
     assert session.posts == ["cl-1"]
+
+
+async def refused_connect() -> BaseException:
+    """What a real upstream session raises for an account whose address is internal (never connected)."""
+    session = upstream_session(ProxySettings(allow_private_upstreams=False))
+    try:
+        await session.post("http://127.0.0.1:9/v1/messages", data=b"{}")
+    except Exception as exc:
+        return exc
+    finally:
+        await session.close()
+    raise AssertionError("the guard let the call through")
+
+
+async def test_an_account_on_an_internal_address_is_a_connect_error_and_another_account_serves() -> None:
+    internal = FakeInternal(("cl-1", "claude"), ("cl-2", "claude"))
+    session = FakeSession({"cl-1": [await refused_connect()], "cl-2": [ok()]})
+    usage = Recorder()
+    response = await relay(internal, session, usage).handle(client_request(), CLAUDE)
+    assert response.status_code == 200
+    assert session.posts == ["cl-1", "cl-2"]
+    assert outcomes(usage) == ["connect_error", "success"]
+
+
+async def test_a_refused_address_alone_is_a_502_in_the_clients_format_without_backoff() -> None:
+    internal = FakeInternal(("oa-1", "openai"))
+    session = FakeSession({"oa-1": [await refused_connect()]})
+    usage = Recorder()
+    response = await relay(internal, session, usage).handle(client_request(OPENAI), OPENAI)
+    assert response.status_code == 502
+    assert orjson.loads(response.body)["error"]["code"] == "upstream_address_refused"
+    assert session.posts == ["oa-1"]  # no wait will make the address reachable
+    assert outcomes(usage) == ["connect_error"]
 
 
 async def test_a_refusal_before_any_attempt_is_the_answer_with_its_retry_after() -> None:
