@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.secret_rules import GENERATE_HINT, secret_problem, url_problem
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 # Development defaults: usable on a laptop, refused in production.
 DEV_SECRET_KEY = "cG9vbGdhdGUtZGV2ZWxvcG1lbnQta2V5LTAwMDAwMDA="
 DEV_SERVICE_TOKEN = "poolgate-dev-service-token"
-PLACEHOLDERS = {DEV_SECRET_KEY, DEV_SERVICE_TOKEN, "", "change-me", "changeme"}
+PLACEHOLDERS = frozenset({DEV_SECRET_KEY, DEV_SERVICE_TOKEN})
+
+# Settings whose values are connection URLs that may carry a password.
+_URL_SETTINGS = ("database_url", "redis_url", "amqp_url")
 
 
 class PlaceholderSecretError(ValueError):
@@ -39,7 +44,11 @@ def default_workers() -> int:
 
 
 class BaseServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POOLGATE_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a refused setting's error must never print the value (or, from a
+    # model validator, every other setting's value with it).
+    model_config = SettingsConfigDict(
+        env_prefix="POOLGATE_", env_file=None, extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
@@ -75,14 +84,35 @@ class BaseServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> BaseServiceSettings:
+        """In production every secret must be real: each problem is named by its setting, never shown."""
         if self.env != "production":
             return self
-        keys = {k.strip() for k in self.secret_keys.get_secret_value().split(",")}
-        if keys & PLACEHOLDERS:
-            raise PlaceholderSecretError("POOLGATE_SECRET_KEYS holds a placeholder; set real Fernet keys")
-        if self.service_token.get_secret_value() in PLACEHOLDERS:
-            raise PlaceholderSecretError("POOLGATE_SERVICE_TOKEN holds a placeholder; set a random token")
+        problems = []
+        keys = self.secret_keys.get_secret_value()
+        pieces = [k.strip() for k in keys.split(",") if k.strip()]
+        if keys != keys.strip():
+            problems.append("POOLGATE_SECRET_KEYS has leading or trailing whitespace")
+        elif not pieces:
+            problems.append("POOLGATE_SECRET_KEYS is empty")
+        for number, key in enumerate(pieces, start=1):
+            problem = secret_problem(key, known=PLACEHOLDERS)
+            if problem:
+                problems.append(f"POOLGATE_SECRET_KEYS key {number} {problem}; set real Fernet keys")
+        problem = secret_problem(self.service_token.get_secret_value(), known=PLACEHOLDERS)
+        if problem:
+            problems.append(f"POOLGATE_SERVICE_TOKEN {problem}; {GENERATE_HINT}")
+        for name in _URL_SETTINGS:
+            problem = url_problem(getattr(self, name))
+            if problem:
+                problems.append(f"POOLGATE_{name.upper()} {problem}")
+        if problems:
+            raise PlaceholderSecretError("production settings refused: " + "; ".join(problems))
         return self
+
+    @property
+    def development_service_token(self) -> bool:
+        """Whether the internal API is protected only by the published development token."""
+        return self.service_token.get_secret_value() == DEV_SERVICE_TOKEN
 
     def redis(self) -> Redis:
         """A client for `redis_url` that gives up on an unreachable Redis quickly (one retry)."""
