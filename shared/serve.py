@@ -37,7 +37,8 @@ def serve(
         loop="uvloop",
         http=http,
         access_log=False,
-        # No service reads the client's address, so X-Forwarded-* need not be parsed on every call.
+        # The client's address is the TCP peer's: account_service's loopback-only internal API (with
+        # the development token) must not trust X-Forwarded-For, and no service needs it.
         proxy_headers=False,
         log_level=log_level,
         timeout_graceful_shutdown=10,

@@ -170,6 +170,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
+    app.state.internal_loopback_only = settings.development_service_token  # see deps.internal_api_refused
     app.add_middleware(CorrelationIdMiddleware)
     app.add_exception_handler(PoolGateError, _poolgate_error)
     for unavailable in UNAVAILABLE:

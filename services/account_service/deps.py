@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Annotated
 
 import asyncpg
@@ -14,9 +16,42 @@ from shared.crypto import SecretBox
 from shared.errors import Forbidden, Unauthenticated
 
 
+@lru_cache(maxsize=1024)
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address is this machine's loopback (IPv4-mapped forms included). A
+    connection without an address (a Unix socket) is local too; a name is not an address."""
+    if host is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def internal_api_refused(request: Request) -> Forbidden | None:
+    """While the published development token guards the internal API (which returns decrypted
+    credentials), only this machine may call it: anyone else could read the token in the source."""
+    if not request.app.state.internal_loopback_only:
+        return None
+    client = request.scope.get("client")
+    if is_loopback(client[0] if client else None):
+        return None
+    return Forbidden(
+        "the internal API answers only loopback clients while the development service token is in use;"
+        " set POOLGATE_SERVICE_TOKEN to a random secret to serve it to other hosts",
+        code="internal_api_loopback_only",
+    )
+
+
 # Dependencies are `async def` even when they do no I/O: FastAPI runs a plain `def` dependency in a
 # worker thread, a measurable cost per call (bench/).
 async def require_service_token(request: Request) -> None:
+    refused = internal_api_refused(request)
+    if refused is not None:
+        raise refused
     expected = request.app.state.service_auth
     given = request.headers.get("authorization", "").encode()
     if not hmac.compare_digest(given, expected):

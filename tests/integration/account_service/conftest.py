@@ -33,7 +33,9 @@ def serving_api(infra: Infra, label: str, **env: str) -> Iterator[Api]:
         # stderr, not pytest's per-test capture, which is closed after the test.
         with contextlib.redirect_stderr(sys.__stderr__):
             app = create_app(settings)
-        with TestClient(app) as client:
+        # A loopback client, as the proxy and worker are on one machine while the development token
+        # is in use (the internal API refuses other clients then).
+        with TestClient(app, client=("127.0.0.1", 50000)) as client:
             yield Api(client=client, infra=infra, database_url=dsn, admin_key=admin_key)
     finally:
         asyncio.run(drop_database(infra, name))
