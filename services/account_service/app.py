@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 
-from services.account_service import db
+from services.account_service import db, error_handlers
 from services.account_service.allocation.fallback import FallbackPicker
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.index import AccountIndex
@@ -27,13 +26,12 @@ from services.account_service.settings import AccountServiceSettings, get_settin
 from services.account_service.sweeper.service import Sweeper
 from services.account_service.usage import consumer as usage
 from shared.crypto import SecretBox
-from shared.errors import DependencyUnavailable, PoolGateError, Unprocessable, plain_body
 from shared.fast_routes import FastRoutesApp
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
 from shared.messages.broker import wait_delays
 from shared.observability import health_router
-from shared.outages import UNAVAILABLE, dependency_name, is_unavailable
+from shared.outages import is_unavailable
 from shared.responses import JSONResponse
 
 log = get_logger(__name__)
@@ -131,24 +129,6 @@ def _readiness_checks(app: FastAPI):
     return {"postgresql": postgres, "redis": redis, "rabbitmq": rabbitmq}
 
 
-async def _poolgate_error(_: Request, exc: PoolGateError) -> JSONResponse:
-    return JSONResponse(plain_body(exc), status_code=exc.status_code, headers=exc.headers())
-
-
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL (or Redis) unreachable while serving a request: 503 with the reason, never a 500."""
-    name = dependency_name(exc)
-    log.warning("account_service.dependency_unavailable", dependency=name, error=exc.__class__.__name__)
-    err = DependencyUnavailable(f"{name} is unreachable right now; try again shortly", retry_after=5)
-    return await _poolgate_error(request, err)
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"] if p != "body")
-    return await _poolgate_error(request, Unprocessable(f"{field}: {first['msg']}", param=field))
-
-
 def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(service="account_service", level=settings.log_level, json=settings.log_json)
@@ -172,11 +152,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
     app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
     app.state.internal_loopback_only = settings.development_service_token  # see deps.internal_api_refused
     app.add_middleware(CorrelationIdMiddleware)
-    app.add_exception_handler(PoolGateError, _poolgate_error)
-    for unavailable in UNAVAILABLE:
-        if not issubclass(unavailable, PoolGateError):
-            app.add_exception_handler(unavailable, _unavailable)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    error_handlers.install(app)
     # Allocation is answered from memory (and from in-process state while Redis is away), so no
     # dependency takes account_service out of rotation: /readyz says `degraded` and names it.
     app.include_router(health_router(lambda: _readiness_checks(app), required=frozenset()))

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.account_service.keys.schemas import Caller
@@ -109,3 +109,9 @@ async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Ca
 
 CurrentUser = Annotated[Caller, Depends(current_caller)]
 AdminUser = Annotated[Caller, Depends(admin_caller)]
+
+# Pages past this would only ever be empty; the cap keeps `(page - 1) * per_page` far inside
+# PostgreSQL's bigint OFFSET (an unbounded page was a 500 from asyncpg's int8 overflow).
+MAX_PAGE = 1_000_000
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+PerPage = Annotated[int, Query(ge=1, le=200, description="Items per page")]

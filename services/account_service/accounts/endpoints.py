@@ -22,7 +22,7 @@ from services.account_service.accounts.schemas import (
     Visibility,
 )
 from services.account_service.accounts.updating import update_account
-from services.account_service.deps import Box, CurrentUser, PrivateUpstreamsAllowed, Tx
+from services.account_service.deps import Box, CurrentUser, PageNumber, PerPage, PrivateUpstreamsAllowed, Tx
 from services.account_service.keys.schemas import Caller
 from services.account_service.users.service import resolve_owner
 from shared.crypto import SecretBox
@@ -89,8 +89,8 @@ async def list_accounts(
     conn: Tx,
     box: Box,
     caller: CurrentUser,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
     kind: Kind | None = None,
     status: Status | None = None,
     region: str | None = None,

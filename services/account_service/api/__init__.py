@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.account_service.accounts.endpoints import router as accounts
 from services.account_service.accounts.transfer_endpoints import router as transfer
+from services.account_service.input_check import reject_unstorable_text
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
 from services.account_service.users.endpoints import router as users
 
-router = APIRouter(prefix="/api/v1", default_response_class=DocumentedJSONResponse, responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1",
+    default_response_class=DocumentedJSONResponse,
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(reject_unstorable_text)],
+)
 for part in (transfer, accounts, users, keys):
     router.include_router(part)
 

@@ -5,17 +5,23 @@ from typing import Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
 from services.account_service.deps import Box, ServiceCaller, Tx, require_service_token
+from services.account_service.input_check import reject_unstorable_text
 from shared.errors import InvalidRequest
 from shared.responses import JSONResponse
 
-router = APIRouter(prefix="/internal/v1", dependencies=[ServiceCaller], include_in_schema=False)
+# The hot routes below are plain endpoints outside this router: neither dependency runs for them.
+router = APIRouter(
+    prefix="/internal/v1",
+    dependencies=[ServiceCaller, Depends(reject_unstorable_text)],
+    include_in_schema=False,
+)
 
 
 async def _read_keyed_body(request: Request) -> tuple[dict, str]:

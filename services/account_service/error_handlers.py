@@ -1,0 +1,91 @@
+"""Every answer account_service gives to a failure is the plain error JSON of shared/errors.py.
+
+FastAPI's own defaults (`{"detail": ...}` for an unknown route or method, a body it cannot parse,
+plain text for an unexpected 500) would break the one shape clients and the internal client read.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from shared.errors import (
+    DependencyUnavailable,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PoolGateError,
+    RateLimited,
+    Unauthenticated,
+    Unprocessable,
+    plain_body,
+)
+from shared.logging import get_logger
+from shared.outages import UNAVAILABLE, dependency_name
+from shared.responses import JSONResponse
+
+log = get_logger(__name__)
+
+_HTTP_ERRORS: dict[int, type[PoolGateError]] = {
+    400: InvalidRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    422: Unprocessable,
+    429: RateLimited,
+}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def poolgate_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PoolGateError)
+    return JSONResponse(plain_body(exc), status_code=exc.status_code, headers=exc.headers())
+
+
+async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL (or Redis) unreachable while serving a request: 503 with the reason, never a 500."""
+    name = dependency_name(exc)
+    log.warning("account_service.dependency_unavailable", dependency=name, error=exc.__class__.__name__)
+    err = DependencyUnavailable(f"{name} is unreachable right now; try again shortly", retry_after=5)
+    return await poolgate_error(request, err)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    if first.get("type") == "json_invalid":
+        err = Unprocessable("body: not valid JSON", param="body")
+    else:
+        field = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
+        err = Unprocessable(f"{field}: {first['msg']}", param=field)
+    return await poolgate_error(request, err)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals: an unknown route (404), method (405), an unreadable body (400)."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    cls = _HTTP_ERRORS.get(status, InvalidRequest if status < 500 else PoolGateError)
+    err = cls(str(exc.detail), status_code=status, code=_HTTP_CODES.get(status))
+    response = await poolgate_error(request, err)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: JSON like every other answer, without details (the log has them)."""
+    log.error(
+        "account_service.unhandled_error", path=request.url.path, error=exc.__class__.__name__, exc_info=exc
+    )
+    return await poolgate_error(request, PoolGateError("internal error"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PoolGateError, poolgate_error)
+    for cls in UNAVAILABLE:
+        if not issubclass(cls, PoolGateError):
+            app.add_exception_handler(cls, unavailable)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
