@@ -63,9 +63,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Starlette's own refusals: an unknown route (404), method (405), an unreadable body (400)."""
+    """Starlette's own refusals: an unknown route (404), a method (405), an unreadable body (a 422
+    like every other input error)."""
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if status == 400:  # FastAPI's only 400: a body it could not read as JSON (e.g. not UTF-8)
+        return await poolgate_error(request, Unprocessable("body: not readable as JSON", param="body"))
     cls = _HTTP_ERRORS.get(status, InvalidRequest if status < 500 else PoolGateError)
     err = cls(str(exc.detail), status_code=status, code=_HTTP_CODES.get(status))
     response = await poolgate_error(request, err)

@@ -17,12 +17,16 @@ import aio_pika
 import asyncpg
 import httpx
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from services.account_service.keys.service import create_key
 from services.account_service.users.service import create_user
 from shared.messages.topology import declare_exchange
 from tests.support.infra import Infra
+
+# The schemathesis test's one-line tally, shown in the terminal summary (conftest.py).
+SCHEMATHESIS_SUMMARY = pytest.StashKey[str]()
 
 
 async def bootstrap_admin(dsn: str, username: str) -> str:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from services.account_service.app import create_app
 from services.account_service.migrations import migrate
 from services.account_service.settings import AccountServiceSettings
-from tests.integration.account_service._api import Api, bootstrap_admin, drop_database
+from tests.integration.account_service._api import SCHEMATHESIS_SUMMARY, Api, bootstrap_admin, drop_database
 from tests.support.infra import Infra
 
 
@@ -45,3 +45,9 @@ def serving_api(infra: Infra, label: str, **env: str) -> Iterator[Api]:
 def api(infra: Infra) -> Iterator[Api]:
     with serving_api(infra, "api") as served:
         yield served
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    line = config.stash.get(SCHEMATHESIS_SUMMARY, None)
+    if line is not None:
+        terminalreporter.write_line(line)

@@ -84,7 +84,7 @@ def test_the_last_allowed_page_is_an_empty_page(api: Api):
 
 
 def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: Api):
-    for raw in (b"{not json", b"\xff\xfe"):
+    for raw in (b"{not json", b"\xff\xfe", b'{"name": "\xff"}'):  # the last: not UTF-8
         response = _post_raw(api, "/keys", raw)
         assert response.status_code == 422, response.text
         _json_error(response)
