@@ -14,6 +14,7 @@ run the app's lifespan again for every call. The tally of answers is printed as 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,7 +30,9 @@ from services.account_service.app import create_app
 from services.account_service.settings import AccountServiceSettings
 from tests.integration.account_service._api import SCHEMATHESIS_SUMMARY, Api
 
-MAX_EXAMPLES = 25  # per operation; each example is sent twice (user, admin): under a minute
+# Per operation; each example is sent twice (user, admin): under a minute. A deeper hunt, e.g.
+# POOLGATE_SCHEMATHESIS_EXAMPLES=200, takes longer.
+MAX_EXAMPLES = int(os.environ.get("POOLGATE_SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance]
 
 _tally: Counter[str] = Counter()
