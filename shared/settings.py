@@ -75,6 +75,10 @@ class BaseServiceSettings(BaseSettings):
     account_service_port: int = 8001
     refresh_worker_port: int = 8002
     account_service_url: str = "http://127.0.0.1:8001"
+    # A client that has not finished its request headers this long after it began them is
+    # disconnected (shared/http_protocol.py): the proxy and account_service (management API) face
+    # clients; uvicorn alone would wait forever.
+    client_header_timeout_s: float = Field(default=30.0, gt=0)
     # Worker processes per service (`POOLGATE_PROXY_WORKERS`, `POOLGATE_ACCOUNT_SERVICE_WORKERS`): each
     # one accepts on the same port and runs its own lifespan, like a replica.
     proxy_workers: int = Field(default_factory=default_workers, ge=1)

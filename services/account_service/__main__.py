@@ -10,4 +10,5 @@ if __name__ == "__main__":
         host=settings.host,
         port=settings.account_service_port,
         workers=settings.account_service_workers,
+        header_timeout_s=settings.client_header_timeout_s,
     )

@@ -44,12 +44,10 @@ class ProxySettings(BaseServiceSettings):
     # pool is bounded in total rather than per host (0 = no per-host limit).
     upstream_pool_limit: int = 1000
     upstream_pool_limit_per_host: int = 0
-    # Hostile or broken clients (see body_guard.py and shared/http_protocol.py): a body over
-    # max_body_bytes is refused with 413; a client that has not finished its request headers
-    # client_header_timeout_s after it began them is disconnected; one that sends nothing of its
-    # body for client_body_timeout_s gets a 408.
+    # Hostile or broken clients (see body_guard.py; the header deadline is shared settings'): a body
+    # over max_body_bytes is refused with 413; one that sends nothing of its body for
+    # client_body_timeout_s gets a 408.
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
-    client_header_timeout_s: float = Field(default=30.0, gt=0)
     client_body_timeout_s: float = Field(default=30.0, gt=0)
     # Browser origins allowed to call the proxy (CORS), comma-separated or a JSON list. Empty (the
     # default): no CORS at all, which is what the SDKs and CLIs need.
