@@ -12,13 +12,9 @@ from starlette.exceptions import HTTPException
 
 from shared.errors import (
     DependencyUnavailable,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
     PoolGateError,
-    RateLimited,
-    Unauthenticated,
     Unprocessable,
+    for_http_status,
     plain_body,
 )
 from shared.logging import get_logger
@@ -27,14 +23,6 @@ from shared.responses import JSONResponse
 
 log = get_logger(__name__)
 
-_HTTP_ERRORS: dict[int, type[PoolGateError]] = {
-    400: InvalidRequest,
-    401: Unauthenticated,
-    403: Forbidden,
-    404: NotFound,
-    422: Unprocessable,
-    429: RateLimited,
-}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
@@ -69,8 +57,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     if status == 400:  # FastAPI's only 400: a body it could not read as JSON (e.g. not UTF-8)
         return await poolgate_error(request, Unprocessable("body: not readable as JSON", param="body"))
-    cls = _HTTP_ERRORS.get(status, InvalidRequest if status < 500 else PoolGateError)
-    err = cls(str(exc.detail), status_code=status, code=_HTTP_CODES.get(status))
+    err = for_http_status(status)(str(exc.detail), status_code=status, code=_HTTP_CODES.get(status))
     response = await poolgate_error(request, err)
     response.headers.update(exc.headers or {})
     return response

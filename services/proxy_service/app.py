@@ -22,12 +22,9 @@ from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
 from shared.errors import (
-    Forbidden,
     InvalidRequest,
-    NotFound,
     PoolGateError,
-    RateLimited,
-    Unauthenticated,
+    for_http_status,
 )
 from shared.fast_routes import FastRoutesApp
 from shared.internal_client import InternalClient
@@ -145,15 +142,6 @@ def _readiness_checks(app: FastAPI):
     return {"account_service": account_service}
 
 
-_HTTP_ERRORS: dict[int, type[PoolGateError]] = {
-    400: InvalidRequest,
-    401: Unauthenticated,
-    403: Forbidden,
-    404: NotFound,
-    429: RateLimited,
-}
-
-
 async def _on_poolgate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PoolGateError)
     return error_response(exc, style_for_path(request.url.path))
@@ -161,8 +149,7 @@ async def _on_poolgate_error(request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    cls = _HTTP_ERRORS.get(exc.status_code, InvalidRequest if exc.status_code < 500 else PoolGateError)
-    err = cls(str(exc.detail), status_code=exc.status_code)
+    err = for_http_status(exc.status_code)(str(exc.detail), status_code=exc.status_code)
     response = error_response(err, style_for_path(request.url.path))
     for name, value in (exc.headers or {}).items():
         response.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
