@@ -94,6 +94,7 @@ class InternalClient:
             connector=aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300),
             timeout=self._timeout,
             json_serialize=lambda o: orjson.dumps(o).decode(),
+            cookie_jar=aiohttp.DummyCookieJar(),  # peers set none; a jar costs a look-up per call
         )
 
     async def close(self) -> None:

@@ -73,7 +73,11 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s
     )
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
+    # No cookie jar: a cookie one upstream answer sets (a CDN's `__cf_bm`, say) must never travel
+    # with another account's or another user's call, and a jar costs a look-up on every request.
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from fastapi import FastAPI
@@ -21,6 +22,14 @@ from shared.observability import health_router
 log = get_logger(__name__)
 
 
+def auth_client(timeout_s: float) -> httpx.AsyncClient:
+    """The client for the auth hosts. It keeps no cookies: a cookie one account's refresh answer sets
+    (a load balancer's, say) would otherwise go with every other account's refresh at that host, and
+    mark them all as one client."""
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, cookies=no_cookies)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: RefreshWorkerSettings = app.state.settings
@@ -33,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await internal.start()
         stack.push_async_callback(internal.close)
         # One client per process for the auth hosts; each call sets its own timeout.
-        http = httpx.AsyncClient(timeout=settings.kiro_refresh_timeout_s, follow_redirects=False)
+        http = auth_client(settings.kiro_refresh_timeout_s)
         stack.push_async_callback(http.aclose)
         broker = Broker(
             amqp_url=settings.amqp_url,

@@ -227,3 +227,29 @@ async def test_services_report_health_and_metrics(stack: Stack) -> None:
         metrics = (await client.get(f"{stack.worker_url}/metrics")).text
         # The worker consumed the account.created events the CLI's outbox rows became.
         assert 'poolgate_worker_events_total{type="account.created"}' in metrics
+
+
+async def test_a_cookie_an_upstream_sets_never_travels_with_another_call(stack: Stack) -> None:
+    """A CDN in front of an upstream sets cookies; a pooled proxy must not carry one account's (or
+    one user's) cookie into the next call to that host."""
+    # By name, not by IP: aiohttp's cookie jar keeps no cookie from an IP address, so only a name
+    # shows whether the proxy keeps cookies at all.
+    by_name = stack.openai_url.replace("127.0.0.1", "localhost") + "/v1"
+    keys = [stack.user_with_account(fmt="openai", api_base=by_name)[0] for _ in range(2)]
+    with stack.fake("openai") as fake:
+        fake.post(
+            "/_fake/config", json={"response_headers": {"set-cookie": "__cf_bm=seen-by-a; Path=/"}}
+        ).raise_for_status()
+        fake.delete("/_fake/requests").raise_for_status()
+        try:
+            for key in [*keys, *keys]:
+                reply = await _openai(stack, key).chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}]
+                )
+                assert reply.choices[0].message.content == FAKE_TEXT
+            logged = fake.get("/_fake/requests").json()
+        finally:
+            fake.post("/_fake/config", json={"response_headers": {}}).raise_for_status()
+    chats = [r for r in logged if r["path"].endswith("/chat/completions")]
+    assert len(chats) == 4
+    assert [r["headers"].get("cookie") for r in chats] == [None] * 4

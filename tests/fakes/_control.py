@@ -21,6 +21,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "text": "Hello from the fake",
     "valid_keys": None,  # None accepts any key; a list turns every other key into a 401
     "log_requests": True,  # benchmarks may switch the request log off
+    # Added to every API answer, as a CDN in front of a real upstream does (e.g. Cloudflare's
+    # `set-cookie: __cf_bm=...` on api.openai.com).
+    "response_headers": {},
 }
 # Fields a key script may override for that key only, e.g. one slow account in a pool.
 OVERRIDABLE = frozenset({"delay_ms", "stream_chunks", "chunk_delay_ms", "text"})
@@ -172,6 +175,9 @@ def _check_fields(patch: Any, allowed: Iterable[str]) -> str | None:
         return "text must be a string"
     if not isinstance(patch.get("valid_keys", []), list | None):
         return "valid_keys must be a list of keys or null"
+    headers = patch.get("response_headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return "response_headers must be an object of strings"
     return None
 
 
@@ -230,10 +236,16 @@ async def _control_body(request: web.Request) -> Any:
         return None
 
 
+async def _add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if not request.path.startswith("/_fake/"):
+        response.headers.update(request.app[STATE].config["response_headers"])
+
+
 def new_app(state: FakeState | None = None) -> web.Application:
     """An application with the state and the control routes; each fake adds its API routes."""
     app = web.Application(client_max_size=MAX_BODY)
     app[STATE] = state or FakeState()
+    app.on_response_prepare.append(_add_response_headers)
     app.router.add_get("/_fake/config", _get_config)
     app.router.add_post("/_fake/config", _post_config)
     app.router.add_post("/_fake/keys/{key}", _post_key)

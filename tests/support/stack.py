@@ -52,7 +52,7 @@ class Stack:
         created = httpx.post(
             f"{self.account_service_url}/api/v1/accounts/custom_api",
             headers={"authorization": f"Bearer {key}"},
-            json={"api_base": base, "api_key": upstream_key, "format": fmt, **fields},
+            json={"api_base": base, "api_key": upstream_key, "format": fmt} | fields,
         )
         assert created.status_code == 201, created.text
         hello = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}
