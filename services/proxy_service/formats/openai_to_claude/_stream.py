@@ -6,7 +6,8 @@ time, and a delta only ever targets the open block (`_blocks.py`).
 
 The finish reason closes the blocks; `message_delta` and `message_stop` wait for the usage chunk
 when usage was requested, and never come without a real end: a finish reason, `[DONE]`, or EOF
-after a finish. An upstream error chunk, or EOF before any of those, ends with an `error` event.
+after a finish. An upstream error chunk, a malformed `tool_calls`, or EOF before any of those, ends
+with an `error` event.
 """
 
 from __future__ import annotations
@@ -161,6 +162,12 @@ class OpenAIToClaudeStream:
             calls = delta.get("tool_calls")
             if calls and isinstance(calls, list):  # an empty list is no tool call (vLLM)
                 self._tools.feed(calls)
+            elif calls:  # as in a whole answer (`_response.py`): malformed, not silently dropped
+                kind = type(calls).__name__
+                self._fail(
+                    "api_error", f"malformed upstream answer: `delta.tool_calls` is {kind}, not an array"
+                )
+                return
         finish = choice.get("finish_reason")
         if finish:
             if finish == "error":  # OpenRouter: the provider failed mid-answer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.proxy_service.formats.tool_names import ToolNameMap
 from tests.unit.proxy_service.formats._sse import (
     DONE,
@@ -47,6 +49,15 @@ def test_an_openrouter_error_finish_ends_with_an_error_event() -> None:
     chunk["choices"][0]["error"] = {"message": "provider died", "code": 502}
     events = parse_claude(to_claude(openai_sse(chunk)))
     assert events[-1] == {"type": "error", "error": {"type": "api_error", "message": "provider died"}}
+    assert "message_stop" not in kinds(events)
+
+
+@pytest.mark.parametrize("calls", [True, {"index": 0}, "call"])
+def test_tool_calls_that_are_not_a_list_end_with_an_error_event(calls) -> None:
+    events = parse_claude(to_claude(openai_sse(delta(content="par"), delta(tool_calls=calls), DONE)))
+    assert events[-1]["type"] == "error"
+    assert events[-1]["error"]["type"] == "api_error"
+    assert "tool_calls" in events[-1]["error"]["message"]
     assert "message_stop" not in kinds(events)
 
 
