@@ -62,12 +62,19 @@ class Leases:
 
     def carry(self) -> list[Lease]:
         """Take the waiting releases for an allocation to carry; give them to `carried` after it."""
-        if not self._waiting:
-            return []
-        taken = list(itertools.islice(self._waiting.items(), _MAX_CARRIED))
-        for lease_id, _ in taken:
+        return self._take(limit=_MAX_CARRIED) if self._waiting else []
+
+    def _take(self, *, limit: int | None = None, released_before: float | None = None) -> list[Lease]:
+        """Remove and return up to `limit` waiting releases (those released by `released_before`)."""
+        due = (
+            (account_id, lease_id)
+            for lease_id, (account_id, at) in self._waiting.items()
+            if released_before is None or at <= released_before
+        )
+        taken = list(itertools.islice(due, limit))
+        for _, lease_id in taken:
             del self._waiting[lease_id]
-        return [(account_id, lease_id) for lease_id, (account_id, _) in taken]
+        return taken
 
     def carried(self, pairs: list[Lease], *, applied: bool) -> None:
         """The allocation (or flush) that carried `pairs` ended: if it did not reach account_service,
@@ -101,15 +108,9 @@ class Leases:
             await self._flush()
 
     async def _flush(self, *, released_before: float | None = None) -> None:
-        pairs = [
-            (a, lease)
-            for lease, (a, at) in self._waiting.items()
-            if released_before is None or at <= released_before
-        ]
+        pairs = self._take(released_before=released_before)
         if not pairs:
             return
-        for _, lease_id in pairs:
-            del self._waiting[lease_id]
         applied = False
         try:
             await self._internal.settle_leases(release=pairs)
