@@ -210,17 +210,19 @@ def render(err: PoolGateError, style: str) -> bytes:
     return orjson.dumps(RENDERERS[style](err))
 
 
+_BY_STATUS: dict[int, type[PoolGateError]] = {
+    400: InvalidRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    422: Unprocessable,
+    429: RateLimited,
+}
+
+
 def for_http_status(status_code: int) -> type[PoolGateError]:
     """The error class for a framework's own refusal with this status (an unknown route, a method)."""
-    by_status = {
-        400: InvalidRequest,
-        401: Unauthenticated,
-        403: Forbidden,
-        404: NotFound,
-        422: Unprocessable,
-        429: RateLimited,
-    }
-    return by_status.get(status_code, InvalidRequest if status_code < 500 else PoolGateError)
+    return _BY_STATUS.get(status_code, InvalidRequest if status_code < 500 else PoolGateError)
 
 
 def from_plain(status_code: int, body: dict[str, Any]) -> PoolGateError:
