@@ -11,6 +11,10 @@ The timer costs nothing on the usual path: it is armed when a connection opens, 
 when a `data_received` ends inside a request's headers, which a client sending its headers in one
 packet never does.
 
+A connection whose first byte is `shared.channel.MAGIC` is account_service's allocation channel
+(`shared/channel.py`): it is handed to the process's listening channel server, if there is one (in
+the proxy there is none, and httptools refuses the byte as a bad request).
+
 Chosen with `uvicorn.run(..., http=functools.partial(HeaderTimeoutProtocol, header_timeout_s=...))`
 (`shared/serve.py`); a partial of a module-level class survives the pickling of uvicorn's workers.
 """
@@ -22,6 +26,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from shared import channel
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,6 +38,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._header_timeout_s = header_timeout_s
         self._header_timer: asyncio.TimerHandle | None = None
         self._in_headers = False
+        self._fresh = True  # nothing received yet: the first byte may choose the channel
+        self._channel: channel.ServerConnection | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -40,15 +47,34 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
+        if self._channel is not None:
+            self._channel.connection_lost()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._channel is not None:
+            self._channel.data_received(data)
+            return
+        if self._fresh:
+            self._fresh = False
+            server = channel.listening
+            if data[:1] == channel.MAGIC and server is not None:
+                self._cancel_header_timer()  # the channel's hello is checked by the channel
+                self._channel = server.adopt(self.transport)
+                self._channel.data_received(data[1:])
+                return
         super().data_received(data)
         if self._in_headers:
             if self._header_timer is None:
                 self._header_timer = self.loop.call_later(self._header_timeout_s, self._headers_timed_out)
         elif self._header_timer is not None:
             self._cancel_header_timer()
+
+    def shutdown(self) -> None:
+        if self._channel is not None:
+            self._channel.shutdown()
+        else:
+            super().shutdown()
 
     def on_message_begin(self) -> None:
         self._in_headers = True

@@ -1,25 +1,26 @@
 """Client for account_service's internal API (`/internal/v1/...`), used by the proxy and the worker.
 
-It runs on the proxy's hot path (one allocation per upstream attempt), so it uses aiohttp with a
-keep-alive pool and orjson rather than httpx: see DESIGN.md §9 for the measured difference.
+The proxy's calls on the path of every client call (allocations, lease releases, the pool's models)
+go over the allocation channel (`shared/channel.py`) when one is given; everything else, and those
+calls without a channel, over HTTP with aiohttp, a keep-alive pool and orjson rather than httpx (see
+DESIGN.md §9 for the measured difference).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
 
+from shared.channel import UNREACHABLE, ChannelClient
 from shared.errors import DependencyUnavailable, PoolGateError, from_plain
 from shared.logging import CORRELATION_HEADER, get_correlation_id
 
-# The code of a request that did not reach account_service (not connected, or something in front of
-# it answered): safe to send again.
-UNREACHABLE = "account_service_unreachable"
 _FIRST_RETRY_S = 0.1
 _MAX_RETRY_S = 1.0
 
@@ -78,6 +79,7 @@ class InternalClient:
         pool_size: int = 256,
         timeout_s: float = 10.0,
         unreachable_wait_s: float = 0.0,
+        channel: ChannelClient | None = None,
     ) -> None:
         """`unreachable_wait_s`: how long a request waits for account_service while it cannot be
         connected to (or something in front of it answers for it), trying again every few hundred
@@ -88,6 +90,7 @@ class InternalClient:
         self._pool_size = pool_size
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self._channel = channel
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -98,17 +101,29 @@ class InternalClient:
         )
 
     async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
         if self._session is not None:
             await self._session.close()
 
     async def request(self, method: str, path: str, payload: Any = None) -> Any:
+        return await self._waiting(lambda: self._request(method, path, payload))
+
+    async def _hot(self, call: str, path: str, payload: Any) -> Any:
+        """A call on the path of every client call: over the channel if there is one."""
+        if self._channel is None:
+            return await self.request("POST", path, payload)
+        channel = self._channel
+        return await self._waiting(lambda: channel.call(call, payload, correlation_id=get_correlation_id()))
+
+    async def _waiting(self, send: Callable[[], Awaitable[Any]]) -> Any:
         if self._unreachable_wait_s <= 0:
-            return await self._request(method, path, payload)
+            return await send()
         deadline = time.monotonic() + self._unreachable_wait_s
         delay = _FIRST_RETRY_S
         while True:
             try:
-                return await self._request(method, path, payload)
+                return await send()
             except DependencyUnavailable as err:
                 left = deadline - time.monotonic()
                 if err.code != UNREACHABLE or left <= 0:
@@ -170,20 +185,20 @@ class InternalClient:
             payload["release"] = release
         if prefer:
             payload["prefer"] = prefer
-        return Allocation.from_json(await self.request("POST", "/internal/v1/allocations", payload))
+        return Allocation.from_json(await self._hot("allocate", "/internal/v1/allocations", payload))
 
     async def settle_leases(
         self, *, release: list[tuple[str, str]] | None = None, renew: list[tuple[str, str]] | None = None
     ) -> int:
         """Release finished leases and renew running ones; returns how many were renewed."""
-        body = await self.request(
-            "POST", "/internal/v1/leases", {"release": release or [], "renew": renew or []}
+        body = await self._hot(
+            "leases", "/internal/v1/leases", {"release": release or [], "renew": renew or []}
         )
         return int(body["renewed"])
 
     async def models(self, api_key: str) -> PoolModels:
         """The chat models the key's pool can serve; authenticates the key like `allocate`."""
-        body = await self.request("POST", "/internal/v1/models", {"api_key": api_key})
+        body = await self._hot("models", "/internal/v1/models", {"api_key": api_key})
         return PoolModels(models=tuple(body["models"]), any_model=bool(body["any_model"]))
 
     async def account_credentials(self, account_id: str) -> dict[str, Any]:

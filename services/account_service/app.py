@@ -17,6 +17,7 @@ from services.account_service.allocation.service import Allocator
 from services.account_service.api import TAGS as API_TAGS
 from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
+from services.account_service.internal.channel import channel_server
 from services.account_service.internal.endpoints import allocation_route, leases_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.keys.store import KeyStore
@@ -98,6 +99,13 @@ async def lifespan(app: FastAPI):
         app.state.allocator = Allocator(
             index=index, keys=keys, picker=picker, public_pool=settings.public_pool
         )
+        channel = channel_server(
+            app.state,
+            token=settings.service_token.get_secret_value(),
+            loopback_only=settings.development_service_token,
+        )
+        channel.listen()  # the proxy's allocations, on this process's HTTP port (shared/channel.py)
+        stack.callback(channel.close)
         log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
         yield
 

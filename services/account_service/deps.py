@@ -39,6 +39,10 @@ def internal_api_refused(request: Request) -> Forbidden | None:
     client = request.scope.get("client")
     if is_loopback(client[0] if client else None):
         return None
+    return loopback_only_refusal()
+
+
+def loopback_only_refusal() -> Forbidden:
     return Forbidden(
         "the internal API answers only loopback clients while the development service token is in use;"
         " set POOLGATE_SERVICE_TOKEN to a random secret to serve it to other hosts",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from urllib.parse import urlsplit
 
 import aiohttp
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from services.proxy_service.upstreams.custom_api import CustomApiUpstream
 from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
+from shared.channel import ChannelClient
 from shared.errors import (
     InvalidRequest,
     PoolGateError,
@@ -80,6 +82,15 @@ def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
     )
 
 
+def allocation_channel(settings: ProxySettings) -> ChannelClient | None:
+    """The allocation channel to account_service's HTTP port (shared/channel.py); none when turned
+    off or reached over TLS (something in front of it that speaks only HTTP): plain HTTP calls then."""
+    url = urlsplit(settings.account_service_url)
+    if not settings.allocation_channel or url.scheme != "http" or not url.hostname:
+        return None
+    return ChannelClient(url.hostname, url.port or 80, token=settings.service_token.get_secret_value())
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ProxySettings = app.state.settings
@@ -88,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.account_service_url,
             settings.service_token.get_secret_value(),
             unreachable_wait_s=settings.account_service_wait_s,
+            channel=allocation_channel(settings),
         )
         await internal.start()
         stack.push_async_callback(internal.close)

@@ -38,6 +38,10 @@ class ProxySettings(BaseServiceSettings):
     # While account_service cannot be connected to (a restart, a rolling deploy), a client call waits
     # up to this long for it before answering 503: a restart of a few seconds costs no call.
     account_service_wait_s: float = 10.0
+    # Allocations, lease releases and model lists go to account_service over the allocation channel
+    # (shared/channel.py), on its HTTP port; false: over plain HTTP, for a path to account_service
+    # that carries only HTTP (a layer-7 proxy in between). An https:// URL implies false.
+    allocation_channel: bool = True
     usage_buffer_size: int = 10_000
     usage_drain_timeout_s: float = 5.0
     # Many accounts share one host (api.openai.com, api.anthropic.com) and streams last long, so the

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import State
 from starlette.routing import Route
 
 from services.account_service.accounts import credentials
@@ -24,36 +25,12 @@ router = APIRouter(
 )
 
 
-async def _read_keyed_body(request: Request) -> tuple[dict, str]:
-    """The service-token check and the JSON body with its `api_key`, parsed by hand with orjson."""
-    await require_service_token(request)
-    try:
-        body = orjson.loads(await request.body())
-        api_key = body["api_key"]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InvalidRequest("body must be a JSON object with api_key", param="api_key") from exc
+def _keyed(body: Any) -> str:
+    """The `api_key` of a keyed call's body."""
+    api_key = body.get("api_key") if isinstance(body, dict) else None
     if not isinstance(api_key, str) or not api_key:
-        raise InvalidRequest("api_key must be a non-empty string", param="api_key")
-    return body, api_key
-
-
-async def allocate(request: Request) -> Response:
-    """`POST /internal/v1/allocations`, the hot path: a plain Starlette endpoint (no FastAPI
-    dependency solving or validation, both measurable per call)."""
-    body, api_key = await _read_keyed_body(request)
-    formats = body.get("formats")
-    answer = await request.app.state.allocator.allocate(
-        AllocationRequest(
-            api_key=api_key,
-            capability=body.get("capability") or "chat",
-            model=body.get("model"),
-            formats=tuple(formats) if formats else None,
-            exclude=frozenset(body.get("exclude") or ()),
-            release=_leases(body, "release"),
-            prefer=tuple(body.get("prefer") or ()),
-        )
-    )
-    return Response(orjson.dumps(answer), media_type="application/json")
+        raise InvalidRequest("body must be a JSON object with a non-empty api_key", param="api_key")
+    return api_key
 
 
 def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
@@ -66,35 +43,68 @@ def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
     return tuple((a, lease) for a, lease in pairs)
 
 
-async def settle_leases(request: Request) -> Response:
-    """`POST /internal/v1/leases {release: [[account_id, lease_id]...], renew: [...]}` → `{renewed}`:
-    the proxy releases every attempt's lease the moment it ends, and renews those still running
-    (a long stream) before their short TTL runs out. Batched: one call carries many leases."""
-    await require_service_token(request)
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest("body must be a JSON object", param="release") from exc
+# The three calls on the path of every client call, each `(state, body) -> answer`: served on the
+# allocation channel (internal/channel.py) and, the same, on the plain HTTP routes below.
+
+
+async def allocate(state: State, body: Any) -> dict:
+    """An account and its lease for `{api_key, capability, model, formats, prefer, exclude,
+    release}`; the leases in `release` are released before the pick."""
+    api_key = _keyed(body)
+    formats = body.get("formats")
+    return await state.allocator.allocate(
+        AllocationRequest(
+            api_key=api_key,
+            capability=body.get("capability") or "chat",
+            model=body.get("model"),
+            formats=tuple(formats) if formats else None,
+            exclude=frozenset(body.get("exclude") or ()),
+            release=_leases(body, "release"),
+            prefer=tuple(body.get("prefer") or ()),
+        )
+    )
+
+
+async def settle_leases(state: State, body: Any) -> dict:
+    """`{release: [[account_id, lease_id]...], renew: [...]}` → `{renewed}`: the proxy releases
+    every attempt's lease the moment it ends, and renews those still running (a long stream) before
+    their short TTL runs out. Batched: one call carries many leases."""
     if not isinstance(body, dict):
         raise InvalidRequest("body must be a JSON object", param="release")
-    renewed = await request.app.state.picker.settle(
-        release=_leases(body, "release"), renew=_leases(body, "renew")
-    )
-    return Response(orjson.dumps({"renewed": renewed}), media_type="application/json")
+    renewed = await state.picker.settle(release=_leases(body, "release"), renew=_leases(body, "renew"))
+    return {"renewed": renewed}
 
 
-async def list_models(request: Request) -> Response:
-    """`POST /internal/v1/models {api_key}` → `{models, any_model}`: the chat models the key's pool
-    can serve, authenticated like an allocation (401 unknown key, 403 disabled). The proxy's
-    `/v1/models` and `count_tokens` call it per request, so it is a plain route too."""
-    _, api_key = await _read_keyed_body(request)
-    models = await request.app.state.allocator.models(api_key)
-    return Response(orjson.dumps(models.as_json()), media_type="application/json")
+async def list_models(state: State, body: Any) -> dict:
+    """`{api_key}` → `{models, any_model}`: the chat models the key's pool can serve, authenticated
+    like an allocation (401 unknown key, 403 disabled). The proxy's `/v1/models` and `count_tokens`
+    ask it per request."""
+    models = await state.allocator.models(_keyed(body))
+    return models.as_json()
 
 
-allocation_route = Route("/internal/v1/allocations", allocate, methods=["POST"])
-models_route = Route("/internal/v1/models", list_models, methods=["POST"])
-leases_route = Route("/internal/v1/leases", settle_leases, methods=["POST"])
+HOT_CALLS = {"allocate": allocate, "leases": settle_leases, "models": list_models}
+
+
+def _http(call) -> Route:
+    """The HTTP form of a hot call: a plain Starlette endpoint (no FastAPI dependency solving or
+    validation, both measurable per call)."""
+
+    async def endpoint(request: Request) -> Response:
+        await require_service_token(request)
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest("body must be a JSON object", param="body") from exc
+        answer = await call(request.app.state, body)
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    return endpoint
+
+
+allocation_route = Route("/internal/v1/allocations", _http(allocate), methods=["POST"])
+models_route = Route("/internal/v1/models", _http(list_models), methods=["POST"])
+leases_route = Route("/internal/v1/leases", _http(settle_leases), methods=["POST"])
 
 
 class RenewedCredentials(BaseModel):

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from services.proxy_service.app import create_app
+from services.proxy_service.app import allocation_channel, create_app
 from services.proxy_service.relay import AttemptDeps, Leases, Relay
 from services.proxy_service.settings import ProxySettings
 from shared.internal_client import InternalClient
@@ -112,3 +112,18 @@ def test_metrics_are_exposed(client: TestClient) -> None:
 def test_the_body_is_not_needed_to_refuse_a_missing_key(client: TestClient) -> None:
     r = client.post("/v1/messages", content=orjson.dumps([1, 2, 3]))
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("url", "channel_on", "uses_channel"),
+    [
+        ("http://account-service:8001", True, True),
+        ("https://account-service.example", True, False),  # TLS in front: something speaks only HTTP
+        ("http://account-service:8001", False, False),
+    ],
+)
+def test_the_allocation_channel_is_used_unless_turned_off_or_behind_tls(
+    url: str, channel_on: bool, uses_channel: bool
+) -> None:
+    settings = ProxySettings(account_service_url=url, allocation_channel=channel_on)
+    assert (allocation_channel(settings) is not None) is uses_channel
