@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.day_boundary import DayBoundary, utcnow, zone
 from shared.secret_rules import GENERATE_HINT, secret_problem, url_problem
 
 if TYPE_CHECKING:
@@ -85,6 +88,23 @@ class BaseServiceSettings(BaseSettings):
     account_service_workers: int = Field(default_factory=default_workers, ge=1)
     # Upstream URLs on private or loopback networks are refused unless this is set (see netguard).
     allow_private_upstreams: bool = False
+    # The day daily things count in (today's calls, `exhausted` until the daily reset, the daily
+    # revalidation): it begins at `day_starts_at` (HH:MM) local time in `timezone` (shared/day_boundary.py).
+    timezone: str = "UTC"
+    day_starts_at: time = time(0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("day_starts_at")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("day_starts_at is a local time (HH:MM) in POOLGATE_TIMEZONE, without an offset")
+        return value
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> BaseServiceSettings:
@@ -130,6 +150,9 @@ class BaseServiceSettings(BaseSettings):
             socket_timeout=self.redis_timeout_s,
             retry=Retry(NoBackoff(), retries=1),
         )
+
+    def day_boundary(self, clock: Callable[[], datetime] = utcnow) -> DayBoundary:
+        return DayBoundary(timezone=zone(self.timezone), starts_at=self.day_starts_at, clock=clock)
 
     def redis_key(self, *parts: str) -> str:
         return ":".join((self.redis_prefix, *parts))

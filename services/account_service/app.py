@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -20,6 +22,7 @@ from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
 from services.account_service.internal.channel import channel_server
 from services.account_service.internal.endpoints import allocation_route, leases_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
+from services.account_service.jobs.runner import JobRunner
 from services.account_service.keys.store import KeyStore
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
@@ -77,6 +80,9 @@ async def lifespan(app: FastAPI):
         relay = OutboxRelay(pool=pool, broker=broker, dsn=settings.database_url)
         stack.push_async_callback(relay.stop)  # also closes its LISTEN connection if start fails
         await relay.start()
+        jobs = JobRunner(pool=pool, days=app.state.days, chunk_size=settings.job_chunk_size)
+        await jobs.start()
+        stack.push_async_callback(jobs.stop)
         sweeper = Sweeper(
             pool=pool,
             dsn=settings.database_url,
@@ -89,13 +95,13 @@ async def lifespan(app: FastAPI):
         await broker.consume_batches(
             usage.QUEUE,
             usage.BINDINGS,
-            usage.UsageConsumer(pool=pool, picker=picker, health=health).handle,
+            usage.UsageConsumer(pool=pool, picker=picker, health=health, days=app.state.days).handle,
             policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
             batch_size=200,
             batch_window_s=0.05,
         )
         app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
-        app.state.picker = picker
+        app.state.picker, app.state.health, app.state.jobs = picker, health, jobs
         app.state.allocator = Allocator(
             index=index, keys=keys, picker=picker, public_pool=settings.public_pool
         )
@@ -137,7 +143,10 @@ def _readiness_checks(app: FastAPI):
     return {"postgresql": postgres, "redis": redis, "rabbitmq": rabbitmq}
 
 
-def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
+def create_app(
+    settings: AccountServiceSettings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The service; `clock` (what "now" is for daily counts and resets) is for tests."""
     settings = settings or get_settings()
     configure_logging(service="account_service", level=settings.log_level, json=settings.log_json)
     hot_routes = [allocation_route, leases_route, models_route]
@@ -157,6 +166,7 @@ def create_app(settings: AccountServiceSettings | None = None) -> FastAPI:
         fast_routes=hot_routes,  # answered ahead of the middleware stack (shared/fast_routes.py)
     )
     app.state.settings = settings
+    app.state.days = settings.day_boundary(clock) if clock else settings.day_boundary()
     app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
     app.state.internal_loopback_only = settings.development_service_token  # see deps.internal_api_refused
     app.add_middleware(CorrelationIdMiddleware)

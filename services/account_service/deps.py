@@ -10,9 +10,13 @@ import asyncpg
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.account_service.allocation.health import Health
+from services.account_service.allocation.picker import Picks
+from services.account_service.jobs.runner import JobRunner
 from services.account_service.keys.schemas import Caller
 from services.account_service.keys.service import authenticate
 from shared.crypto import SecretBox
+from shared.day_boundary import DayBoundary
 from shared.errors import Forbidden, Unauthenticated
 
 
@@ -82,6 +86,30 @@ async def get_box(request: Request) -> SecretBox:
 
 
 Box = Annotated[SecretBox, Depends(get_box)]
+
+
+async def get_days(request: Request) -> DayBoundary:
+    return request.app.state.days
+
+
+Days = Annotated[DayBoundary, Depends(get_days)]
+
+
+async def get_picker(request: Request) -> Picks:
+    return request.app.state.picker
+
+
+async def get_health(request: Request) -> Health:
+    return request.app.state.health
+
+
+async def get_job_runner(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
+LivePicker = Annotated[Picks, Depends(get_picker)]
+LiveHealth = Annotated[Health, Depends(get_health)]
+Jobs = Annotated[JobRunner, Depends(get_job_runner)]
 
 
 async def private_upstreams_allowed(request: Request) -> bool:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
+
 from shared.settings import BaseServiceSettings
 
 
@@ -12,6 +14,8 @@ class AccountServiceSettings(BaseServiceSettings):
     db_pool_size: int = 10
     migrate_on_start: bool = True
     sweep_interval_s: float = 30.0
+    # Accounts a long action (refresh all, ...) works through per transaction.
+    job_chunk_size: int = Field(default=100, ge=1, le=10000)
 
 
 @lru_cache

@@ -97,6 +97,35 @@ class UserChanged(Event):
     user_id: str
 
 
+JobAction = Literal["refresh_due", "refresh_all", "refresh_unavailable"]
+
+
+class JobProgressed(Event):
+    """A chunk of a long action's accounts was worked through (`GET /api/v1/jobs/{job_id}` has each
+    account's result). For refresh actions `queued` counts refreshes requested from the worker, not
+    refreshes done: their results appear on the accounts as the worker checks them."""
+
+    TYPE = "job.progressed"
+    job_id: str
+    action: JobAction
+    user_id: str
+    total: int
+    queued: int
+    skipped: int
+
+
+class JobFinished(Event):
+    """Every account of a long action has its result."""
+
+    TYPE = "job.finished"
+    job_id: str
+    action: JobAction
+    user_id: str
+    total: int
+    queued: int
+    skipped: int
+
+
 Outcome = Literal[
     "success",
     "rate_limited",
@@ -145,6 +174,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountRefreshFailed,
         ApiKeyChanged,
         UserChanged,
+        JobProgressed,
+        JobFinished,
         UsageRecorded,
     )
 }

@@ -375,3 +375,30 @@ async def test_two_workers_never_refresh_one_account_at_the_same_time(kiro: Kiro
             line for line in proc.logs().splitlines() if "kiro.refresh.done" in line and account_id in line
         ]
         assert done, f"{proc.name} refreshed nothing"
+
+
+async def test_force_refresh_all_is_a_job_whose_queued_refreshes_the_worker_carries_out(kiro: Kiro):
+    _, auth = await kiro.user()
+    tokens = [_token(f"job-{n}") for n in range(3)]
+    ids = []
+    for token in tokens:
+        await kiro.lineage(token, "us-east-1")
+        ids.append(await kiro.add(auth, token, "us-east-1"))
+    for account_id in ids:
+        await kiro.until_status(auth, account_id, "active")  # validated by a first refresh
+
+    started = await kiro.accounts.post("/api/v1/accounts/refresh", headers=auth, json={"scope": "all"})
+    assert started.status_code == 202, started.text
+    async with asyncio.timeout(20):
+        while (job := (await kiro.accounts.get(started.headers["location"], headers=auth)).json())[
+            "status"
+        ] != "finished":
+            await asyncio.sleep(0.1)
+    assert (job["total"], job["queued"], job["skipped"]) == (3, 3, 0)
+    assert {item["account_id"] for item in job["items"]} == set(ids)
+    # Queued is not done: the worker then refreshes each one, with its rotated token.
+    async with asyncio.timeout(20):
+        while [(await kiro.lineage_view(t))["refresh_count"] for t in tokens] != [2, 2, 2]:
+            await asyncio.sleep(0.1)
+    for token in tokens:
+        assert [c["body"]["refreshToken"] for c in await kiro.refresh_calls(token)] == [token, f"{token}.r1"]

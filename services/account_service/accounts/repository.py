@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,8 @@ from services.account_service.accounts.schemas import Account
 _COLUMNS = (
     "id, owner_id, kind, name, visibility, status, status_reason, status_changed_at, status_until, weight,"
     " max_concurrency, region, credential_expires_at, settings, secrets, success_count, fail_count,"
-    " last_used_at, created_at, updated_at"
+    " last_used_at, created_at, updated_at, last_check_at, last_check_ok, last_check_kind, last_check_reason,"
+    " credits, credits_read_at, calls_day, calls_today, calls_today_ok"
 )
 # Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
 _FILTER = (
@@ -72,6 +73,12 @@ async def get_for_update(conn: asyncpg.Connection, *, account_id: UUID) -> Accou
     """The account, locked until the transaction ends, so two changes to it cannot interleave."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE", account_id)
     return Account(**row) if row else None
+
+
+async def get_many(conn: asyncpg.Connection, *, account_ids: Sequence[UUID]) -> dict[UUID, Account]:
+    """The accounts of `account_ids` that exist, by id."""
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])", account_ids)
+    return {r["id"]: Account(**r) for r in rows}
 
 
 async def list_active(conn: asyncpg.Connection | asyncpg.Pool) -> list[Account]:
@@ -225,15 +232,29 @@ async def add_outcomes(
     successes: Sequence[int],
     failures: Sequence[int],
     last_used: Sequence[datetime],
+    days: Sequence[date],
+    day_calls: Sequence[int],
+    day_successes: Sequence[int],
 ) -> None:
-    """Apply a batch of counted outcomes in one statement."""
+    """Apply a batch of counted outcomes in one statement. Today's calls: calls of the day the account
+    counts in are added; calls of a later day start the count again; calls of an earlier day (late
+    deliveries after the day changed) are left out of it."""
     await conn.execute(
         "UPDATE accounts a SET success_count = a.success_count + u.ok, fail_count = a.fail_count + u.failed,"
-        " last_used_at = GREATEST(a.last_used_at, u.at)"
-        " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS u(id, ok, failed, at)"
+        " last_used_at = GREATEST(a.last_used_at, u.at),"
+        " calls_today = CASE WHEN a.calls_day = u.day THEN a.calls_today + u.calls"
+        "   WHEN a.calls_day > u.day THEN a.calls_today ELSE u.calls END,"
+        " calls_today_ok = CASE WHEN a.calls_day = u.day THEN a.calls_today_ok + u.calls_ok"
+        "   WHEN a.calls_day > u.day THEN a.calls_today_ok ELSE u.calls_ok END,"
+        " calls_day = GREATEST(a.calls_day, u.day)"
+        " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::date[], $6::integer[],"
+        "   $7::integer[]) AS u(id, ok, failed, at, day, calls, calls_ok)"
         " WHERE a.id = u.id",
         account_ids,
         successes,
         failures,
         last_used,
+        days,
+        day_calls,
+        day_successes,
     )

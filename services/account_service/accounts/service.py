@@ -5,7 +5,7 @@ Every change records its event in the caller's transaction; nothing here commits
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,11 +23,14 @@ from services.account_service.accounts.schemas import (
     validation_error,
 )
 from services.account_service.accounts.views import account_out
+from services.account_service.allocation.health import Health
+from services.account_service.allocation.picker import Picks
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor, User
 from services.account_service.users.service import get_user, resolve_owner, usernames
 from shared.crypto import SecretBox
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.logging import get_logger
 from shared.messages.contracts import (
     AccountCreated,
     AccountDeleted,
@@ -35,10 +38,15 @@ from shared.messages.contracts import (
     AccountStatusChanged,
 )
 from shared.netguard import internal_address_of
+from shared.outages import is_unavailable
 
 __all__ = ["validation_error"]
 
+log = get_logger(__name__)
+
 _DREAMINA_EMAIL_KEY = "accounts_dreamina_email_key"
+# The kinds whose credential the refresh worker renews or revalidates.
+REFRESHABLE = ("kiro", "dreamina")
 
 
 def parse_spec(kind: str, data: dict[str, Any]) -> AccountCreateBase:
@@ -145,6 +153,14 @@ async def get_account(
     return account
 
 
+async def owner_scope(conn: asyncpg.Connection, *, actor: Actor, owner: str | None) -> UUID | None:
+    """Whose accounts an action over many takes: the named owner's (admins may name anyone), else
+    the actor's own, or everyone's (None) for an admin."""
+    if owner is not None:
+        return (await resolve_owner(conn, actor=actor, username=owner)).id
+    return None if actor.is_admin else actor.user_id
+
+
 async def list_accounts(
     conn: asyncpg.Connection,
     *,
@@ -162,10 +178,7 @@ async def list_accounts(
         raise Unprocessable(
             f"unknown region {region!r}; allowed: {rules.allowed(rules.ALL_REGIONS)}", param="region"
         )
-    if owner is not None:
-        owner_id = (await resolve_owner(conn, actor=actor, username=owner)).id
-    else:
-        owner_id = None if actor.is_admin else actor.user_id
+    owner_id = await owner_scope(conn, actor=actor, owner=owner)
     return await repository.search(
         conn,
         owner_id=owner_id,
@@ -178,10 +191,14 @@ async def list_accounts(
     )
 
 
-async def present(conn: asyncpg.Connection, box: SecretBox, accounts: list[Account]) -> list[AccountOut]:
-    """Accounts as the API shows them: owner usernames, secrets masked."""
+async def present(
+    conn: asyncpg.Connection, box: SecretBox, accounts: list[Account], *, today: date
+) -> list[AccountOut]:
+    """Accounts as the API shows them: owner usernames, secrets masked, today's calls as of `today`."""
     owners = await usernames(conn, user_ids=[a.owner_id for a in accounts])
-    return [account_out(a, decrypt_secrets(box, a), owner=owners.get(a.owner_id)) for a in accounts]
+    return [
+        account_out(a, decrypt_secrets(box, a), owner=owners.get(a.owner_id), today=today) for a in accounts
+    ]
 
 
 async def change_status(
@@ -206,9 +223,16 @@ async def change_status(
 
 
 async def set_enabled(
-    conn: asyncpg.Connection, box: SecretBox, *, actor: Actor, account_id: UUID, enabled: bool
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    actor: Actor,
+    account_id: UUID,
+    enabled: bool,
+    verb: str = "enabled",
 ) -> Account:
-    """Disable; or make usable again (from disabled, invalid, exhausted) in the status its credential has."""
+    """Disable; or make usable again (from disabled, invalid, exhausted, its reset time cleared) in the
+    status its credential has: active, or pending while it has none. `verb` goes into the reason."""
     account = await get_account(conn, actor=actor, account_id=account_id, lock=True)
     if not enabled:
         if account.status == "disabled":
@@ -219,7 +243,31 @@ async def set_enabled(
     if account.status in ("active", "pending"):
         return account
     status = rules.initial_status(account.kind, decrypt_secrets(box, account))
-    return await change_status(conn, account=account, status=status, reason=f"enabled by {actor.username}")
+    return await change_status(conn, account=account, status=status, reason=f"{verb} by {actor.username}")
+
+
+async def restore_account(
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    picker: Picks,
+    health: Health,
+    actor: Actor,
+    account_id: UUID,
+) -> Account:
+    """Make the account usable at once, as the old manager's restore did: out of disabled, invalid or
+    exhausted (as enabling does), and what recent calls said of it forgotten (its cooldown and its
+    success rate), so it is chosen again like a healthy account. Live health is only a moving
+    estimate: with Redis away it is left to recover by itself."""
+    account = await set_enabled(conn, box, actor=actor, account_id=account_id, enabled=True, verb="restored")
+    await picker.end_cooldown(str(account.id))  # the fallback picker copes with Redis being away
+    try:
+        await health.forget(str(account.id))
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("account.health_not_reset", account_id=str(account.id), error=exc.__class__.__name__)
+    return account
 
 
 async def delete_account(conn: asyncpg.Connection, *, actor: Actor, account_id: UUID) -> None:
@@ -228,13 +276,18 @@ async def delete_account(conn: asyncpg.Connection, *, actor: Actor, account_id: 
     await record(conn, AccountDeleted(account_id=str(account.id), kind=account.kind))
 
 
-async def request_refresh(conn: asyncpg.Connection, *, actor: Actor, account_id: UUID) -> Account:
-    """Ask the refresh worker to refresh (Kiro) or revalidate (Dreamina) the account's credential now."""
-    account = await get_account(conn, actor=actor, account_id=account_id)
-    if account.kind == "custom_api":
-        raise Unprocessable("a custom_api account has no credential to refresh", param="account_id")
+async def queue_refresh(conn: asyncpg.Connection, *, account: Account, requested_by: str) -> None:
+    """Ask the refresh worker to refresh (Kiro) or revalidate (Dreamina; a login only if the account
+    can log in) the credential: queued, not done; the worker's result shows as the account's last check."""
     await record(
         conn,
-        AccountRefreshRequested(account_id=str(account.id), kind=account.kind, requested_by=actor.username),
+        AccountRefreshRequested(account_id=str(account.id), kind=account.kind, requested_by=requested_by),
     )
+
+
+async def request_refresh(conn: asyncpg.Connection, *, actor: Actor, account_id: UUID) -> Account:
+    account = await get_account(conn, actor=actor, account_id=account_id)
+    if account.kind not in REFRESHABLE:
+        raise Unprocessable(f"a {account.kind} account has no credential to refresh", param="account_id")
+    await queue_refresh(conn, account=account, requested_by=actor.username)
     return account

@@ -1,5 +1,6 @@
-"""`/api/v1/accounts/{kiro,dreamina}/{import,export}`: bulk import with a verdict per line; export
-(admins only, since it holds the secrets) in the format the import reads."""
+"""`/api/v1/accounts/{kiro,dreamina}/{import,export}`: bulk import with a verdict per line; export in the
+format the import reads, secrets and all: Dreamina accounts by their owner (admins: everyone's or one
+owner's), Kiro accounts by admins."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.account_service.accounts.schemas import (
     KiroExportEntry,
     KiroImport,
 )
+from services.account_service.accounts.service import owner_scope
 from services.account_service.deps import AdminUser, Box, CurrentUser, Tx
 from services.account_service.openapi import JSON_ERROR_RESPONSES
 from services.account_service.users.service import get_user, resolve_owner
@@ -73,10 +75,14 @@ async def export_kiro(conn: Tx, box: Box, _: AdminUser, owner: OwnerQuery = None
     "/dreamina/export",
     response_class=PlainTextResponse,
     responses=JSON_ERROR_RESPONSES,
-    summary="Export Dreamina accounts as email:password:region:sessionid lines (admins; contains secrets)",
+    summary="Export Dreamina accounts as email:password:region:sessionid lines, the import's format "
+    "(own; admins: everyone's, or one owner's; contains secrets)",
 )
-async def export_dreamina(conn: Tx, box: Box, _: AdminUser, owner: OwnerQuery = None) -> PlainTextResponse:
-    text = await transfer.export_dreamina(conn, box, owner_id=await _owner_id(conn, owner))
+async def export_dreamina(
+    conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+) -> PlainTextResponse:
+    owner_id = await owner_scope(conn, actor=caller, owner=owner)
+    text = await transfer.export_dreamina(conn, box, owner_id=owner_id)
     return PlainTextResponse(
         text, headers={"content-disposition": 'attachment; filename="dreamina_accounts.txt"'}
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from services.account_service.accounts import rules
-from services.account_service.accounts.schemas import Account, AccountOut
+from services.account_service.accounts.schemas import Account, AccountOut, CallsToday, LastCheck
 from shared.crypto import mask
 
 # Below this length the first four characters are most of the secret, so nothing of it is shown.
@@ -43,7 +44,25 @@ def chat_region(account: Account) -> tuple[str | None, rules.ChatRegionSource | 
     return rules.kiro_chat_region(account.settings.get("api_region"), account.settings.get("profile_arn"))
 
 
-def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None) -> AccountOut:
+def calls_today(account: Account, today: date) -> CallsToday:
+    """The stored count is today's only if it was counted today; an older day's shows as none yet."""
+    if account.calls_day != today:
+        return CallsToday(day=today, total=0, ok=0)
+    return CallsToday(day=today, total=account.calls_today, ok=account.calls_today_ok)
+
+
+def last_check(account: Account) -> LastCheck | None:
+    if account.last_check_at is None or account.last_check_ok is None:
+        return None
+    return LastCheck(
+        at=account.last_check_at,
+        ok=account.last_check_ok,
+        kind=account.last_check_kind,
+        reason=account.last_check_reason,
+    )
+
+
+def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None, today: date) -> AccountOut:
     can_login = (
         rules.can_login(secrets.get("password"), account.region or "cn")
         if account.kind == "dreamina"
@@ -72,6 +91,10 @@ def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None)
         credential_expires_at=account.credential_expires_at,
         success_count=account.success_count,
         fail_count=account.fail_count,
+        calls_today=calls_today(account, today),
+        last_check=last_check(account),
+        credits=account.credits,
+        credits_read_at=account.credits_read_at,
         last_used_at=account.last_used_at,
         created_at=account.created_at,
         updated_at=account.updated_at,

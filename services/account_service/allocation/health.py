@@ -76,6 +76,10 @@ class Health:
         flat = [x.decode() if isinstance(x, bytes) else x for x in flat]
         return {flat[i]: float(flat[i + 1]) for i in range(0, len(flat), 2)}
 
+    async def forget(self, account_id: str) -> None:
+        """Drop the account's success rate and error count: it starts again as a new account would."""
+        await self._redis.delete(f"{self._prefix}:health:{account_id}")
+
     async def rate(self, account_id: str) -> float:
         value = await self._redis.hget(f"{self._prefix}:health:{account_id}", "rate")
         return float(value) if value is not None else 1.0

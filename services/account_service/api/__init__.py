@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from services.account_service.accounts.endpoints import router as accounts
 from services.account_service.accounts.transfer_endpoints import router as transfer
 from services.account_service.input_check import reject_unstorable_text
+from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
 from services.account_service.users.endpoints import router as users
@@ -17,12 +18,16 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, users, keys):
+for part in (transfer, accounts, jobs, users, keys):
     router.include_router(part)
 
 TAGS = [
     {"name": "accounts", "description": "Upstream accounts of every kind: kiro, custom_api, dreamina"},
-    {"name": "import and export", "description": "Bulk import with a result per line; export (admins)"},
+    {
+        "name": "import and export",
+        "description": "Bulk import with a result per line; export (Dreamina: own; Kiro: admins)",
+    },
+    {"name": "jobs", "description": "Long actions over many accounts: progress and per-account results"},
     {"name": "users", "description": "Users (admins) and the caller's own identity"},
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
 ]

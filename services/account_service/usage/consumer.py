@@ -1,6 +1,8 @@
 """Consumes `usage.recorded`: keeps live health, acts on outcomes, and adds the outcomes to the
-account and key counters in one statement per batch (never a row per request). It releases nothing:
-the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
+account and key counters in one statement per batch (never a row per request), today's calls per
+account among them: a call counts in the day it happened (its `occurred_at`, in the configured day of
+shared/day_boundary.py), and the first call of a new day starts the account's count again. It releases
+nothing: the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
 
 Exactly once: each AMQP message's id is claimed in the same transaction as its counts
 (`inbox.py`), so a message delivered again is skipped and every counted call is counted once. Live
@@ -16,7 +18,8 @@ retries the whole batch through the delayed retry queue.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -29,6 +32,7 @@ from services.account_service.keys import repository as keys
 from services.account_service.outbox.writer import record
 from services.account_service.usage import outcomes
 from services.account_service.usage.inbox import Inbox
+from shared.day_boundary import DayBoundary
 from shared.logging import get_logger
 from shared.messages.broker import Delivery
 from shared.messages.contracts import AccountCredentialRejected, UsageRecorded
@@ -41,11 +45,34 @@ QUEUE = USAGE_QUEUE
 BINDINGS = ["usage.recorded"]
 
 
+@dataclass(slots=True)
+class _Tally:
+    successes: int = 0
+    failures: int = 0
+    last_used: datetime | None = None
+    day: date | None = None  # the latest day of the batch's calls; only its calls count as that day's
+    day_calls: int = 0
+    day_successes: int = 0
+
+    def add(self, *, ok: bool, at: datetime, day: date) -> None:
+        if ok:
+            self.successes += 1
+        else:
+            self.failures += 1
+        self.last_used = max(self.last_used or at, at)
+        if self.day is None or day > self.day:
+            self.day, self.day_calls, self.day_successes = day, 0, 0
+        if day == self.day:
+            self.day_calls += 1
+            self.day_successes += ok
+
+
 class UsageConsumer:
-    def __init__(self, *, pool: asyncpg.Pool, picker: Picks, health: Health) -> None:
+    def __init__(self, *, pool: asyncpg.Pool, picker: Picks, health: Health, days: DayBoundary) -> None:
         self._pool = pool
         self._picker = picker
         self._health = health
+        self._days = days
         self._inbox = Inbox(QUEUE)
 
     async def handle(self, deliveries: list[Delivery]) -> None:
@@ -97,7 +124,9 @@ class UsageConsumer:
         if account is None or account.status != "active":
             return  # deleted, or already taken out of the pool by an earlier event
         if usage.outcome == "exhausted":
-            until = outcomes.exhausted_until(account, retry_after=usage.retry_after, now=outcomes.utcnow())
+            until = outcomes.exhausted_until(
+                account, retry_after=usage.retry_after, now=self._days.now(), days=self._days
+            )
             await change_status(
                 conn,
                 account=account,
@@ -121,23 +150,24 @@ class UsageConsumer:
             ),
         )
 
-    @staticmethod
-    async def _count(conn: asyncpg.Connection, usages: list[tuple[UsageRecorded, datetime]]) -> None:
-        per_account: dict[str, list] = defaultdict(lambda: [0, 0, None])
+    async def _count(self, conn: asyncpg.Connection, usages: list[tuple[UsageRecorded, datetime]]) -> None:
+        per_account: dict[str, _Tally] = defaultdict(_Tally)
         per_key: dict[str, list] = defaultdict(lambda: [0, None])
         for usage, at in usages:
-            tally = per_account[usage.account_id]
-            tally[0 if usage.outcome == "success" else 1] += 1
-            tally[2] = max(tally[2] or at, at)
+            per_account[usage.account_id].add(ok=usage.outcome == "success", at=at, day=self._days.day_of(at))
             key = per_key[usage.api_key_id]
             key[0] += 1
             key[1] = max(key[1] or at, at)
+        tallies = per_account.values()
         await accounts.add_outcomes(
             conn,
             account_ids=[UUID(a) for a in per_account],
-            successes=[t[0] for t in per_account.values()],
-            failures=[t[1] for t in per_account.values()],
-            last_used=[t[2] for t in per_account.values()],
+            successes=[t.successes for t in tallies],
+            failures=[t.failures for t in tallies],
+            last_used=[t.last_used for t in tallies],
+            days=[t.day for t in tallies],
+            day_calls=[t.day_calls for t in tallies],
+            day_successes=[t.day_successes for t in tallies],
         )
         await keys.add_usage(
             conn,

@@ -6,14 +6,16 @@
   log in) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
   others become `invalid`, since only a person can give them a new credential.
 * Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
-  one; Kiro's monthly quota resets on the first of the next month; otherwise the next UTC midnight).
+  one; Kiro's monthly quota resets on the first of the next month (UTC); otherwise when the next
+  configured day begins: `POOLGATE_TIMEZONE`, `POOLGATE_DAY_STARTS_AT`, see shared/day_boundary.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.account_service.accounts.schemas import Account
+from shared.day_boundary import DayBoundary
 
 DEFAULT_COOLDOWN_S = 30.0
 MAX_COOLDOWN_S = 3600.0
@@ -34,14 +36,12 @@ def renews_itself(account: Account) -> bool:
     return account.kind == "dreamina" and bool(account.settings.get("can_login"))
 
 
-def exhausted_until(account: Account, *, retry_after: float | None, now: datetime) -> datetime:
+def exhausted_until(
+    account: Account, *, retry_after: float | None, now: datetime, days: DayBoundary
+) -> datetime:
     if retry_after:
         return now + timedelta(seconds=retry_after)
     if account.kind == "kiro":
         first_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return (first_of_month + timedelta(days=32)).replace(day=1)
-    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return days.next_start(now)

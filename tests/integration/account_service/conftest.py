@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,9 +20,11 @@ from tests.support.infra import Infra
 
 
 @contextlib.contextmanager
-def serving_api(infra: Infra, label: str, **env: str) -> Iterator[Api]:
+def serving_api(
+    infra: Infra, label: str, *, clock: Callable[[], datetime] | None = None, **env: str
+) -> Iterator[Api]:
     """account_service in-process on a fresh migrated database of its own (dropped afterwards);
-    `env` adds POOLGATE_ settings."""
+    `env` adds POOLGATE_ settings; `clock` stands in for the time of day (daily counts and resets)."""
     name = f"{infra.database}_{label}_{uuid.uuid4().hex[:6]}"
     dsn = f"{infra.postgres_url}/{name}"
     asyncio.run(migrate(dsn))
@@ -32,7 +35,7 @@ def serving_api(infra: Infra, label: str, **env: str) -> Iterator[Api]:
         # Logging is configured once per process with the stream current at that moment: the real
         # stderr, not pytest's per-test capture, which is closed after the test.
         with contextlib.redirect_stderr(sys.__stderr__):
-            app = create_app(settings)
+            app = create_app(settings, clock=clock)
         # A loopback client, as the proxy and worker are on one machine while the development token
         # is in use (the internal API refuses other clients then).
         with TestClient(app, client=("127.0.0.1", 50000)) as client:

@@ -20,7 +20,10 @@ def test_users_are_for_admins_only(api: Api):
     _, key = api.new_user()
     assert api.call("GET", "/users", key).status_code == 403
     assert api.call("POST", "/users", key, json={"username": "sneaky"}).status_code == 403
-    assert api.call("GET", "/accounts/dreamina/export", key).status_code == 403
+    other, _ = api.new_user()
+    # Users export their own Dreamina accounts (test_import_export.py), never another user's.
+    refused = api.call("GET", "/accounts/dreamina/export", key, params={"owner": other["username"]})
+    assert refused.status_code == 403 and refused.json()["error"]["param"] == "owner"
     assert api.call("GET", "/accounts/kiro/export", key).status_code == 403
     admin, admin_key = api.new_user(is_admin=True)
     assert api.call("GET", "/users", admin_key).status_code == 200, "an admin user's keys have admin rights"

@@ -149,3 +149,41 @@ def test_export_then_import_in_another_user_reproduces_the_accounts(api: Api):
     bob_kiro = api.call("GET", "/accounts/kiro/export", api.admin_key, params={"owner": bob["username"]})
     assert sorted(bob_dreamina.text.splitlines()) == sorted(dreamina.text.splitlines())
     assert sorted(bob_kiro.json(), key=str) == sorted(kiro.json(), key=str)
+
+
+def test_an_owner_exports_only_their_own_dreamina_accounts_and_the_export_imports_again(api: Api):
+    alice, alice_key = api.new_user()
+    bob, bob_key = api.new_user()
+    _, carol_key = api.new_user()
+    assert _results(api.call("POST", "/accounts/dreamina/import", alice_key, json={"text": DREAMINA_TEXT}))
+    bob_line = "bob@x.co:pw-bob:sg:sid-bob-0001"
+    assert (
+        api.call("POST", "/accounts/dreamina/import", bob_key, json={"text": bob_line}).json()["imported"]
+        == 1
+    )
+
+    mine = api.call("GET", "/accounts/dreamina/export", alice_key)
+    assert mine.status_code == 200 and mine.headers["content-type"].startswith("text/plain")
+    assert mine.headers["content-disposition"] == 'attachment; filename="dreamina_accounts.txt"'
+    assert sorted(mine.text.splitlines()) == [
+        "one@x.co:pw-one:us:sid-one-0001",
+        "seven@x.co:pw-seven:jp:",
+        "three@x.co:pw-three:cn:sid-three",
+        "two@x.co::cn:sid-two-0002",
+    ]
+    assert api.call(
+        "GET", "/accounts/dreamina/export", alice_key, params={"owner": alice["username"]}
+    ).text == (mine.text)
+
+    reimported = api.call("POST", "/accounts/dreamina/import", carol_key, json={"text": mine.text}).json()
+    assert (reimported["imported"], reimported["failed"]) == (4, 0)
+    assert sorted(api.call("GET", "/accounts/dreamina/export", carol_key).text.splitlines()) == sorted(
+        mine.text.splitlines()
+    )
+
+    everyone = api.call("GET", "/accounts/dreamina/export", api.admin_key).text.splitlines()
+    assert bob_line in everyone and set(mine.text.splitlines()) <= set(everyone)
+    bobs = api.call("GET", "/accounts/dreamina/export", api.admin_key, params={"owner": bob["username"]})
+    assert bobs.text == bob_line + "\n"
+    refused = api.call("GET", "/accounts/dreamina/export", bob_key, params={"owner": alice["username"]})
+    assert refused.status_code == 403 and refused.json()["error"]["param"] == "owner"

@@ -6,6 +6,7 @@ from services.account_service.accounts.schemas._dreamina import DreaminaCreate
 from services.account_service.accounts.schemas._kiro import KiroCreate
 from services.account_service.accounts.schemas._stored import (
     Account,
+    CheckKind,
     Format,
     Kind,
     KiroAuthType,
@@ -16,11 +17,13 @@ from services.account_service.accounts.schemas._update import AccountUpdate
 from services.account_service.accounts.schemas._views import (
     AccountOut,
     AccountPage,
+    CallsToday,
     DreaminaImport,
     ImportLine,
     ImportReport,
     KiroExportEntry,
     KiroImport,
+    LastCheck,
 )
 
 AccountCreate = KiroCreate | CustomApiCreate | DreaminaCreate
@@ -38,6 +41,8 @@ __all__ = [
     "AccountOut",
     "AccountPage",
     "AccountUpdate",
+    "CallsToday",
+    "CheckKind",
     "CustomApiCreate",
     "DreaminaCreate",
     "DreaminaImport",
@@ -49,6 +54,7 @@ __all__ = [
     "KiroCreate",
     "KiroExportEntry",
     "KiroImport",
+    "LastCheck",
     "Status",
     "Visibility",
     "rule_error",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 Kind = Literal["kiro", "custom_api", "dreamina"]
 Visibility = Literal["private", "public"]
 Status = Literal["pending", "active", "disabled", "invalid", "exhausted"]
+CheckKind = Literal["refresh", "revalidation", "login"]
 Format = Literal["openai", "claude"]
 KiroAuthType = Literal["social", "idc"]
 
@@ -38,3 +39,15 @@ class Account(BaseModel):
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # The last credential check (written by the refresh worker through the internal API).
+    last_check_at: datetime | None = None
+    last_check_ok: bool | None = None
+    last_check_kind: CheckKind | None = None
+    last_check_reason: str | None = None
+    # dreamina: the credits the upstream last reported, and when.
+    credits: int | None = None
+    credits_read_at: datetime | None = None
+    # The calls counted in `calls_day` (shared/day_boundary.py); an older day's count is not today's.
+    calls_day: date | None = None
+    calls_today: int = 0
+    calls_today_ok: int = 0

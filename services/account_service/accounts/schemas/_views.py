@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +10,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from services.account_service.accounts.rules import ChatRegionSource
-from services.account_service.accounts.schemas._stored import Kind, Status, Visibility
+from services.account_service.accounts.schemas._stored import CheckKind, Kind, Status, Visibility
+
+
+class LastCheck(BaseModel):
+    """What the last check of the credential found (the refresh worker's verdict)."""
+
+    at: datetime
+    ok: bool
+    kind: CheckKind | None = Field(
+        description="refresh (kiro), revalidation (a dreamina sessionid asked of the upstream) or login"
+    )
+    reason: str | None = Field(description="Why it failed, or what it found")
+
+
+class CallsToday(BaseModel):
+    day: date = Field(description="The current day (POOLGATE_TIMEZONE, from POOLGATE_DAY_STARTS_AT)")
+    total: int = Field(description="Upstream attempts with this account since the day began")
+    ok: int = Field(description="Of which succeeded")
 
 
 class AccountOut(BaseModel):
@@ -40,6 +57,10 @@ class AccountOut(BaseModel):
     )
     success_count: int
     fail_count: int
+    calls_today: CallsToday
+    last_check: LastCheck | None = Field(description="The last refresh, revalidation or login and its result")
+    credits: int | None = Field(description="dreamina: the credits the upstream last reported")
+    credits_read_at: datetime | None = Field(description="dreamina: when those credits were read")
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime

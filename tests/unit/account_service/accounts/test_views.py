@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.views import account_out, masked
 
+TODAY = date(2026, 3, 1)
 
-def _account(kind: str, region: str | None, settings: dict) -> Account:
+
+def _account(kind: str, region: str | None, settings: dict, **stored) -> Account:
     now = datetime.now(UTC)
     return Account(
         id=uuid.uuid4(),
@@ -32,6 +34,7 @@ def _account(kind: str, region: str | None, settings: dict) -> Account:
         last_used_at=None,
         created_at=now,
         updated_at=now,
+        **stored,
     )
 
 
@@ -48,7 +51,9 @@ def test_kiro_secrets_are_masked():
         "client_secret": "client-secret-value",
         "access_token": "access-token-value",
     }
-    out = account_out(_account("kiro", "eu-west-1", {"auth_type": "idc"}), secrets, owner="alice")
+    out = account_out(
+        _account("kiro", "eu-west-1", {"auth_type": "idc"}), secrets, owner="alice", today=TODAY
+    )
     body = orjson.dumps(out.model_dump(mode="json")).decode()
     assert out.secrets == {
         "refresh_token": "aorR****",
@@ -62,13 +67,18 @@ def test_kiro_secrets_are_masked():
 
 def test_dreamina_shows_the_upstream_sessionid_masked_and_never_the_password():
     secrets = {"password": "hunter2hunter2", "sessionid": "0123456789abcdef"}
-    out = account_out(_account("dreamina", "us", {"email": "a@x.co", "can_login": True}), secrets, owner=None)
+    out = account_out(
+        _account("dreamina", "us", {"email": "a@x.co", "can_login": True}), secrets, owner=None, today=TODAY
+    )
     assert out.secrets == {"password": "****", "sessionid": "us-0****"}
     assert out.can_login is True
-    cn = account_out(_account("dreamina", "cn", {"email": "a@x.co"}), secrets, owner=None)
+    cn = account_out(_account("dreamina", "cn", {"email": "a@x.co"}), secrets, owner=None, today=TODAY)
     assert cn.secrets["sessionid"] == "0123****" and cn.can_login is False
     blank = account_out(
-        _account("dreamina", "us", {}), {"password": "", "sessionid": "0123456789abcdef"}, owner=None
+        _account("dreamina", "us", {}),
+        {"password": "", "sessionid": "0123456789abcdef"},
+        owner=None,
+        today=TODAY,
     )
     assert blank.secrets["password"] is None and blank.can_login is False
 
@@ -82,10 +92,37 @@ def test_a_kiro_account_shows_its_chat_region_and_where_it_came_from():
         ({"auth_type": "social"}, ("us-east-1", "default")),
     ]
     for settings, shown in cases:
-        out = account_out(_account("kiro", "ap-southeast-1", settings), {}, owner=None)
+        out = account_out(_account("kiro", "ap-southeast-1", settings), {}, owner=None, today=TODAY)
         assert (out.chat_region, out.chat_region_source) == shown, settings
 
 
 def test_other_kinds_show_no_chat_region():
-    out = account_out(_account("dreamina", "us", {"email": "a@x.co"}), {}, owner=None)
+    out = account_out(_account("dreamina", "us", {"email": "a@x.co"}), {}, owner=None, today=TODAY)
     assert (out.chat_region, out.chat_region_source) == (None, None)
+
+
+def test_todays_calls_are_the_stored_count_only_when_it_was_counted_today():
+    counted = {"calls_day": TODAY, "calls_today": 7, "calls_today_ok": 5}
+    out = account_out(_account("custom_api", None, {}, **counted), {}, owner=None, today=TODAY)
+    assert out.calls_today.model_dump() == {"day": TODAY, "total": 7, "ok": 5}
+    tomorrow = TODAY + timedelta(days=1)
+    later = account_out(_account("custom_api", None, {}, **counted), {}, owner=None, today=tomorrow)
+    assert later.calls_today.model_dump() == {"day": tomorrow, "total": 0, "ok": 0}
+
+
+def test_the_last_check_and_credits_are_shown_as_stored():
+    at = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    checked = {
+        "last_check_at": at,
+        "last_check_ok": False,
+        "last_check_kind": "login",
+        "last_check_reason": "wrong password",
+        "credits": 84,
+        "credits_read_at": at,
+    }
+    out = account_out(_account("dreamina", "us", {"email": "a@x.co"}, **checked), {}, owner=None, today=TODAY)
+    assert out.last_check is not None
+    assert out.last_check.model_dump() == {"at": at, "ok": False, "kind": "login", "reason": "wrong password"}
+    assert (out.credits, out.credits_read_at) == (84, at)
+    never = account_out(_account("kiro", "us-east-1", {}), {}, owner=None, today=TODAY)
+    assert (never.last_check, never.credits, never.credits_read_at) == (None, None, None)
