@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import re
+from datetime import time
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
 
 from shared.settings import BaseServiceSettings
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 class AccountServiceSettings(BaseServiceSettings):
@@ -12,6 +19,37 @@ class AccountServiceSettings(BaseServiceSettings):
     db_pool_size: int = 10
     migrate_on_start: bool = True
     sweep_interval_s: float = 30.0
+    # The time of day (`HH:MM` in `timezone`) at which every Dreamina account's sessionid is
+    # revalidated once a day; empty: never (only the 24-hour expiry window and the triggers apply).
+    dreamina_daily_check: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("dreamina_daily_check")
+    @classmethod
+    def _hh_mm(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not _HH_MM.fullmatch(value):
+            raise ValueError("POOLGATE_DREAMINA_DAILY_CHECK must be HH:MM (00:00 to 23:59) or empty")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "POOLGATE_TIMEZONE must be an IANA time zone such as UTC or Asia/Shanghai"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def dreamina_daily_check_time(self) -> time | None:
+        return time.fromisoformat(self.dreamina_daily_check) if self.dreamina_daily_check else None
 
 
 @lru_cache
