@@ -162,6 +162,7 @@ class Harness:
         return [entry for entry in logged if entry["path"] == path]
 
     async def login_account(self, email: str, *, sessionid: str, outcome: str = "ok", **extra) -> None:
+        """What the fake login page does for this e-mail (with PASSWORD unless `password` is given)."""
         body = {"password": PASSWORD, "sessionid": sessionid, "outcome": outcome, **extra}
         answer = await self.page.put(f"/_fake/dreamina/accounts/{email}", json=body)
         assert answer.status == 200, await answer.text()

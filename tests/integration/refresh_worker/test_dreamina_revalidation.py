@@ -179,6 +179,40 @@ async def test_a_dead_sessionid_whose_login_fails_makes_the_account_invalid_with
     assert h.spy.calls.count(account["email"]) == 1
 
 
+async def test_a_failed_login_while_the_sessionid_lives_keeps_the_account_and_holds_back_automatic_retries(h):
+    key = await h.user()
+    sid = _sid()
+    await h.token(f"us-{sid}", points=3)
+    soon = now() + timedelta(hours=2)
+    account = await h.add(key, region="us", password=PASSWORD, sessionid=sid, sessionid_expires_at=soon)
+    await h.login_account(account["email"], sessionid=_sid(), password="changed-meanwhile")
+
+    failed = await h.outcome(account["id"], "account.refresh_failed")
+
+    reason = (
+        "the login failed (the current sessionid still lives): the page says: Incorrect email or password"
+    )
+    assert failed.data["reason"] == reason
+    row = await h.row(account["id"])
+    assert (row["status"], row["last_check_kind"], row["last_check_reason"]) == ("active", "login", reason)
+    # The sweeper's next announcement only revalidates: no login storm every five minutes.
+    await h.publish(AccountRefreshDue(account_id=account["id"], kind="dreamina", expires_at=soon))
+    row = await until(
+        lambda: _checked_as(h, account["id"], "revalidation"), what="the held-back revalidation"
+    )
+    assert (row["status"], row["last_check_ok"], row["credits"]) == ("active", True, 3)
+    assert h.spy.calls.count(account["email"]) == 1
+    # A person's refresh tries again at once.
+    assert (await h.call("POST", f"/accounts/{account['id']}/refresh", key)).status_code == 202
+    await h.outcome(account["id"], "account.refresh_failed", count=2)
+    assert h.spy.calls.count(account["email"]) == 2
+
+
+async def _checked_as(h: Harness, account_id: str, kind: str):
+    row = await h.row(account_id)
+    return row if row["last_check_kind"] == kind else None
+
+
 async def test_accounts_that_cannot_log_in_never_reach_the_login_driver_on_any_path(h):
     key = await h.user()
     cannot = [
