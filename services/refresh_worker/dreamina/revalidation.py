@@ -22,6 +22,7 @@ from redis.exceptions import LockError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from services.refresh_worker.dreamina import decisions
+from services.refresh_worker.dreamina.checks import Checks
 from services.refresh_worker.dreamina.decisions import DreaminaAccount, Step
 from services.refresh_worker.dreamina.failures import LoginFailure, LoginTimeout, Session
 from services.refresh_worker.dreamina.jimeng import Jimeng, JimengUnavailable
@@ -68,6 +69,7 @@ class DreaminaRevalidator:
         self._settings = settings
         self._internal = internal
         self._jimeng = jimeng
+        self._checks = Checks(internal, jimeng)
         self._login = login
         self._redis = redis
         self._publish = publish
@@ -116,11 +118,11 @@ class DreaminaRevalidator:
         )
         log.info("dreamina.checked", account_id=account.id, trigger=event.TYPE, live=live, step=step.value)
         if step is Step.KEEP:
-            await self._record(
-                account, "revalidation", True, "the sessionid is live", credits_of=account.token
+            await self._checks.record(
+                account.id, "revalidation", True, "the sessionid is live", credits_of=account.token
             )
         elif step is Step.KEEP_DEAD:
-            await self._record(account, "revalidation", False, DEAD_CN)
+            await self._checks.record(account.id, "revalidation", False, DEAD_CN)
             await self._failed(account.id, DEAD_CN, final=True)
         elif step is Step.INVALIDATE:
             await self._invalidate(account, DEAD_NO_LOGIN, kind="revalidation")
@@ -134,7 +136,7 @@ class DreaminaRevalidator:
             return await self._jimeng.is_live(account.token)
         except JimengUnavailable as exc:
             reason = f"could not check the sessionid: {exc.reason}"
-            await self._record(account, "revalidation", False, reason)
+            await self._checks.record(account.id, "revalidation", False, reason)
             await self._failed(account.id, reason, final=False)
             raise RetryLater(reason, dead=False) from None
 
@@ -147,30 +149,36 @@ class DreaminaRevalidator:
                 password=account.password,
             )
         except LoginFailure as exc:
-            log.warning("dreamina.login_failed", account_id=account.id, reason=exc.reason, dead=dead)
-            if exc.transient and not isinstance(exc, LoginTimeout):  # three timeouts are final
-                await self._record(account, "login", False, exc.reason)
-                await self._failed(account.id, exc.reason, final=False)
-                raise RetryLater(exc.reason, dead=dead) from None
-            if dead:
-                await self._invalidate(account, f"the sessionid is dead and the login failed: {exc.reason}")
-                return
-            await self._redis.set(
-                self._key("login_failed_at", account.id),
-                datetime.now(UTC).isoformat(),
-                ex=max(1, int(self._settings.dreamina_login_retry_after_s)),
-            )
-            reason = f"the login failed (the current sessionid still lives): {exc.reason}"
-            await self._record(account, "login", False, reason)
-            await self._failed(account.id, reason, final=True)
+            await self._login_failed(account, exc, dead=dead)
             return
         await self._store(account.id, session)
         fresh = DreaminaAccount.from_read(await self._internal.account_credentials(account.id))
-        await self._record(fresh, "login", True, "logged in; new sessionid stored", credits_of=fresh.token)
+        await self._checks.record(
+            fresh.id, "login", True, "logged in; new sessionid stored", credits_of=fresh.token
+        )
         log.info("dreamina.logged_in", account_id=account.id, region=account.region, dead_before=dead)
         await self._publish(
             AccountRefreshed(account_id=account.id, kind="dreamina", expires_at=fresh.expires_at)
         )
+
+    async def _login_failed(self, account: DreaminaAccount, exc: LoginFailure, *, dead: bool) -> None:
+        log.warning("dreamina.login_failed", account_id=account.id, reason=exc.reason, dead=dead)
+        if exc.transient and not isinstance(exc, LoginTimeout):  # three timeouts are final
+            await self._checks.record(account.id, "login", False, exc.reason)
+            await self._failed(account.id, exc.reason, final=False)
+            raise RetryLater(exc.reason, dead=dead) from None
+        if dead:
+            had = "the sessionid is dead" if account.token else "the account has no sessionid"
+            await self._invalidate(account, f"{had} and the login failed: {exc.reason}")
+            return
+        await self._redis.set(
+            self._key("login_failed_at", account.id),
+            datetime.now(UTC).isoformat(),
+            ex=max(1, int(self._settings.dreamina_login_retry_after_s)),
+        )
+        reason = f"the login failed (the current sessionid still lives): {exc.reason}"
+        await self._checks.record(account.id, "login", False, reason)
+        await self._failed(account.id, reason, final=True)
 
     async def _store(self, account_id: str, session: Session) -> None:
         """Store the new sessionid, trying hard: it exists nowhere else."""
@@ -195,32 +203,8 @@ class DreaminaRevalidator:
             await self._internal.reject_credential(account.id, reason=reason[:500])
         except NotFound:
             return
-        await self._record(account, kind, False, reason)
+        await self._checks.record(account.id, kind, False, reason)
         await self._failed(account.id, reason, final=True)
-
-    async def _record(
-        self, account: DreaminaAccount, kind: str, ok: bool, reason: str, *, credits_of: str | None = None
-    ) -> None:
-        """Record the check (best effort: it is shown, never acted upon), with the credits if asked."""
-        credits = read_at = None
-        if credits_of:
-            try:
-                credits = await self._jimeng.credits(credits_of)
-                read_at = datetime.now(UTC).isoformat()
-            except JimengUnavailable as exc:
-                log.warning("dreamina.credits_unread", account_id=account.id, reason=exc.reason)
-        try:
-            await self._internal.record_check(
-                account.id,
-                kind=kind,
-                ok=ok,
-                reason=reason[:500],
-                checked_at=datetime.now(UTC).isoformat(),
-                credits=credits,
-                credits_read_at=read_at,
-            )
-        except (PoolGateError, NotFound) as exc:
-            log.warning("dreamina.check_unrecorded", account_id=account.id, error=exc.message)
 
     async def _stamp(self, name: str, account_id: str) -> datetime | None:
         value = await self._redis.get(self._key(name, account_id))

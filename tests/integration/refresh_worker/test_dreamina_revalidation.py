@@ -74,6 +74,26 @@ async def test_a_dead_us_account_with_a_password_is_logged_in_again_and_its_new_
     assert f"us-{old}" in checked and old not in checked
 
 
+async def test_an_account_added_with_a_password_and_no_sessionid_is_logged_in_and_becomes_active(h):
+    key = await h.user()
+    sid = _sid()
+    await h.token(f"sg-{sid}", points=7)
+    account = await h.add(key, region="sg", password=PASSWORD, sessionid=None)
+    assert account["status"] == "pending"
+    await h.login_account(account["email"], sessionid=sid)
+
+    await h.outcome(account["id"], "account.refreshed")
+
+    row = await h.row(account["id"])
+    assert (row["status"], row["last_check_kind"], row["last_check_ok"], row["credits"]) == (
+        "active",
+        "login",
+        True,
+        7,
+    )
+    assert await _allocated_credential(h, key, f"sg-{sid}")
+
+
 async def test_a_dead_us_account_without_a_password_becomes_invalid_with_the_reason(h):
     key = await h.user()
     account = await h.add(key, region="us", password="", sessionid=_sid())
@@ -211,6 +231,27 @@ async def test_a_failed_login_while_the_sessionid_lives_keeps_the_account_and_ho
 async def _checked_as(h: Harness, account_id: str, kind: str):
     row = await h.row(account_id)
     return row if row["last_check_kind"] == kind else None
+
+
+async def test_an_upstream_that_cannot_answer_is_retried_then_given_up_leaving_the_account_as_it_was(h):
+    key = await h.user()
+    assert (await h.tokens.post("/_fake/jimeng/fail", json={"status": 502})).status == 200
+    try:
+        account = await h.add(key, region="us", password=PASSWORD, sessionid=_sid())
+        failures = [await h.outcome(account["id"], "account.refresh_failed", count=n) for n in (1, 2, 3, 4)]
+    finally:
+        assert (await h.tokens.post("/_fake/jimeng/fail", json={"status": None})).status == 200
+    reason = "could not check the sessionid: jimeng-api /token/check answered HTTP 502"
+    assert [(f.data["final"], f.data["reason"]) for f in failures] == [
+        (False, reason),
+        (False, reason),
+        (False, reason),
+        (True, f"gave up after 3 attempts: {reason}"),
+    ]
+    row = await h.row(account["id"])
+    assert row["status"] == "active", "nothing was learnt about the sessionid"
+    assert (row["last_check_ok"], row["last_check_reason"]) == (False, reason)
+    assert account["email"] not in h.spy.calls
 
 
 async def test_accounts_that_cannot_log_in_never_reach_the_login_driver_on_any_path(h):
