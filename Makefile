@@ -9,7 +9,7 @@ POOLGATE    := $(VENV)/bin/poolgate
 PYTEST_ARGS ?=
 COMPOSE     := docker compose -f deploy/compose.yaml
 
-.PHONY: help install test-clients backing-services migrate first-admin up test lint bench compose-up compose-down
+.PHONY: help install test-clients browser backing-services migrate first-admin up test lint bench compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ install: ## install uv if missing and sync .venv from uv.lock (uv sync --frozen)
 
 test-clients: ## install the real clients the e2e tests drive (Claude Code, from tests/clients/package-lock.json)
 	npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
+
+browser: ## install Debian's Chromium if missing (the worker's Dreamina login drives it with Playwright)
+	bash deploy/local/ensure-browser.sh
 
 backing-services: ## start local PostgreSQL, Redis, RabbitMQ if down; create the poolgate database
 	bash deploy/local/ensure-backing-services.sh
@@ -32,7 +35,7 @@ first-admin: migrate ## create user admin + API key (kept in .poolgate/admin.key
 up: first-admin ## everything above, then run all three services in the foreground (poolgate up)
 	exec $(POOLGATE) up
 
-test: install test-clients backing-services ## run the test suite (extra pytest arguments: PYTEST_ARGS="-k foo")
+test: install test-clients browser backing-services ## run the test suite (extra pytest arguments: PYTEST_ARGS="-k foo")
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check

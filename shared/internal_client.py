@@ -220,6 +220,32 @@ class InternalClient:
             {"expires_at": expires_at, "secrets": secrets, "settings": settings or {}},
         )
 
+    async def record_check(
+        self,
+        account_id: str,
+        *,
+        kind: str,
+        ok: bool,
+        reason: str | None,
+        checked_at: str,
+        credits: int | None = None,
+        credits_read_at: str | None = None,
+    ) -> dict[str, Any]:
+        """What a credential check found (`kind`: refresh, revalidation or login), with the credits
+        it read and when; a good check brings an account that was invalid back."""
+        return await self.request(
+            "POST",
+            f"/internal/v1/accounts/{account_id}/checks",
+            {
+                "kind": kind,
+                "ok": ok,
+                "reason": reason,
+                "checked_at": checked_at,
+                "credits": credits,
+                "credits_read_at": credits_read_at,
+            },
+        )
+
     async def reject_credential(self, account_id: str, *, reason: str) -> dict[str, Any]:
         """The credential is proven dead: the account becomes invalid with the reason."""
         return await self.request(

@@ -89,6 +89,8 @@ async def lifespan(app: FastAPI):
             redis=redis,
             prefix=settings.redis_key("sweeper"),
             interval_s=settings.sweep_interval_s,
+            daily_check=settings.dreamina_daily_check_time,
+            zone=settings.zone,
         )
         await sweeper.start()
         stack.push_async_callback(sweeper.stop)

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import re
+from datetime import time
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from shared.day_boundary import zone
 from shared.settings import BaseServiceSettings
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 class AccountServiceSettings(BaseServiceSettings):
@@ -16,6 +22,26 @@ class AccountServiceSettings(BaseServiceSettings):
     sweep_interval_s: float = 30.0
     # Accounts a long action (refresh all, ...) works through per transaction.
     job_chunk_size: int = Field(default=100, ge=1, le=10000)
+    # The time of day (`HH:MM` in POOLGATE_TIMEZONE, the shared settings' day) at which every
+    # Dreamina account's sessionid is revalidated once a day; empty: never (only the 24-hour expiry
+    # window and the triggers apply).
+    dreamina_daily_check: str | None = None
+
+    @field_validator("dreamina_daily_check")
+    @classmethod
+    def _hh_mm(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not _HH_MM.fullmatch(value):
+            raise ValueError("POOLGATE_DREAMINA_DAILY_CHECK must be HH:MM (00:00 to 23:59) or empty")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    @property
+    def dreamina_daily_check_time(self) -> time | None:
+        return time.fromisoformat(self.dreamina_daily_check) if self.dreamina_daily_check else None
 
 
 @lru_cache

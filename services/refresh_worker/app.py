@@ -12,6 +12,11 @@ import httpx
 from fastapi import FastAPI
 
 from services.refresh_worker import consumers
+from services.refresh_worker.dreamina.browser import LoginPageSettings, PlaywrightLogin
+from services.refresh_worker.dreamina.jimeng import Jimeng
+from services.refresh_worker.dreamina.login import Login, LoginDriver
+from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
+from services.refresh_worker.dreamina.slots import BrowserSlots
 from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
 from shared.internal_client import InternalClient
@@ -44,6 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One client per process for the auth hosts; each call sets its own timeout.
         http = auth_client(settings.kiro_refresh_timeout_s)
         stack.push_async_callback(http.aclose)
+        # Before the broker: closed after it stopped consuming, so no running login loses its browser.
+        login_driver = app.state.login_driver or _login_driver(settings, stack)
         broker = Broker(
             amqp_url=settings.amqp_url,
             exchange=settings.events_exchange,
@@ -67,9 +74,55 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             prefetch=settings.prefetch,
             on_dead_letter=accounts.on_dead_letter,
         )
+        dreamina = consumers.DreaminaConsumer(
+            DreaminaRevalidator(
+                settings=settings,
+                internal=internal,
+                jimeng=Jimeng(http, base_url=settings.jimeng_api_url, timeout_s=settings.jimeng_timeout_s),
+                login=Login(
+                    login_driver,
+                    BrowserSlots(
+                        redis,
+                        settings.redis_key("refresh_worker", "browser_slots"),
+                        limit=settings.login_concurrency,
+                        hold_s=settings.login_timeout_s + 30,
+                        wait_s=settings.login_slot_wait_s,
+                    ),
+                    backoff_s=settings.login_backoff_s,
+                ),
+                redis=redis,
+                publish=broker.publish,
+            )
+        )
+        # Several consumers of one queue (each handles one trigger at a time): a login's tens of
+        # seconds hold up only its own consumer.
+        for _ in range(settings.dreamina_consumers):
+            await broker.consume(
+                consumers.DREAMINA_QUEUE,
+                consumers.DREAMINA_BINDINGS,
+                dreamina.on_event,
+                policy=policy,
+                prefetch=1,
+                on_dead_letter=dreamina.on_dead_letter,
+            )
         app.state.redis, app.state.broker = redis, broker
         log.info("refresh_worker.started", port=settings.refresh_worker_port)
         yield
+
+
+def _login_driver(settings: RefreshWorkerSettings, stack: AsyncExitStack) -> LoginDriver:
+    driver = PlaywrightLogin(
+        LoginPageSettings(
+            url=settings.dreamina_login_url,
+            executable=settings.browser_executable,
+            page_timeout_s=settings.login_page_timeout_s,
+            step_timeout_s=settings.login_step_timeout_s,
+            cookie_wait_s=settings.login_cookie_wait_s,
+            timeout_s=settings.login_timeout_s,
+        )
+    )
+    stack.push_async_callback(driver.close)
+    return driver
 
 
 def _checks(app: FastAPI):
@@ -83,10 +136,14 @@ def _checks(app: FastAPI):
     return {"rabbitmq": rabbitmq, "redis": redis}
 
 
-def create_app(settings: RefreshWorkerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: RefreshWorkerSettings | None = None, *, login_driver: LoginDriver | None = None
+) -> FastAPI:
+    """`login_driver`: what logs Dreamina accounts in (default: Playwright driving Chromium)."""
     settings = settings or get_settings()
     configure_logging(service="refresh_worker", level=settings.log_level, json=settings.log_json)
     app = FastAPI(title="PoolGate refresh_worker", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.login_driver = login_driver
     app.include_router(health_router(lambda: _checks(app)))
     return app

@@ -1,19 +1,22 @@
 """The worker's consumers, one per queue, each with its acknowledgement policy.
 
-`refresh_worker.accounts` carries every refresh trigger: `account.created` (a new Kiro token is
+`refresh_worker.accounts` carries every Kiro refresh trigger: `account.created` (a new Kiro token is
 validated by a real refresh), `account.updated` (only a Kiro credential edit, which needs the same
 validation), `account.refresh_due`, `account.refresh_requested` and `account.credential_rejected`.
+`refresh_worker.dreamina` carries the same triggers (but `account.updated`) for Dreamina sessionid
+revalidation; it has consumers of its own, so a browser login never holds up a Kiro refresh.
 
 Policy: a transient failure raises, so the broker retries it through the delayed retry queue up to
 `max_attempts` and then dead-letters it, announcing a final `account.refresh_failed`; a malformed
-message is dead-lettered at once; other kinds than Kiro are acknowledged and ignored (Dreamina's
-revalidation is a later issue).
+message is dead-lettered at once; each queue acknowledges and ignores the other kinds.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.refresh_worker.dreamina import decisions as dreamina
+from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.refresh_rules import is_new_credential
 from shared.logging import get_logger
@@ -25,6 +28,7 @@ from shared.messages.contracts import (
     AccountRefreshRequested,
     AccountUpdated,
 )
+from shared.messages.topology import DREAMINA_QUEUE as DREAMINA_QUEUE
 from shared.messages.topology import REFRESH_QUEUE
 
 log = get_logger(__name__)
@@ -38,6 +42,7 @@ _TRIGGERS = (
     AccountCredentialRejected,
 )
 ACCOUNTS_BINDINGS = [trigger.TYPE for trigger in _TRIGGERS]
+DREAMINA_BINDINGS = [trigger.TYPE for trigger in dreamina.TRIGGERS]
 HANDLED = Counter("poolgate_worker_events_total", "Events handled by the refresh worker", ["type"])
 
 
@@ -69,3 +74,29 @@ class AccountConsumer:
         event = _kiro_trigger(envelope)
         if event is not None:
             await self._kiro.give_up(event, error)
+
+
+def _dreamina_trigger(envelope: Envelope):
+    event = envelope.event()
+    if not isinstance(event, dreamina.TRIGGERS) or event.kind != "dreamina":
+        return None
+    return event
+
+
+class DreaminaConsumer:
+    def __init__(self, revalidator: DreaminaRevalidator) -> None:
+        self._revalidator = revalidator
+
+    async def on_event(self, envelope: Envelope) -> None:
+        event = _dreamina_trigger(envelope)  # counted in HANDLED by the accounts queue's consumer
+        if event is None:
+            return
+        log.info(
+            "dreamina.triggered", account_id=event.account_id, trigger=event.TYPE, message_id=envelope.id
+        )
+        await self._revalidator.handle(event, occurred_at=envelope.occurred_at)
+
+    async def on_dead_letter(self, envelope: Envelope, error: Exception) -> None:
+        event = _dreamina_trigger(envelope)
+        if event is not None:
+            await self._revalidator.give_up(event, error)

@@ -115,13 +115,16 @@ class KiroRefresher:
             return
         except RefreshRefused as exc:
             log.error("kiro.refresh.refused", account_id=account_id, reason=exc.reason)
+            await self._record(account_id, ok=False, reason=exc.reason)
             await self._failed(account_id, exc.reason, final=True)
             return
         except TransientRefreshError as exc:
             log.warning("kiro.refresh.transient", account_id=account_id, reason=exc.reason)
+            await self._record(account_id, ok=False, reason=exc.reason)
             await self._failed(account_id, exc.reason, final=False)
             raise
         await self._store(account_id, tokens, rotated=tokens.refresh_token is not None)
+        await self._record(account_id, ok=True, reason="access token refreshed")
         log.info(
             "kiro.refresh.done",
             account_id=account_id,
@@ -172,7 +175,21 @@ class KiroRefresher:
             await self._internal.reject_credential(account_id, reason=exc.reason[:500])
         except NotFound:
             return
+        await self._record(account_id, ok=False, reason=exc.reason)
         await self._failed(account_id, exc.reason, final=True)
+
+    async def _record(self, account_id: str, *, ok: bool, reason: str) -> None:
+        """Record the refresh as the account's last check (best effort: it is shown, never acted upon)."""
+        try:
+            await self._internal.record_check(
+                account_id,
+                kind="refresh",
+                ok=ok,
+                reason=reason[:500],
+                checked_at=datetime.now(UTC).isoformat(),
+            )
+        except PoolGateError as exc:
+            log.warning("kiro.refresh.check_unrecorded", account_id=account_id, error=exc.message)
 
     async def _failed(self, account_id: str, reason: str, *, final: bool) -> None:
         await self._publish(

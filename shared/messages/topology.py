@@ -19,7 +19,10 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 USAGE_QUEUE = "account_service.usage"
 REFRESH_QUEUE = "refresh_worker.accounts"
-CONSUMER_QUEUES = (USAGE_QUEUE, REFRESH_QUEUE)
+# Dreamina's triggers on a queue of their own: a browser login takes tens of seconds and must not
+# hold up Kiro refreshes.
+DREAMINA_QUEUE = "refresh_worker.dreamina"
+CONSUMER_QUEUES = (USAGE_QUEUE, REFRESH_QUEUE, DREAMINA_QUEUE)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
+import asyncpg
 import httpx
 import pytest
 
@@ -402,3 +403,40 @@ async def test_force_refresh_all_is_a_job_whose_queued_refreshes_the_worker_carr
             await asyncio.sleep(0.1)
     for token in tokens:
         assert [c["body"]["refreshToken"] for c in await kiro.refresh_calls(token)] == [token, f"{token}.r1"]
+
+
+async def test_each_refresh_is_recorded_as_the_accounts_last_check(kiro: Kiro):
+    _, auth = await kiro.user()
+    good, revoked = _token("checked"), _token("checked-revoked")
+    for token in (good, revoked):
+        await kiro.lineage(token, "us-east-1")
+    (await kiro.fake.post(f"/_fake/kiro/lineages/{revoked}/revoke")).raise_for_status()
+    good_id = await kiro.add(auth, good, "us-east-1")
+    revoked_id = await kiro.add(auth, revoked, "us-east-1")
+    await kiro.until_status(auth, good_id, "active")
+    await kiro.until_status(auth, revoked_id, "invalid")
+    conn = await asyncpg.connect(kiro.stack.env["POOLGATE_DATABASE_URL"])
+    try:
+
+        async def last_check(account_id: str):
+            return await conn.fetchrow(
+                "SELECT last_check_at, last_check_ok, last_check_kind, last_check_reason FROM accounts"
+                " WHERE id = $1",
+                uuid.UUID(account_id),
+            )
+
+        deadline = time.monotonic() + 20
+        for account_id in (good_id, revoked_id):  # each is recorded just after its status changed
+            while (await last_check(account_id))["last_check_at"] is None:
+                assert time.monotonic() < deadline, "a refresh was never recorded"
+                await asyncio.sleep(0.1)
+        ok, dead = await last_check(good_id), await last_check(revoked_id)
+    finally:
+        await conn.close()
+    assert (ok["last_check_kind"], ok["last_check_ok"], ok["last_check_reason"]) == (
+        "refresh",
+        True,
+        "access token refreshed",
+    )
+    assert (dead["last_check_kind"], dead["last_check_ok"]) == ("refresh", False)
+    assert "invalid_grant" in dead["last_check_reason"]

@@ -1,16 +1,21 @@
 """What the refresh worker reads and writes through the internal API: an account's decrypted
-credentials, and the credentials it renewed (a Kiro access token, a rotated refresh token, a new
-Dreamina sessionid). A renewed credential makes a pending account active."""
+credentials, the credentials it renewed (a Kiro access token, a rotated refresh token, a new
+Dreamina sessionid), and what each credential check found. A renewed credential makes a pending
+account active.
+
+A Dreamina read also carries what the account rules decide for it, so the worker applies them
+without a copy of its own: `can_login` (only then may a browser login ever be tried) and
+`upstream_credential` (the sessionid with its region prefix, as jimeng-api expects it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
-from services.account_service.accounts import repository
+from services.account_service.accounts import repository, rules
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import change_status, decrypt_secrets, encrypt_secrets
 from services.account_service.outbox.writer import record
@@ -21,6 +26,7 @@ from shared.messages.contracts import AccountUpdated
 # Secret fields a refresh may replace, and the non-secret ones it may set.
 RENEWABLE_SECRETS = ("access_token", "refresh_token", "sessionid")
 RENEWABLE_SETTINGS = ("profile_arn",)
+CheckKind = Literal["refresh", "revalidation", "login"]
 
 
 async def _locked(conn: asyncpg.Connection, account_id: UUID) -> Account:
@@ -34,15 +40,21 @@ async def read(conn: asyncpg.Connection, box: SecretBox, *, account_id: UUID) ->
     account = await repository.get(conn, account_id=account_id)
     if account is None:
         raise NotFound("no such account", param="account_id")
-    return {
+    secrets = decrypt_secrets(box, account)
+    read = {
         "id": str(account.id),
         "kind": account.kind,
         "status": account.status,
         "region": account.region,
         "settings": account.settings,
         "credential_expires_at": account.credential_expires_at,
-        "secrets": decrypt_secrets(box, account),
+        "secrets": secrets,
     }
+    if account.kind == "dreamina":
+        region, sessionid = account.region or "cn", secrets.get("sessionid")
+        read["can_login"] = rules.can_login(secrets.get("password"), region)
+        read["upstream_credential"] = rules.upstream_sessionid(region, sessionid) if sessionid else None
+    return read
 
 
 async def store_renewed(
@@ -55,6 +67,11 @@ async def store_renewed(
     settings: dict[str, Any],
 ) -> Account:
     account = await _locked(conn, account_id)
+    if account.kind == "dreamina" and secrets.get("sessionid"):
+        # A login whose cookie carried no expiry: the default lifetime, as for an import.
+        expires_at = rules.sessionid_expiry(
+            sessionid=secrets["sessionid"], given=expires_at, now=datetime.now(UTC)
+        )
     stored = decrypt_secrets(box, account)
     stored.update({k: v for k, v in secrets.items() if k in RENEWABLE_SECRETS and v})
     new_settings = {
@@ -84,6 +101,35 @@ async def store_renewed(
     if updated.status in ("pending", "active", "invalid"):
         updated = await change_status(conn, account=updated, status="active", reason="credential renewed")
     return updated
+
+
+async def record_check(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    kind: CheckKind,
+    ok: bool,
+    reason: str | None,
+    checked_at: datetime,
+    credits: int | None,
+    credits_read_at: datetime | None,
+) -> Account:
+    """What a credential check found, kept beside the account (with the credits it read, if any).
+    A check that proved the credential good brings an account that was `invalid` for it back."""
+    account = await _locked(conn, account_id)
+    await repository.set_check(
+        conn,
+        account_id=account.id,
+        kind=kind,
+        ok=ok,
+        reason=reason,
+        checked_at=checked_at,
+        credits=credits,
+        credits_read_at=credits_read_at,
+    )
+    if ok and account.status == "invalid":
+        account = await change_status(conn, account=account, status="active", reason=f"{kind}: credential ok")
+    return account
 
 
 async def reject(conn: asyncpg.Connection, *, account_id: UUID, reason: str) -> Account:

@@ -169,6 +169,32 @@ async def set_status(
     return Account(**row)
 
 
+async def set_check(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    kind: str,
+    ok: bool,
+    reason: str | None,
+    checked_at: datetime,
+    credits: int | None,
+    credits_read_at: datetime | None,
+) -> None:
+    """The last credential check; the credits only when this check read them."""
+    await conn.execute(
+        "UPDATE accounts SET last_check_at = $2, last_check_ok = $3, last_check_kind = $4,"
+        " last_check_reason = $5, credits = CASE WHEN $7::timestamptz IS NULL THEN credits ELSE $6 END,"
+        " credits_read_at = COALESCE($7, credits_read_at) WHERE id = $1",
+        account_id,
+        checked_at,
+        ok,
+        kind,
+        reason,
+        credits,
+        credits_read_at,
+    )
+
+
 async def delete(conn: asyncpg.Connection, *, account_id: UUID) -> bool:
     return await conn.fetchval("DELETE FROM accounts WHERE id = $1 RETURNING true", account_id) or False
 
@@ -183,6 +209,14 @@ async def due_for_refresh(
         "   OR (kind = 'dreamina' AND credential_expires_at < $2 AND (settings->>'can_login')::boolean))",
         kiro_before,
         dreamina_before,
+    )
+    return [Account(**r) for r in rows]
+
+
+async def dreamina_in_pool(conn: asyncpg.Connection) -> list[Account]:
+    """Every Dreamina account a revalidation applies to: all but the disabled and invalid ones."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE kind = 'dreamina' AND status NOT IN ('disabled', 'invalid')"
     )
     return [Account(**r) for r in rows]
 

@@ -115,6 +115,17 @@ class RenewedCredentials(BaseModel):
     settings: dict[str, str] = Field(default_factory=dict, description="profile_arn")
 
 
+class CredentialCheck(BaseModel):
+    """What one credential check found: a Kiro refresh, a Dreamina revalidation or browser login."""
+
+    kind: Literal["refresh", "revalidation", "login"]
+    ok: bool
+    reason: str | None = Field(default=None, max_length=500)
+    checked_at: datetime
+    credits: int | None = Field(default=None, description="dreamina: total credits the upstream reported")
+    credits_read_at: datetime | None = None
+
+
 class CredentialVerdict(BaseModel):
     status: Literal["invalid"]
     reason: str = Field(min_length=1, max_length=500)
@@ -134,6 +145,23 @@ async def store_credentials(account_id: UUID, body: RenewedCredentials, conn: Tx
         expires_at=body.expires_at,
         secrets=body.secrets,
         settings=body.settings,
+    )
+    return JSONResponse({"id": str(account.id), "status": account.status})
+
+
+@router.post("/accounts/{account_id}/checks")
+async def record_check(account_id: UUID, body: CredentialCheck, conn: Tx) -> JSONResponse:
+    if (body.credits is None) != (body.credits_read_at is None):
+        raise InvalidRequest("credits and credits_read_at go together", param="credits_read_at")
+    account = await credentials.record_check(
+        conn,
+        account_id=account_id,
+        kind=body.kind,
+        ok=body.ok,
+        reason=body.reason,
+        checked_at=body.checked_at,
+        credits=body.credits,
+        credits_read_at=body.credits_read_at,
     )
     return JSONResponse({"id": str(account.id), "status": account.status})
 

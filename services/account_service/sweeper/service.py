@@ -7,6 +7,12 @@ announces credentials that expire soon and brings exhausted accounts back at the
 * An announcement is not repeated for the same account for `announce_every_s`, so a slow worker is
   not flooded while it refreshes.
 * `exhausted` accounts whose `status_until` has passed become `active` again.
+* Optionally, once a day from `daily_check` (a time of day in `zone`), every Dreamina account in the
+  pool is announced with `account.refresh_due` carrying its current expiry: the worker asks the
+  upstream whether its sessionid still lives (and reads its credits), and logs in again only an
+  account that can and whose sessionid is dead or about to expire. The day's pass is marked in
+  Redis, so it runs once per day whichever replica leads; one missed (Redis away, no leader at
+  that time) runs later the same day.
 * With Redis away a pass announces nothing (it cannot tell what it announced already) but still
   reactivates; a failed pass is logged and the next one runs on time.
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 import asyncpg
 from redis.asyncio import Redis
@@ -32,6 +38,7 @@ log = get_logger(__name__)
 _LOCK_ID = 0x7377656570  # "sweep"
 KIRO_WINDOW = timedelta(minutes=10)
 DREAMINA_WINDOW = timedelta(hours=24)
+_DAILY_MARK_TTL_S = 2 * 24 * 3600
 
 
 class Sweeper:
@@ -45,6 +52,8 @@ class Sweeper:
         interval_s: float = 30.0,
         announce_every_s: int = 300,
         lock_id: int = _LOCK_ID,
+        daily_check: time | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
@@ -53,6 +62,8 @@ class Sweeper:
         self._interval_s = interval_s
         self._announce_every_s = announce_every_s
         self._lock_id = lock_id
+        self._daily_check = daily_check
+        self._zone = zone
         self._task: asyncio.Task | None = None
         self.is_leader = False
 
@@ -80,6 +91,7 @@ class Sweeper:
                         )
                     if self.is_leader:
                         await self.sweep_once()
+                        await self.revalidate_daily()
                 except Exception as exc:  # the sweeper outlives any one failed pass
                     if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
                         log.warning("sweeper.failed", error=repr(exc))
@@ -135,3 +147,40 @@ class Sweeper:
         if announced:
             log.info("sweeper.refresh_due", count=announced)
         return announced
+
+    async def revalidate_daily(self, now: datetime | None = None) -> int:
+        """The day's revalidation of every Dreamina account, once its time has come; returns how
+        many were announced (0 before the time, once done, when off, or with Redis away)."""
+        if self._daily_check is None:
+            return 0
+        local = (now or datetime.now(UTC)).astimezone(self._zone)
+        if local.time() < self._daily_check:
+            return 0
+        mark = f"{self._prefix}:dreamina_daily:{local.date().isoformat()}"
+        try:
+            if await self._redis.exists(mark):
+                return 0  # done today already
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("sweeper.daily_revalidation_skipped", reason="Redis unreachable")
+            return 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            due = await accounts.dreamina_in_pool(conn)
+            for account in due:
+                await record(
+                    conn,
+                    AccountRefreshDue(
+                        account_id=str(account.id), kind="dreamina", expires_at=account.credential_expires_at
+                    ),
+                )
+        # Marked after the commit: should the mark fail, the next pass announces again, which only
+        # costs a second liveness check per account.
+        try:
+            await self._redis.set(mark, 1, ex=_DAILY_MARK_TTL_S)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("sweeper.daily_revalidation_unmarked", reason="Redis unreachable")
+        log.info("sweeper.daily_revalidation", count=len(due), day=local.date().isoformat())
+        return len(due)

@@ -136,7 +136,7 @@ class UsageConsumer:
             )
             return
         reason = f"upstream rejected the credential (HTTP {usage.status_code})"
-        if outcomes.renews_itself(account):
+        if outcomes.stays_when_rejected(account):
             await self._picker.cool_down(usage.account_id, outcomes.CREDENTIAL_COOLDOWN_S)
         else:
             await change_status(conn, account=account, status="invalid", reason=reason)

@@ -2,9 +2,11 @@
 
 * success / failures feed the live health (success rate; consecutive server errors back off).
 * 429 cools the account for the upstream's Retry-After (default 30 s, at most an hour).
-* A refused credential: accounts that can renew it themselves (Kiro, and Dreamina accounts that can
-  log in) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
-  others become `invalid`, since only a person can give them a new credential.
+* A refused credential is announced with `account.credential_rejected` for the worker. Accounts
+  that can renew it themselves (Kiro, and Dreamina accounts that can log in) are cooled meanwhile,
+  and so are `cn` Dreamina accounts, which stay in the pool whatever their sessionid's state (they
+  can never log in; the worker records what it finds); the others become `invalid`, since only a
+  person can give them a new credential.
 * Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
   one; Kiro's monthly quota resets on the first of the next month (UTC); otherwise when the next
   configured day begins: `POOLGATE_TIMEZONE`, `POOLGATE_DAY_STARTS_AT`, see shared/day_boundary.py).
@@ -34,6 +36,10 @@ def renews_itself(account: Account) -> bool:
     if account.kind == "kiro":
         return True
     return account.kind == "dreamina" and bool(account.settings.get("can_login"))
+
+
+def stays_when_rejected(account: Account) -> bool:
+    return renews_itself(account) or (account.kind == "dreamina" and account.region == "cn")
 
 
 def exhausted_until(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from services.refresh_worker.consumers import ACCOUNTS_BINDINGS, AccountConsumer
+from services.refresh_worker.consumers import (
+    ACCOUNTS_BINDINGS,
+    DREAMINA_BINDINGS,
+    AccountConsumer,
+    DreaminaConsumer,
+)
 from shared.messages import Envelope
 from shared.messages.contracts import (
     AccountCreated,
@@ -79,3 +84,34 @@ async def test_a_dead_lettered_kiro_trigger_is_announced_as_given_up():
         _wrap(AccountRefreshRequested(account_id=ID, kind="dreamina")), RuntimeError("y")
     )
     assert refresher.given_up == [("account.refresh_requested", "x")]
+
+
+async def test_dreamina_triggers_reach_the_revalidator_on_their_own_queue():
+    revalidator = _Refresher()
+    consumer = DreaminaConsumer(revalidator)
+    for event in (
+        AccountCreated(account_id=ID, kind="dreamina", owner_id="u"),
+        AccountRefreshDue(account_id=ID, kind="dreamina"),
+        AccountRefreshRequested(account_id=ID, kind="dreamina"),
+        AccountCredentialRejected(account_id=ID, kind="dreamina", status_code=200),
+        # Not for it: other kinds, and edits (the worker's own sessionid writes among them).
+        AccountCreated(account_id=ID, kind="kiro", owner_id="u"),
+        AccountRefreshDue(account_id=ID, kind="kiro"),
+        AccountUpdated(account_id=ID, kind="dreamina", fields=["sessionid", "credential_expires_at"]),
+    ):
+        await consumer.on_event(_wrap(event))
+    assert revalidator.handled == [
+        "account.created",
+        "account.refresh_due",
+        "account.refresh_requested",
+        "account.credential_rejected",
+    ]
+    assert set(DREAMINA_BINDINGS) == set(revalidator.handled)
+
+
+async def test_a_dead_lettered_dreamina_trigger_is_given_up_by_the_revalidator():
+    revalidator = _Refresher()
+    consumer = DreaminaConsumer(revalidator)
+    await consumer.on_dead_letter(_wrap(AccountRefreshDue(account_id=ID, kind="dreamina")), RuntimeError("x"))
+    await consumer.on_dead_letter(_wrap(AccountRefreshDue(account_id=ID, kind="kiro")), RuntimeError("y"))
+    assert revalidator.given_up == [("account.refresh_due", "x")]

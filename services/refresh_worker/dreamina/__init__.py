@@ -1,0 +1,1 @@
+"""Dreamina sessionids: revalidation through jimeng-api, and the browser login for accounts that can."""
