@@ -2,8 +2,9 @@
 
 * success / failures feed the live health (success rate; consecutive server errors back off).
 * 429 cools the account for the upstream's Retry-After (default 30 s, at most an hour).
-* A refused credential: accounts that can renew it themselves (Kiro, and Dreamina accounts that can
-  log in) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
+* A refused credential: accounts the worker looks after (Kiro: a refresh; Dreamina: jimeng-api is
+  asked whether the sessionid lives, only an account that can log in logs in, a `cn` one stays
+  usable) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
   others become `invalid`, since only a person can give them a new credential.
 * Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
   one; Kiro's monthly quota resets on the first of the next month; otherwise the next UTC midnight).
@@ -28,10 +29,13 @@ def rate_limit_cooldown(retry_after: float | None) -> float:
     return min(retry_after or DEFAULT_COOLDOWN_S, MAX_COOLDOWN_S)
 
 
-def renews_itself(account: Account) -> bool:
-    if account.kind == "kiro":
-        return True
-    return account.kind == "dreamina" and bool(account.settings.get("can_login"))
+def worker_decides(account: Account) -> bool:
+    return account.kind in ("kiro", "dreamina")
+
+
+def cause(*, status_code: int | None, upstream_code: int | None) -> str:
+    """How the upstream said it: its own code when it has one (jimeng-api answers HTTP 200), else HTTP."""
+    return f"upstream code {upstream_code}" if upstream_code is not None else f"HTTP {status_code}"
 
 
 def exhausted_until(account: Account, *, retry_after: float | None, now: datetime) -> datetime:
