@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
 from services.proxy_service.formats import images
@@ -107,8 +108,9 @@ class MediaReader:
 async def _form(request: Request) -> tuple[dict[str, Any], list[File]]:
     try:
         form = await request.form(max_files=_MAX_FILES, max_fields=_MAX_FIELDS)
-    except HTTPException as exc:  # python-multipart's complaint about a malformed body
-        raise InvalidRequest(f"the multipart body could not be read: {exc.detail}") from None
+    except (HTTPException, MultiPartException) as exc:  # a malformed body (HTTPException inside an app)
+        detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+        raise InvalidRequest(f"the multipart body could not be read: {detail}") from None
     fields: dict[str, Any] = {}
     files: list[File] = []
     try:
