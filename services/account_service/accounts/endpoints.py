@@ -79,9 +79,14 @@ async def create_custom_api(
 
 @router.post("/dreamina", status_code=201, summary="Add a Dreamina account")
 async def create_dreamina(
-    spec: DreaminaCreate, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
+    spec: DreaminaCreate,
+    conn: Tx,
+    box: Box,
+    caller: CurrentUser,
+    allow_private: PrivateUpstreamsAllowed,
+    owner: OwnerQuery = None,
 ) -> AccountOut:
-    return await _create(conn, box, caller, owner, spec)
+    return await _create(conn, box, caller, owner, spec, allow_private=allow_private)
 
 
 @router.get("", summary="List accounts (own; admins: all, or one owner's)")
