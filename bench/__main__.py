@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench import allocation, kiro, procstat, report, wrk
 from bench.scenarios import LOADS, PATHS, Load, Run, configure, measure, probe, sse_events, target
 from bench.stack import running_stack
@@ -103,6 +105,10 @@ def check_answers(load: Load, bodies: dict[str, bytes], results: Results) -> Non
             results.events_per_stream[load.name] = len(kiro.frames(bodies["direct"]))
         problem = kiro.compare(load.name, load.stream, bodies["direct"], bodies["proxy"])
         results.problems += [problem] if problem else []
+    elif load.upstream_api == "jimeng":  # the same four images, passed through untouched
+        counts = {path: len(orjson.loads(body).get("data") or []) for path, body in bodies.items()}
+        if counts != {"direct": 4, "proxy": 4}:
+            results.problems.append(f"{load.name}: images answered per path {counts}, expected 4 each")
     elif load.stream:
         direct, proxied = sse_events(bodies["direct"]), sse_events(bodies["proxy"])
         results.events_per_stream[load.name] = direct

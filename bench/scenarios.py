@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from bench import kiro, procstat, wrk
-from bench.stack import Stack
+from bench.stack import JIMENG_REGION, JIMENG_SESSIONID, Stack
 
 OPENAI_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
 ANTHROPIC_BODY = {
@@ -27,20 +27,21 @@ WATCHED = ("proxy_service", "account_service")
 class Load:
     name: str
     title: str
-    group: str  # what --only selects: nonstream, stream, anthropic, convert, kiro
-    api: str  # openai | anthropic
+    group: str  # what --only selects: nonstream, stream, anthropic, convert, kiro, images
+    api: str  # openai | anthropic | images
     stream: bool
     fake: dict[str, int]  # the fake's config for this load
     clients: tuple[int, ...]
     timeout_s: int = 10
     # Whose key the proxy run uses: the bench user with one account of each format ("both", served
     # without conversion), or a user whose only account is of this format (forcing conversion), or a
-    # user whose only account is a Kiro account ("kiro").
+    # user whose only account is a Kiro account ("kiro") or a Dreamina account ("jimeng").
     pool: str = "both"
 
     @property
     def upstream_api(self) -> str:
-        """The API of the account that answers, which the direct run calls: openai, anthropic or kiro."""
+        """The API of the account that answers, which the direct run calls: openai, anthropic, kiro or
+        jimeng."""
         if self.pool == "both":
             return self.api
         return {"openai": "openai", "claude": "anthropic"}.get(self.pool, self.pool)
@@ -166,7 +167,26 @@ LOADS = (
         timeout_s=30,
         pool="kiro",
     ),
+    Load(
+        "images_instant",
+        "Images: OpenAI images.generate on a Dreamina account, instant fake jimeng-api (4 image URLs)",
+        "images",
+        "images",
+        False,
+        {"delay_ms": 0},
+        (1, 32),
+        pool="jimeng",
+    ),
 )
+# The image call: OpenAI's fields through the proxy, and the jimeng-api body they map to for the direct
+# run (reference/dreamina.md §1.7: quality low → jimeng-4.0, 1024x1024 → ratio 1:1).
+IMAGES_BODY = {
+    "model": "gpt-image-1",
+    "prompt": "a lighthouse at dusk",
+    "quality": "low",
+    "size": "1024x1024",
+}
+JIMENG_BODY = {"prompt": "a lighthouse at dusk", "model": "jimeng-4.0", "ratio": "1:1"}
 
 
 @dataclass
@@ -204,6 +224,8 @@ def target(stack: Stack, load: Load, path: str) -> Target:
     """The proxy run speaks the client's API; the direct run calls the answering account's own API."""
     if load.pool == "kiro":
         return _kiro_target(stack, load, path)
+    if load.pool == "jimeng":
+        return _jimeng_target(stack, path)
     api = load.api if path == "proxy" else load.upstream_api
     body = {
         **(OPENAI_BODY if api == "openai" else ANTHROPIC_BODY),
@@ -239,9 +261,22 @@ def _kiro_target(stack: Stack, load: Load, path: str) -> Target:
     return Target(f"{stack.proxy_url}/v1/messages", headers, orjson.dumps(body))
 
 
+def _jimeng_target(stack: Stack, path: str) -> Target:
+    """Direct: the fake jimeng-api with the account's prefixed sessionid and the body the proxy sends.
+    Proxy: POST /v1/images/generations with OpenAI's fields and the pool's PoolGate key."""
+    if path == "direct":
+        token = f"{JIMENG_REGION}-{JIMENG_SESSIONID}"
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        return Target(f"{stack.jimeng_url}/v1/images/generations", headers, orjson.dumps(JIMENG_BODY))
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.keys['jimeng']}"}
+    return Target(f"{stack.proxy_url}/v1/images/generations", headers, orjson.dumps(IMAGES_BODY))
+
+
 def configure(stack: Stack, load: Load) -> None:
     if load.upstream_api == "kiro":
         stack.configure_kiro(**load.fake)
+    elif load.upstream_api == "jimeng":
+        stack.configure_jimeng(**load.fake)
     else:
         stack.configure_fakes(**load.fake)
 

@@ -1,7 +1,7 @@
-"""The gateway under test: fake upstreams (OpenAI, Anthropic, Kiro), account_service, refresh_worker and
-proxy_service as child processes (as in tests/e2e), on an isolated database / Redis prefix / exchange,
-with one user, one PoolGate key and its accounts per pool, pointing at the fakes. Everything is stopped
-and dropped on exit."""
+"""The gateway under test: fake upstreams (OpenAI, Anthropic, Kiro, jimeng-api), account_service,
+refresh_worker and proxy_service as child processes (as in tests/e2e), on an isolated database / Redis
+prefix / exchange, with one user, one PoolGate key and its accounts per pool, pointing at the fakes.
+Everything is stopped and dropped on exit."""
 
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ POOLS = {
     "claude": ("claude",),
     "alloc": ("openai",) * 20,
     "kiro": ("kiro",),
+    "jimeng": ("jimeng",),
 }
 ALLOC_CONCURRENCY = 10_000
 KIRO_REGION = "us-east-1"
-FAKES = ("openai", "anthropic", "kiro")
+FAKES = ("openai", "anthropic", "kiro", "jimeng")
+JIMENG_REGION = "us"
+JIMENG_SESSIONID = "0123456789abcdef0123456789abcdef"  # the bench's one Dreamina account's
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Stack:
     anthropic_url: str  # fake Anthropic upstream
     kiro_url: str  # fake Kiro: auth hosts and chat host on one port
     kiro_token: str  # an access token minted at the fake Kiro, for the direct runs
+    jimeng_url: str  # fake jimeng-api, the server Dreamina accounts are called through
     account_service_url: str
     keys: dict[str, str]  # PoolGate keys per pool (POOLS): "both", "openai", "claude", "alloc", "kiro"
     processes: dict[str, Process]
@@ -71,6 +75,13 @@ class Stack:
         with httpx.Client(base_url=self.kiro_url, timeout=5) as fake:
             fake.post("/_fake/config", json={"log_requests": False, **config}).raise_for_status()
             fake.post("/_fake/kiro/config", json={"slice_bytes": -1}).raise_for_status()
+
+    def configure_jimeng(self, **config: int) -> None:
+        """Reset the fake jimeng-api (its sessionids answer live, with credits, by default), then apply
+        `config` with the request log off."""
+        with httpx.Client(base_url=self.jimeng_url, timeout=5) as fake:
+            fake.post("/_fake/reset").raise_for_status()
+            fake.post("/_fake/config", json={"log_requests": False, **config}).raise_for_status()
 
     def leases_held(self) -> int:
         """Allocation leases held right now (the proxy releases each one when its attempt ends)."""
@@ -108,6 +119,7 @@ def running_stack() -> Iterator[Stack]:
                 POOLGATE_KIRO_SOCIAL_REFRESH_URL=fake_urls["kiro"] + "/auth/{region}/refreshToken",
                 POOLGATE_KIRO_IDC_REFRESH_URL=fake_urls["kiro"] + "/oidc/{region}/token",
                 POOLGATE_KIRO_CHAT_URL=fake_urls["kiro"] + "/q/{api_region}/generateAssistantResponse",
+                POOLGATE_JIMENG_API_URL=fake_urls["jimeng"],
             )
             run_cli("migrate", env=env)
             for name in SERVICES:  # started together, waited for one by one
@@ -121,6 +133,8 @@ def running_stack() -> Iterator[Stack]:
                 keys[pool] = run_cli("keys", "create", "--user", f"{USER}-{pool}", "--name", "bench", env=env)
                 if pool == "kiro":
                     _add_kiro_account(f"http://127.0.0.1:{ports['account_service']}", keys[pool])
+                elif pool == "jimeng":
+                    _add_dreamina_account(f"http://127.0.0.1:{ports['account_service']}", keys[pool])
                 elif pool == "alloc":
                     asyncio.run(_add_alloc_accounts(infra, fake_urls, f"{USER}-{pool}", formats))
                 else:  # as the README says, with the settings a user gets
@@ -135,6 +149,7 @@ def running_stack() -> Iterator[Stack]:
                 anthropic_url=fake_urls["anthropic"],
                 kiro_url=fake_urls["kiro"],
                 kiro_token=_mint_kiro_token(fake_urls["kiro"]),
+                jimeng_url=fake_urls["jimeng"],
                 account_service_url=f"http://127.0.0.1:{ports['account_service']}",
                 keys=keys,
                 processes=processes,
@@ -195,6 +210,24 @@ def _add_kiro_account(account_service_url: str, key: str) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the Kiro account is still {status!r} after 30 s (refresh_worker logs)")
             time.sleep(0.2)
+
+
+def _add_dreamina_account(account_service_url: str, key: str) -> None:
+    """One Dreamina account with a sessionid (active at once), created the way a user does."""
+    body = {
+        "email": "bench@example.com",
+        "region": JIMENG_REGION,
+        "sessionid": JIMENG_SESSIONID,
+        "name": "bench-dreamina",
+    }
+    with httpx.Client(base_url=account_service_url, timeout=10) as client:
+        created = client.post(
+            "/api/v1/accounts/dreamina", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+        if created.status_code != 201:
+            raise RuntimeError(
+                f"creating the Dreamina account answered {created.status_code}: {created.text}"
+            )
 
 
 def _mint_kiro_token(kiro_url: str) -> str:

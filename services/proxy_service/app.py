@@ -14,11 +14,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from services.proxy_service.body_guard import BodyGuard
+from services.proxy_service.formats.images import QualityModels
 from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
+from services.proxy_service.relay.media_request import MediaReader
 from services.proxy_service.responses import error_response, style_for_path
 from services.proxy_service.routes import HOT_ROUTES
 from services.proxy_service.settings import ProxySettings
 from services.proxy_service.upstreams.custom_api import CustomApiUpstream
+from services.proxy_service.upstreams.dreamina import DreaminaUpstream
 from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
@@ -58,19 +61,19 @@ CORS_HEADERS = [
 ]
 
 
-def upstream_session(settings: ProxySettings) -> aiohttp.ClientSession:
+def upstream_session(settings: ProxySettings, *, guarded: bool = True) -> aiohttp.ClientSession:
     """One pooled session for every upstream. Bytes pass through as received (no decompression).
 
     `sock_read` is the idle limit between two reads; the first-byte limit is applied per call. With
     the defaults (120 s < 300 s) each holds exactly; an idle limit below the first-byte one also
-    bounds the wait for headers. Unless private upstreams are allowed, every socket is checked against
-    the address it connects to (upstreams/guard.py)."""
+    bounds the wait for headers. Unless private upstreams are allowed, every socket of a `guarded`
+    session is checked against the address it connects to (upstreams/guard.py)."""
     connector = aiohttp.TCPConnector(
         limit=settings.upstream_pool_limit,
         limit_per_host=settings.upstream_pool_limit_per_host,
         keepalive_timeout=30,
         ttl_dns_cache=300,
-        socket_factory=None if settings.allow_private_upstreams else guarded_socket,
+        socket_factory=guarded_socket if guarded and not settings.allow_private_upstreams else None,
     )
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s
@@ -105,6 +108,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(internal.close)
         session = upstream_session(settings)
         stack.push_async_callback(session.close)
+        # The operator's own jimeng-api server may be on the private network: its own pool, unguarded.
+        trusted_session = None
+        if not settings.allow_private_upstreams:
+            trusted_session = upstream_session(settings, guarded=False)
+            stack.push_async_callback(trusted_session.close)
         broker = Broker(
             amqp_url=settings.amqp_url,
             exchange=settings.events_exchange,
@@ -121,7 +129,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await leases.start()
         stack.push_async_callback(leases.close)  # sends the last releases before the client closes
 
-        upstreams = (CustomApiUpstream(), KiroUpstream(chat_url=settings.kiro_chat_url))
+        upstreams = (
+            CustomApiUpstream(),
+            KiroUpstream(chat_url=settings.kiro_chat_url),
+            DreaminaUpstream(
+                api_url=settings.jimeng_api_url, first_byte_timeout_s=settings.media_first_byte_timeout_s
+            ),
+        )
         app.state.internal = internal
         app.state.broker = broker
         app.state.relay = Relay(
@@ -132,6 +146,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 usage=usage,
                 leases=leases,
                 first_byte_timeout_s=settings.first_byte_timeout_s,
+                trusted_session=trusted_session,
+                connect_timeout_s=settings.connect_timeout_s,
             ),
             max_attempts=settings.max_attempts,
             retry=RetryPolicy(
@@ -141,6 +157,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             ping_after_s=settings.ping_after_s,
             ping_interval_s=settings.ping_interval_s,
+            media_reader=MediaReader(
+                QualityModels(
+                    low=settings.image_model_low,
+                    medium=settings.image_model_medium,
+                    high=settings.image_model_high,
+                    auto=settings.image_model_auto,
+                )
+            ),
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield

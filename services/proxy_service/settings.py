@@ -15,10 +15,22 @@ class ProxySettings(BaseServiceSettings):
     # Kiro's chat host (kiro.md §1.7: the host is disputed, so it is a template): `{api_region}` is
     # the account's API region (default us-east-1), `{region}` its token's region.
     kiro_chat_url: str = "https://q.{api_region}.amazonaws.com/generateAssistantResponse"
+    # The jimeng-api server Dreamina accounts call (reference/dreamina.md §8), unless an account names
+    # its own `api_base`. The operator's own server may be on the private network: it is not held to
+    # the SSRF guard, which still applies to every account's own api_base.
+    jimeng_api_url: str = "http://127.0.0.1:5100"
     # Upstream timeouts: TCP connect, until the response headers, and between two reads of the body.
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
+    # Image and video generations answer only when done (minutes): their own first-byte limit.
+    media_first_byte_timeout_s: float = Field(default=900.0, gt=0)
+    # OpenAI image calls whose model is empty or `gpt*`: the jimeng model for each `quality`
+    # (reference/dreamina.md §1.7; `auto` is also used for a missing or unknown quality).
+    image_model_low: str = "jimeng-4.0"
+    image_model_medium: str = "jimeng-4.6"
+    image_model_high: str = "jimeng-5.0"
+    image_model_auto: str = "jimeng-4.6"
     # Upstream attempts per client call (each one a fresh allocation excluding the accounts tried),
     # counted again after each backoff wait.
     max_attempts: int = 4

@@ -141,7 +141,11 @@ Outcome = Literal[
 
 
 class UsageRecorded(Event):
-    """One upstream attempt, for counters, health and outcomes (its lease was released directly)."""
+    """One upstream attempt, for counters, health and outcomes (its lease was released directly).
+
+    `capability` is chat, image or video; an image or video call says what it produced (`images`,
+    `video_seconds`); `upstream_code` is the upstream's own failure code where it has one (jimeng-api's
+    envelope `code`, which comes with HTTP 200)."""
 
     TYPE = "usage.recorded"
     lease_id: str
@@ -158,6 +162,9 @@ class UsageRecorded(Event):
     output_tokens: int | None = None
     retry_after: float | None = None
     stream: bool = False
+    images: int | None = None
+    video_seconds: float | None = None
+    upstream_code: int | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

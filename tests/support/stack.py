@@ -1,6 +1,7 @@
 """The whole gateway as separate processes: account_service, proxy_service, refresh_worker, plus
-an OpenAI-format and an Anthropic-format fake upstream, and a fake Kiro (auth hosts and chat host on one
-port; the region is a path segment, so the fake sees which region's host each call was meant for).
+an OpenAI-format and an Anthropic-format fake upstream, a fake Kiro (auth hosts and chat host on one
+port; the region is a path segment, so the fake sees which region's host each call was meant for), and
+a fake jimeng-api (the server Dreamina accounts are called through, `POOLGATE_JIMENG_API_URL`).
 Used by tests/e2e and tests/faults, each with resources of its own."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Stack:
     openai_url: str
     anthropic_url: str
     kiro_url: str
+    jimeng_url: str
     processes: list[Process] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
@@ -37,6 +39,7 @@ class Stack:
     def fake(self, which: str) -> httpx.Client:
         urls = {"openai": self.openai_url, "anthropic": self.anthropic_url, "claude": self.anthropic_url}
         urls["kiro"] = self.kiro_url
+        urls["jimeng"] = self.jimeng_url
         return httpx.Client(base_url=urls[which], timeout=5)
 
     def user_with_account(
@@ -102,6 +105,11 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
         fake_kiro, kiro_port = spawn_listening("fake_kiro", "tests.fakes.kiro_upstream", log_dir=log_dir)
         processes.append(fake_kiro)
         kiro = f"http://127.0.0.1:{kiro_port}"
+        fake_jimeng, jimeng_port = spawn_listening(
+            "fake_jimeng", "tests.fakes.jimeng_upstream", log_dir=log_dir
+        )
+        processes.append(fake_jimeng)
+        jimeng = f"http://127.0.0.1:{jimeng_port}"
         proxy_port, account_port, worker_port = free_port(), free_port(), free_port()
         env = infra.env(
             POOLGATE_PROXY_PORT=str(proxy_port),
@@ -120,6 +128,7 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
             POOLGATE_KIRO_SOCIAL_REFRESH_URL=kiro + "/auth/{region}/refreshToken",
             POOLGATE_KIRO_IDC_REFRESH_URL=kiro + "/oidc/{region}/token",
             POOLGATE_KIRO_CHAT_URL=kiro + "/q/{api_region}/generateAssistantResponse",
+            POOLGATE_JIMENG_API_URL=jimeng,
         )
         run_cli("migrate", env=env)
         for name, port in (
@@ -138,6 +147,7 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
             openai_url=f"http://127.0.0.1:{openai_port}",
             anthropic_url=f"http://127.0.0.1:{anthropic_port}",
             kiro_url=kiro,
+            jimeng_url=jimeng,
             processes=processes,
         )
     finally:

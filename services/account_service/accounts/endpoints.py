@@ -96,9 +96,15 @@ async def create_custom_api(
 
 @router.post("/dreamina", status_code=201, summary="Add a Dreamina account")
 async def create_dreamina(
-    spec: DreaminaCreate, conn: Tx, box: Box, days: Days, caller: CurrentUser, owner: OwnerQuery = None
+    spec: DreaminaCreate,
+    conn: Tx,
+    box: Box,
+    days: Days,
+    caller: CurrentUser,
+    allow_private: PrivateUpstreamsAllowed,
+    owner: OwnerQuery = None,
 ) -> AccountOut:
-    return await _create(conn, box, days, caller, owner, spec)
+    return await _create(conn, box, days, caller, owner, spec, allow_private=allow_private)
 
 
 @router.post(

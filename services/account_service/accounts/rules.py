@@ -8,9 +8,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from shared.dreamina import REGIONS as DREAMINA_REGIONS
+from shared.dreamina import upstream_sessionid as upstream_sessionid  # the rule lives there
+
 KIRO_REGIONS = ("us-east-1", "ap-southeast-1", "eu-west-1")
 KIRO_DEFAULT_REGION = "us-east-1"
-DREAMINA_REGIONS = ("us", "hk", "jp", "sg", "cn")
 ALL_REGIONS = KIRO_REGIONS + DREAMINA_REGIONS
 SESSIONID_LIFETIME = timedelta(days=60)
 
@@ -92,14 +94,6 @@ def kiro_chat_region(api_region: str | None, profile_arn: str | None) -> tuple[s
 def can_login(password: str | None, region: str) -> bool:
     """Only an account with a password, outside `cn`, may ever trigger a browser login."""
     return bool(password and password.strip()) and region != "cn"
-
-
-def upstream_sessionid(region: str, sessionid: str) -> str:
-    """The credential jimeng-api expects: raw for `cn`, else `<region>-<sessionid>`, never prefixed twice."""
-    if region == "cn":
-        return sessionid
-    prefix = f"{region}-"
-    return sessionid if sessionid.lower().startswith(prefix) else prefix + sessionid
 
 
 def check_dreamina_credentials(*, region: str, password: str, sessionid: str | None) -> None:

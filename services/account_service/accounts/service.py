@@ -76,10 +76,12 @@ def duplicate_email(exc: asyncpg.UniqueViolationError) -> Conflict | None:
 
 
 async def ensure_reachable_upstream(spec: AccountCreateBase, *, allow_private: bool) -> None:
-    """Refuse a custom API base that is not globally routable unless the operator allows it (SSRF)."""
-    if spec.kind != "custom_api" or allow_private:
+    """Refuse an account's own `api_base` (custom API, Dreamina's jimeng-api) that is not globally
+    routable unless the operator allows it (SSRF)."""
+    api_base = getattr(spec, "api_base", None)
+    if not api_base or allow_private:
         return
-    address = await internal_address_of(spec.api_base)  # type: ignore[attr-defined]
+    address = await internal_address_of(api_base)
     if address is not None:
         raise Unprocessable(
             f"api_base resolves to an address that is not globally routable ({address}); private,"

@@ -13,11 +13,12 @@ from typing import Any
 
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import decrypt_secrets
+from services.account_service.allocation import dreamina
 from services.account_service.allocation.kinds import upstream_for
 from shared.crypto import SecretBox
 from shared.kiro_models import kiro_serves
 
-CHAT, IMAGE, VIDEO = "chat", "image", "video"
+CHAT = "chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class Candidate:
     id: str
     owner_id: str
     kind: str
+    region: str | None
     public: bool
     weight: int
     max_concurrency: int
@@ -38,7 +40,7 @@ class Candidate:
         if formats is not None and self.format not in formats:
             return False
         if self.kind == "dreamina":
-            return capability in (IMAGE, VIDEO)
+            return dreamina.serves(self.region, capability=capability, model=model)
         if capability != CHAT:
             return False
         if self.kind == "kiro":
@@ -55,6 +57,7 @@ def candidate_from(account: Account, box: SecretBox) -> Candidate:
         id=str(account.id),
         owner_id=str(account.owner_id),
         kind=account.kind,
+        region=account.region,
         public=account.visibility == "public",
         weight=account.weight,
         max_concurrency=account.max_concurrency,

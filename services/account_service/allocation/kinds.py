@@ -1,15 +1,17 @@
 """What the proxy needs to call an account of each kind, built once when the account is indexed.
 
-Hosts are not decided here: the proxy owns the URL templates (`{region}`, `{api_region}`), so only
-custom API accounts carry a URL; a Kiro account's chat region is resolved here (rules.kiro_chat_region).
-The credential is the decrypted one the upstream expects.
+Hosts are not decided here: the proxy owns the URL templates (`{region}`, `{api_region}`) and the
+jimeng-api URL, so only accounts with an `api_base` of their own (custom API, and Dreamina accounts
+that name their jimeng-api server) carry a URL; a Kiro account's chat region is resolved here
+(rules.kiro_chat_region). The credential is the decrypted one; a Dreamina sessionid goes raw, with its
+region, and the proxy adds the region prefix (and logs a foreign one it leaves alone).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.account_service.accounts.rules import kiro_chat_region, upstream_sessionid
+from services.account_service.accounts.rules import kiro_chat_region
 from services.account_service.accounts.schemas import Account
 
 
@@ -38,8 +40,8 @@ def upstream_for(account: Account, secrets: dict[str, str]) -> tuple[dict[str, A
         }, expires if expires is not None else 0.0  # no access token yet: not usable
     # dreamina: a cn sessionid past its expiry stays usable (the expiry is shown, not enforced).
     return {
-        "url": None,
-        "credential": upstream_sessionid(account.region, secrets.get("sessionid") or ""),
+        "url": settings.get("api_base"),
+        "credential": secrets.get("sessionid") or "",
         "format": "jimeng",
         "provider": "dreamina",
         "model": None,

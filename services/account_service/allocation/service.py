@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
 
+from services.account_service.allocation import dreamina
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
 from services.account_service.allocation.picker import Lease, Picks
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
-from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
+from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, Unauthenticated
 
 ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
 ALLOCATION_SECONDS = Histogram(
@@ -46,7 +47,7 @@ class Allocator:
         started = time.perf_counter()
         try:
             answer = await self._allocate(request)
-        except (Unauthenticated, Forbidden, NoAccountAvailable) as exc:
+        except (Unauthenticated, Forbidden, NoAccountAvailable, InvalidRequest) as exc:
             ALLOCATIONS.labels(type(exc).__name__).inc()
             raise
         ALLOCATIONS.labels("ok").inc()
@@ -70,11 +71,18 @@ class Allocator:
     async def _allocate(self, request: AllocationRequest) -> dict:
         identity = await self.authenticate(request.api_key)
         user_id = str(identity.user_id)
+        pool = self._index.pool(owner_id=user_id, public_pool=self._public_pool)
         servable = [
             c
-            for c in self._index.pool(owner_id=user_id, public_pool=self._public_pool)
+            for c in pool
             if c.serves(capability=request.capability, model=request.model, formats=request.formats)
         ]
+        if not servable:
+            regions = (c.region for c in pool if c.kind == "dreamina")
+            refusal = dreamina.unserved_model(request.capability, request.model, regions)
+            if refusal is not None:
+                await self._picker.settle(release=request.release)
+                raise refusal
         now = time.time()
         usable = [c for c in servable if c.usable_at(now)]
         candidates = [c for c in usable if c.id not in request.exclude]

@@ -131,12 +131,12 @@ class UsageConsumer:
                 conn,
                 account=account,
                 status="exhausted",
-                reason=f"upstream quota exhausted (HTTP {usage.status_code})",
+                reason=f"upstream quota exhausted ({outcomes.cause(**_codes(usage))})",
                 until=until,
             )
             return
-        reason = f"upstream rejected the credential (HTTP {usage.status_code})"
-        if outcomes.stays_when_rejected(account):
+        reason = f"upstream rejected the credential ({outcomes.cause(**_codes(usage))})"
+        if outcomes.worker_decides(account):
             await self._picker.cool_down(usage.account_id, outcomes.CREDENTIAL_COOLDOWN_S)
         else:
             await change_status(conn, account=account, status="invalid", reason=reason)
@@ -175,3 +175,7 @@ class UsageConsumer:
             counts=[t[0] for t in per_key.values()],
             last_used=[t[1] for t in per_key.values()],
         )
+
+
+def _codes(usage: UsageRecorded) -> dict[str, int | None]:
+    return {"status_code": usage.status_code, "upstream_code": usage.upstream_code}

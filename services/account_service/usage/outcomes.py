@@ -2,11 +2,10 @@
 
 * success / failures feed the live health (success rate; consecutive server errors back off).
 * 429 cools the account for the upstream's Retry-After (default 30 s, at most an hour).
-* A refused credential is announced with `account.credential_rejected` for the worker. Accounts
-  that can renew it themselves (Kiro, and Dreamina accounts that can log in) are cooled meanwhile,
-  and so are `cn` Dreamina accounts, which stay in the pool whatever their sessionid's state (they
-  can never log in; the worker records what it finds); the others become `invalid`, since only a
-  person can give them a new credential.
+* A refused credential: accounts the worker looks after (Kiro: a refresh; Dreamina: jimeng-api is
+  asked whether the sessionid lives, only an account that can log in logs in, a `cn` one stays
+  usable) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
+  others become `invalid`, since only a person can give them a new credential.
 * Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
   one; Kiro's monthly quota resets on the first of the next month (UTC); otherwise when the next
   configured day begins: `POOLGATE_TIMEZONE`, `POOLGATE_DAY_STARTS_AT`, see shared/day_boundary.py).
@@ -32,14 +31,13 @@ def rate_limit_cooldown(retry_after: float | None) -> float:
     return min(retry_after or DEFAULT_COOLDOWN_S, MAX_COOLDOWN_S)
 
 
-def renews_itself(account: Account) -> bool:
-    if account.kind == "kiro":
-        return True
-    return account.kind == "dreamina" and bool(account.settings.get("can_login"))
+def worker_decides(account: Account) -> bool:
+    return account.kind in ("kiro", "dreamina")
 
 
-def stays_when_rejected(account: Account) -> bool:
-    return renews_itself(account) or (account.kind == "dreamina" and account.region == "cn")
+def cause(*, status_code: int | None, upstream_code: int | None) -> str:
+    """How the upstream said it: its own code when it has one (jimeng-api answers HTTP 200), else HTTP."""
+    return f"upstream code {upstream_code}" if upstream_code is not None else f"HTTP {status_code}"
 
 
 def exhausted_until(

@@ -56,6 +56,12 @@ class Bridge(Protocol):
         OpenAI JSON); None when they are read from the upstream's bytes."""
         ...
 
+    @property
+    def produced(self) -> dict[str, float] | None:
+        """What a successful image or video answer produced (`images`, `video_seconds`), for its
+        usage event; None for chat."""
+        ...
+
     def request_body(self, raw: bytes, body: dict[str, Any]) -> bytes: ...
 
     def response_body(self, raw: bytes, parsed: Any) -> bytes:

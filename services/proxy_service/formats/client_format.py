@@ -1,4 +1,6 @@
-"""What the proxy needs to know about each client-facing API: its name, errors, required fields."""
+"""What the proxy needs to know about each client-facing API: its name, errors, required fields, and
+the capability allocation asks for (chat; image or video for the media routes, whose accounts answer
+in jimeng-api's format)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,11 @@ class ClientFormat:
     required: tuple[str, ...]  # body fields that must be present
     # Sent when the upstream breaks mid-stream: an error the client's SDK raises, never a fake end.
     stream_error: bytes
+    capability: str = "chat"
+
+    @property
+    def media(self) -> bool:
+        return self.capability != "chat"
 
 
 OPENAI = ClientFormat(
@@ -36,3 +43,22 @@ CLAUDE = ClientFormat(
         b'"message":"upstream stream interrupted"}}\n\n'
     ),
 )
+
+
+def _media(route: str, capability: str) -> ClientFormat:
+    """An OpenAI-style image or video route (never streamed); `prompt` is checked by its reader."""
+    return ClientFormat(
+        name="jimeng",
+        route=route,
+        error_style="openai",
+        required=(),
+        stream_error=b"",
+        capability=capability,
+    )
+
+
+IMAGE_GENERATIONS = _media("/v1/images/generations", "image")
+IMAGE_EDITS = _media("/v1/images/edits", "image")  # OpenAI's multipart edits: jimeng's compositions
+IMAGE_COMPOSITIONS = _media("/v1/images/compositions", "image")
+VIDEO_GENERATIONS = _media("/v1/videos/generations", "video")
+MEDIA_FORMATS = (IMAGE_GENERATIONS, IMAGE_EDITS, IMAGE_COMPOSITIONS, VIDEO_GENERATIONS)

@@ -20,6 +20,7 @@ RequestCleaner = Callable[[dict[str, Any]], dict[str, Any] | None]
 class Passthrough:
     __slots__ = ("_clean", "_client_model", "_stream_pairs", "_upstream_model")
     usage = None  # read from the relayed bytes
+    produced = None  # a chat answer produces no images or video
 
     def __init__(
         self, client_model: str, upstream_model: str | None, *, clean: RequestCleaner | None = None

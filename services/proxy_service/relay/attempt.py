@@ -22,6 +22,7 @@ from services.proxy_service.formats import Bridge, ClientFormat, FailedAnswer, U
 from services.proxy_service.formats.json_depth import unencodable
 from services.proxy_service.formats.token_counts import usage_from_json
 from services.proxy_service.relay.lease import Leases
+from services.proxy_service.relay.media_request import MediaRequest
 from services.proxy_service.relay.outcome import (
     RETRYABLE_EXCEPTIONS,
     Failure,
@@ -54,6 +55,10 @@ class AttemptDeps:
     usage: UsagePublisher
     leases: Leases
     first_byte_timeout_s: float
+    # For the operator's own configured hosts (`Target.trusted`), which the SSRF guard would refuse
+    # on a private network; None: `session` serves them too (no guard, or nothing trusted).
+    trusted_session: aiohttp.ClientSession | None = None
+    connect_timeout_s: float = 10.0
 
 
 class Attempt:
@@ -74,7 +79,7 @@ class Attempt:
         deps: AttemptDeps,
         allocation: Allocation,
         upstream: Upstream,
-        req: ClientRequest,
+        req: ClientRequest | MediaRequest,
         fmt: ClientFormat,
     ) -> None:
         self._deps = deps
@@ -104,6 +109,9 @@ class Attempt:
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         retry_after: float | None = None,
+        images: int | None = None,
+        video_seconds: float | None = None,
+        upstream_code: int | None = None,
     ) -> None:
         """Release the lease and publish this attempt's `usage.recorded` (once; later calls do nothing)."""
         if self._finished:
@@ -122,7 +130,7 @@ class Attempt:
                 api_key_id=allocation.api_key_id,
                 user_id=allocation.user_id,
                 model=self.req.model,
-                capability="chat",
+                capability=self.fmt.capability,
                 status_code=status,
                 outcome=outcome,
                 latency_ms=(ended - self.started) * 1000,
@@ -131,6 +139,9 @@ class Attempt:
                 output_tokens=output_tokens,
                 retry_after=retry_after,
                 stream=self.req.stream,
+                images=images,
+                video_seconds=video_seconds,
+                upstream_code=upstream_code,
             )
         )
         metrics.count_attempt(outcome)
@@ -157,10 +168,20 @@ class Attempt:
             return call
         sent = perf_counter()
         status: int | None = None
+        deps = self._deps
+        session = deps.trusted_session if call.target.trusted and deps.trusted_session else deps.session
+        limit = call.first_byte_timeout_s or deps.first_byte_timeout_s
+        # A call with its own (longer) first-byte limit must not be cut by the session's idle limit,
+        # which also bounds the wait for headers.
+        options = {} if call.first_byte_timeout_s is None else {"timeout": self._timeout(limit)}
         try:
-            async with asyncio.timeout(self._deps.first_byte_timeout_s):
-                resp = await self._deps.session.post(
-                    call.target.url, data=call.body, headers=call.target.headers, allow_redirects=False
+            async with asyncio.timeout(limit):
+                resp = await session.post(
+                    call.target.url,
+                    data=call.body,
+                    headers=call.target.headers,
+                    allow_redirects=False,
+                    **options,
                 )
             self.first_byte = perf_counter()
             self.upstream_s = self.first_byte - sent
@@ -186,8 +207,14 @@ class Attempt:
         self.upstream_s = perf_counter() - sent
         return self._answer(call.bridge, status, data, resp.headers)
 
+    def _timeout(self, first_byte_s: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=self._deps.connect_timeout_s, sock_read=first_byte_s
+        )
+
     def _answer(self, bridge: Bridge, status: int, data: bytes, headers) -> Response | Failure:
         outcome, retryable = answer_outcome(status, data)
+        upstream_code = None
         content_type = headers.get("content-type")
         if outcome == "success":
             parsed = None
@@ -200,10 +227,17 @@ class Attempt:
                 answer = bridge.response_body(data, parsed)
             except FailedAnswer as failed:  # a 2xx answer that carried an error: handled as that error
                 status, data, content_type = failed.status, failed.raw, None
-                outcome, retryable = answer_outcome(status, data)
+                outcome, retryable = failed.verdict or answer_outcome(status, data)
+                upstream_code = failed.upstream_code
             else:
                 input_tokens, output_tokens = bridge.usage or usage_from_json(parsed)
-                self.finish(outcome, status, input_tokens=input_tokens, output_tokens=output_tokens)
+                self.finish(
+                    outcome,
+                    status,
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    **(bridge.produced or {}),
+                )
                 keep_type = content_type and not bridge.rewrites  # a rewritten answer is JSON
                 out = [(b"content-type", content_type.encode("latin-1")) if keep_type else JSON_CONTENT_TYPE]
                 encoding = headers.get("content-encoding")
@@ -212,7 +246,7 @@ class Attempt:
                 return RawResponse(answer, status, out)
 
         retry_after_s = parse_retry_after(headers)
-        self.finish(outcome, status, retry_after=retry_after_s)
+        self.finish(outcome, status, retry_after=retry_after_s, upstream_code=upstream_code)
         failure = Failure(
             status=status,
             body=data,

@@ -21,10 +21,13 @@ from starlette.responses import Response
 
 from services.proxy_service import metrics
 from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
+from services.proxy_service.formats.client_format import MEDIA_FORMATS
+from services.proxy_service.formats.images import QualityModels
 from services.proxy_service.relay.attempt import Attempt, AttemptDeps
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
 from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.keepalive import KeepAliveStream
+from services.proxy_service.relay.media_request import MediaReader, MediaRequest
 from services.proxy_service.relay.outcome import Failure
 from services.proxy_service.relay.request import ClientRequest, read_client_request
 from services.proxy_service.responses import RawResponse, error_response
@@ -49,6 +52,7 @@ class Relay:
         retry: RetryPolicy | None = None,
         ping_after_s: float = 5.0,
         ping_interval_s: float = 10.0,
+        media_reader: MediaReader | None = None,
     ) -> None:
         self._internal = internal
         self._upstreams = upstreams
@@ -57,16 +61,21 @@ class Relay:
         self._retry = retry or RetryPolicy()
         self._ping_after_s = ping_after_s
         self._ping_interval_s = ping_interval_s
-        every = [f for u in upstreams.values() for f in u.formats]
-        self._formats = {
-            fmt.name: ([f for u in upstreams.values() for f in u.preferred(fmt)], every)
-            for fmt in (OPENAI, CLAUDE)
-        }
+        self._read_media = media_reader or MediaReader(QualityModels())
+        # Per client format: the allocation formats preferred for it, and every one that may serve it
+        # (those of the upstream kinds with its capability).
+        self._formats: dict[ClientFormat, tuple[list[str], list[str]]] = {}
+        for fmt in (OPENAI, CLAUDE, *MEDIA_FORMATS):
+            able = [u for u in upstreams.values() if fmt.capability in u.capabilities]
+            self._formats[fmt] = (
+                [f for u in able for f in u.preferred(fmt)],
+                [f for u in able for f in u.formats],
+            )
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
         try:
-            req = await read_client_request(request, fmt)
+            req = await (self._read_media(request, fmt) if fmt.media else read_client_request(request, fmt))
         except PoolGateError as err:
             response = error_response(err, fmt.error_style)
         else:
@@ -82,7 +91,7 @@ class Relay:
         return response
 
     async def _answer_unless_gone(
-        self, request: Request, req: ClientRequest, fmt: ClientFormat, started: float
+        self, request: Request, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
     ) -> Response:
         """The answer, unless the client leaves first: then the call is cancelled where it is."""
         call = asyncio.current_task()
@@ -107,7 +116,7 @@ class Relay:
         finally:
             watcher.cancel()
 
-    async def _answer(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
+    async def _answer(self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float) -> Response:
         try:
             return await self._forward(req, fmt, started)
         except PoolGateError as err:
@@ -116,7 +125,9 @@ class Relay:
             log.exception("proxy.unhandled_error", route=fmt.route)
             return error_response(PoolGateError("internal error"), fmt.error_style)
 
-    async def _forward(self, req: ClientRequest, fmt: ClientFormat, started: float) -> Response:
+    async def _forward(
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
+    ) -> Response:
         exclude: list[str] = []
         failure: Failure | None = None
         backoff = Backoff(self._retry)
@@ -170,17 +181,19 @@ class Relay:
         metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
         return failure.response(fmt)
 
-    async def _allocate(self, req: ClientRequest, fmt: ClientFormat, exclude: list[str]) -> Allocation:
+    async def _allocate(
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str]
+    ) -> Allocation:
         """An account of a format preferred for this client if one is free, else of any format, in
         one round trip. It carries the leases this proxy released since the last allocation took
         some: they are released before the pick."""
-        preferred, every = self._formats[fmt.name]
+        preferred, every = self._formats[fmt]
         leases = self._deps.leases
         carried = leases.carry()
         asked = asyncio.ensure_future(
             self._internal.allocate(
                 api_key=req.api_key,
-                capability="chat",
+                capability=fmt.capability,
                 model=req.model,
                 formats=every,
                 prefer=preferred,

@@ -9,6 +9,7 @@ from services.proxy_service.formats import Bridge, ClientFormat
 from shared.internal_client import Allocation
 
 if TYPE_CHECKING:
+    from services.proxy_service.relay.media_request import MediaRequest
     from services.proxy_service.relay.request import ClientRequest
 
 
@@ -20,30 +21,42 @@ class UnsupportedUpstream(Exception):
 class Target:
     url: str
     headers: dict[str, str]
+    # The operator's own configured host (the jimeng-api server), which may be on the private
+    # network: not held to the SSRF guard. Every account-supplied URL is.
+    trusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamCall:
-    """What to send for one attempt, and the bridge that reads the answer back."""
+    """What to send for one attempt, and the bridge that reads the answer back. `first_byte_timeout_s`:
+    this call's own limit for the answer's headers (None: the proxy's default)."""
 
     target: Target
     body: bytes
     bridge: Bridge
+    first_byte_timeout_s: float | None = None
 
 
 class Upstream(Protocol):
     """One kind of account (`custom_api`, `kiro`, ...), built once at start with its settings.
 
-    `formats`: the allocation formats of its accounts; `preferred(fmt)`: those worth asking for
-    first for a client in `fmt` (pass-through, or an account native to the canonical model).
+    `capabilities`: what its accounts are allocated for (chat, image, video); `formats`: the
+    allocation formats of its accounts; `preferred(fmt)`: those worth asking for first for a client
+    in `fmt` (pass-through, or an account native to the canonical model).
     `prepare` raises `UnsupportedUpstream`/`UnsupportedConversion` when the account cannot take
     the call, and a `PoolGateError` for a request that no account could take (the client's fault)."""
 
     kind: str
+    capabilities: tuple[str, ...]
     formats: tuple[str, ...]
 
     def preferred(self, fmt: ClientFormat) -> tuple[str, ...]: ...
 
     def prepare(
-        self, allocation: Allocation, req: ClientRequest, fmt: ClientFormat, *, correlation_id: str | None
+        self,
+        allocation: Allocation,
+        req: ClientRequest | MediaRequest,
+        fmt: ClientFormat,
+        *,
+        correlation_id: str | None,
     ) -> UpstreamCall: ...

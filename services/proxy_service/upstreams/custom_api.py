@@ -111,6 +111,7 @@ def build_target(
 
 class CustomApiUpstream:
     kind = "custom_api"
+    capabilities = ("chat",)
     formats = ("openai", "claude")
 
     def preferred(self, fmt: ClientFormat) -> tuple[str, ...]:

@@ -332,3 +332,37 @@ def test_an_api_base_that_is_not_globally_routable_is_refused_when_saved(api: Ap
         assert api.call("PATCH", path, key, json={"api_base": "https://8.8.4.4/v1"}).status_code == 200
     finally:
         settings.allow_private_upstreams = True
+
+
+def _dreamina_body(**fields) -> dict:
+    return {"email": f"{uuid.uuid4().hex[:8]}@example.com", "region": "us", "sessionid": SESSIONID, **fields}
+
+
+def test_a_dreamina_accounts_own_jimeng_api_base_is_held_to_the_same_guard(api: Api):
+    _, key = api.new_user()
+    settings = api.client.app.state.settings
+    plain = api.call("POST", "/accounts/dreamina", key, json=_dreamina_body())
+    assert plain.status_code == 201 and "api_base" not in plain.json()["settings"]  # the operator's server
+    settings.allow_private_upstreams = False
+    try:
+        refused = api.call(
+            "POST", "/accounts/dreamina", key, json=_dreamina_body(api_base="http://127.0.0.1:5100")
+        )
+        assert refused.status_code == 422
+        assert (refused.json()["error"]["param"], refused.json()["error"]["code"]) == (
+            "api_base",
+            "upstream_address_refused",
+        )
+        moved = api.call(
+            "PATCH", f"/accounts/{plain.json()['id']}", key, json={"api_base": "http://10.1.2.3"}
+        )
+        assert moved.status_code == 422 and moved.json()["error"]["param"] == "api_base"
+        own = api.call(
+            "POST", "/accounts/dreamina", key, json=_dreamina_body(api_base="https://8.8.8.8/jimeng/")
+        )
+        assert own.status_code == 201, own.text
+        assert own.json()["settings"]["api_base"] == "https://8.8.8.8/jimeng"
+    finally:
+        settings.allow_private_upstreams = True
+    not_a_url = api.call("POST", "/accounts/dreamina", key, json=_dreamina_body(api_base="ftp://x"))
+    assert not_a_url.status_code == 422 and not_a_url.json()["error"]["param"] == "api_base"

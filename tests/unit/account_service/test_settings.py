@@ -32,5 +32,5 @@ def test_a_time_that_is_not_hh_mm_is_refused_naming_the_setting(value):
 
 def test_an_unknown_zone_is_refused_naming_it():
     # The zone is the shared settings' day (shared/day_boundary.py), the same for every service.
-    with pytest.raises(ValidationError, match="(?s)timezone.*unknown time zone 'Mars/Olympus'"):
+    with pytest.raises(ValidationError, match=r"(?s)timezone.*unknown time zone 'Mars/Olympus'"):
         AccountServiceSettings(timezone="Mars/Olympus")

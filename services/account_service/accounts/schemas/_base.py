@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -52,6 +53,14 @@ def optional_text(value: str | None) -> str | None:
     if CONTROL.search(value):
         raise invalid("must not contain control characters")
     return value or None
+
+
+def http_url(value: str) -> str:
+    """An upstream base URL: http(s) with a host, no control characters; without a trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or CONTROL.search(value):
+        raise invalid("api_base must be an http:// or https:// URL")
+    return value.strip().rstrip("/")
 
 
 def word(value: str | None) -> str | None:

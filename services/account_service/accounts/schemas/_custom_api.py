@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from services.account_service.accounts.schemas._base import (
-    CONTROL,
     AccountCreateBase,
+    http_url,
     invalid,
     optional_text,
     word,
@@ -32,10 +32,7 @@ class CustomApiCreate(AccountCreateBase):
     @field_validator("api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname or CONTROL.search(value):
-            raise invalid("api_base must be an http:// or https:// URL")
-        return value.strip().rstrip("/")
+        return http_url(value)
 
     @field_validator("api_key")
     @classmethod

@@ -11,6 +11,7 @@ from services.account_service.accounts import rules
 from services.account_service.accounts.schemas._base import (
     EMAIL,
     AccountCreateBase,
+    http_url,
     invalid,
     rule_error,
     word,
@@ -31,6 +32,16 @@ class DreaminaCreate(AccountCreateBase):
         description="Raw or already region-prefixed; stored as given",
     )
     sessionid_expires_at: datetime | None = Field(default=None, description="Default: 60 days from now")
+    api_base: str | None = Field(
+        default=None,
+        description="http(s) URL of this account's own jimeng-api server; default: the operator's"
+        " POOLGATE_JIMENG_API_URL",
+    )
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else http_url(value)
 
     @field_validator("email")
     @classmethod
@@ -83,7 +94,10 @@ class DreaminaCreate(AccountCreateBase):
         return self.region
 
     def settings(self) -> dict[str, Any]:
-        return {"email": self.email, "can_login": self.can_login}
+        settings: dict[str, Any] = {"email": self.email, "can_login": self.can_login}
+        if self.api_base:
+            settings["api_base"] = self.api_base
+        return settings
 
     def secrets(self) -> dict[str, Any]:
         found = {"password": self.password, "sessionid": self.sessionid}
@@ -104,4 +118,5 @@ class DreaminaCreate(AccountCreateBase):
             "region": account.region,
             "sessionid": secrets.get("sessionid"),
             "sessionid_expires_at": account.credential_expires_at,
+            "api_base": account.settings.get("api_base"),
         }

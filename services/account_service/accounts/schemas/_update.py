@@ -32,7 +32,7 @@ class AccountUpdate(BaseModel):
     profile_arn: str | None = Field(default=None, description="kiro")
     api_region: str | None = Field(default=None, description="kiro")
     # custom_api
-    api_base: str | None = Field(default=None, description="custom_api")
+    api_base: str | None = Field(default=None, description="custom_api and dreamina (its jimeng-api server)")
     api_key: str | None = Field(default=None, repr=False, description="custom_api")
     format: Format | None = Field(default=None, description="custom_api")
     provider: str | None = Field(default=None, description="custom_api")

@@ -12,6 +12,7 @@ from shared.internal_client import Allocation
 
 class KiroUpstream:
     kind = "kiro"
+    capabilities = ("chat",)
     formats = ("kiro",)
 
     def __init__(self, *, chat_url: str = DEFAULT_CHAT_URL) -> None:

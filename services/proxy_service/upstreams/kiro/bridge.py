@@ -58,6 +58,8 @@ class KiroBridge:
         self._events: KiroEvents | None = None
         self._writer: Any = None
 
+    produced = None  # a chat answer produces no images or video
+
     @property
     def rewrites(self) -> bool:
         return True

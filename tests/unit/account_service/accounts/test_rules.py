@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.account_service.accounts import rules
+from shared.dreamina import foreign_prefix
 
 regions = st.sampled_from(rules.DREAMINA_REGIONS)
 international = st.sampled_from([r for r in rules.DREAMINA_REGIONS if r != "cn"])
@@ -28,10 +30,9 @@ def test_cn_sessionid_is_used_raw(sessionid):
 @given(region=international, sessionid=st.text())
 def test_other_regions_get_exactly_one_prefix(region, sessionid):
     result = rules.upstream_sessionid(region, sessionid)
-    assert result.lower().startswith(f"{region}-")
-    # Either unchanged (it already carried the prefix) or the prefix added once: never doubled.
+    # Either unchanged (it already carried a short prefix) or the prefix added once: never doubled.
     assert result in (sessionid, f"{region}-{sessionid}")
-    if not sessionid.lower().startswith(f"{region}-"):
+    if not re.match(r"[A-Za-z]{1,3}-", sessionid):
         assert result == f"{region}-{sessionid}"
 
 
@@ -46,8 +47,18 @@ def test_an_existing_prefix_is_recognised_whatever_its_case(given_sid):
     assert rules.upstream_sessionid("us", given_sid) == given_sid
 
 
-def test_another_regions_prefix_is_not_this_regions_prefix():
-    assert rules.upstream_sessionid("hk", "us-abc") == "hk-us-abc"
+def test_another_short_prefix_is_trusted_and_left_alone():
+    # reference/dreamina.md §1.3: `us-…` on an `hk` account is kept as it is (and logged by the proxy).
+    assert rules.upstream_sessionid("hk", "us-abc") == "us-abc"
+    assert foreign_prefix("hk", "us-abc") == "us-"
+    assert foreign_prefix("hk", "hk-abc") is None
+    assert foreign_prefix("cn", "us-abc") is None
+
+
+def test_a_raw_sessionid_gets_the_region_prefix():
+    assert rules.upstream_sessionid("us", "0123456789abcdef") == "us-0123456789abcdef"
+    assert rules.upstream_sessionid("cn", "0123456789abcdef") == "0123456789abcdef"
+    assert foreign_prefix("us", "0123456789abcdef") is None
 
 
 @given(password=st.text(), region=regions)
