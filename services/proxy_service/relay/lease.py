@@ -12,6 +12,11 @@ allocation only: under 32 concurrent calls, carrying every waiting release on ev
 made each one pack about 30 pairs for nothing (bench.profile). A release whose allocation failed
 waits again. A background task sends what no allocation took within `linger_s` of its release
 (traffic stopped or slowed), batching whatever piled up meanwhile.
+
+A release can be on its way in one allocation while another, sent at the same moment, is refused
+for want of that very slot (an account at its cap, calls back to back: account_service answers them
+in any order). So a refused allocation asks `landed()` whether a release of this proxy was waiting
+or on its way; if one was, it is tried once more after those have landed.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class Leases:
         self._held: dict[str, str] = {}  # lease_id -> account_id
         # Released here, not yet taken to account_service: lease_id -> (account_id, released at).
         self._waiting: dict[str, tuple[str, float]] = {}
+        self._in_transit = 0  # releases taken by an allocation or a flush that has not ended yet
+        self._all_landed = asyncio.Event()
+        self._all_landed.set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         LEASES_HELD.set_function(lambda: len(self._held))
@@ -74,16 +82,35 @@ class Leases:
         taken = list(itertools.islice(due, limit))
         for _, lease_id in taken:
             del self._waiting[lease_id]
+        if taken:
+            self._in_transit += len(taken)
+            self._all_landed.clear()
         return taken
 
     def carried(self, pairs: list[Lease], *, applied: bool) -> None:
         """The allocation (or flush) that carried `pairs` ended: if it did not reach account_service,
         they wait again, for the next allocation or the flusher."""
-        if applied or not pairs:
+        if not pairs:
+            return
+        self._in_transit -= len(pairs)
+        if not self._in_transit:
+            self._all_landed.set()
+        if applied:
             return
         for account_id, lease_id in pairs:
             self._waiting[lease_id] = (account_id, 0.0)  # released long enough ago: flush at once
         self._wake.set()
+
+    async def landed(self, *, timeout_s: float = 1.0) -> bool:
+        """Whether a release was waiting or on its way (then wait, a bounded time, until those on
+        their way have reached account_service or come back to wait): a refused allocation is
+        worth one more try then."""
+        if not self._waiting and not self._in_transit:
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._all_landed.wait()
+        return True
 
     @property
     def waiting(self) -> list[Lease]:

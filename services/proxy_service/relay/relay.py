@@ -186,7 +186,18 @@ class Relay:
     ) -> Allocation:
         """An account of a format preferred for this client if one is free, else of any format, in
         one round trip. It carries the leases this proxy released since the last allocation took
-        some: they are released before the pick."""
+        some: they are released before the pick. Refused while one of this proxy's releases was on
+        its way in another allocation, it tries once more when that has landed (relay/lease.py)."""
+        try:
+            return await self._allocate_once(req, fmt, exclude)
+        except NoAccountAvailable:
+            if not await self._deps.leases.landed():
+                raise
+        return await self._allocate_once(req, fmt, exclude)
+
+    async def _allocate_once(
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str]
+    ) -> Allocation:
         preferred, every = self._formats[fmt]
         leases = self._deps.leases
         carried = leases.carry()

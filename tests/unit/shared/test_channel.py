@@ -67,7 +67,7 @@ async def echo(method: str, body: Any) -> Any:
 
 async def test_concurrent_calls_on_one_connection_get_their_own_answers() -> None:
     async with serving(echo) as (port, adopted):
-        client = ChannelClient("127.0.0.1", port, token=TOKEN, connections=1)
+        client = ChannelClient("127.0.0.1", port, token=TOKEN)
         try:
             # The first call sent is answered last: answers are matched by id, not by order.
             answers = await asyncio.gather(
@@ -169,7 +169,7 @@ async def test_a_connection_lost_during_a_call_is_not_sent_again() -> None:
 
 async def test_a_server_shutting_down_answers_what_it_has_and_the_next_call_takes_a_new_connection() -> None:
     async with serving(echo) as (port, adopted):
-        client = ChannelClient("127.0.0.1", port, token=TOKEN, connections=1)
+        client = ChannelClient("127.0.0.1", port, token=TOKEN)
         try:
             await client.call("m", {})
             running = asyncio.create_task(client.call("slow", {"sleep": 0.2}))

@@ -106,3 +106,21 @@ async def test_close_sends_the_last_releases() -> None:
     leases.release("a", "l1")
     await leases.close()
     assert internal.released == [("a", "l1")]
+
+
+async def test_a_refused_allocation_is_worth_a_retry_only_while_a_release_was_on_its_way() -> None:
+    leases = Leases(FakeInternal())
+    assert not await leases.landed()  # nothing released: the refusal stands
+
+    leases.hold("acc", "l1")
+    leases.release("acc", "l1")
+    assert await leases.landed()  # waiting: the next try carries it
+
+    carried = leases.carry()  # now on its way in another allocation
+    assert carried == [("acc", "l1")] and leases.waiting == []
+    waiter = asyncio.create_task(leases.landed(timeout_s=5))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # waits for that allocation to end
+    leases.carried(carried, applied=True)
+    assert await waiter
+    assert not await leases.landed()  # landed: nothing left on its way
