@@ -40,6 +40,7 @@ async def _user(stack: Stack, *accounts: tuple[str, str]) -> tuple[str, list[str
         options = ("--user", name, "--api-base", base, "--format", fmt, "--api-key", api_key)
         runs.append(("accounts", "add-custom", *options))
     key, *ids = await asyncio.gather(*(asyncio.to_thread(stack.cli, *run) for run in runs))
+    await stack.until_pool_has(key, len(ids))
     return key, ids
 
 

@@ -66,6 +66,25 @@ class Stack:
                 time.sleep(0.1)
         return key, upstream_key, created.json()
 
+    async def until_pool_has(self, key: str, accounts: int, timeout_s: float = 30) -> None:
+        """account_service's allocation index learns of accounts added by the CLI through events:
+        wait until `key`'s pool holds `accounts` of them (read from the internal models list, so no
+        upstream sees a call)."""
+        from shared.settings import DEV_SERVICE_TOKEN
+
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(base_url=self.account_service_url, timeout=5) as client:
+            while True:
+                answer = await client.post(
+                    "/internal/v1/models",
+                    headers={"authorization": f"Bearer {DEV_SERVICE_TOKEN}"},
+                    json={"api_key": key},
+                )
+                if answer.status_code == 200 and answer.json().get("accounts", 0) >= accounts:
+                    return
+                assert time.monotonic() < deadline, f"the pool never held {accounts} accounts: {answer.text}"
+                await asyncio.sleep(0.05)
+
     @contextlib.contextmanager
     def proxy_replica(self, **settings: str) -> Iterator[tuple[str, Process]]:
         """One more proxy process on this stack, with settings of its own (`POOLGATE_...=value`);

@@ -18,15 +18,18 @@ from shared.kiro_models import PUBLIC_MODELS
 class ChatModels:
     models: list[str]  # Kiro's names first (newest first), then the custom ones sorted
     any_model: bool  # some account takes any model name: the list is what is known, not a limit
+    accounts: int  # the chat accounts they come from
 
     def as_json(self) -> dict:
-        return {"models": self.models, "any_model": self.any_model}
+        return {"models": self.models, "any_model": self.any_model, "accounts": self.accounts}
 
 
 def chat_models(candidates: Iterable[Candidate]) -> ChatModels:
     kiro = any_model = False
     named: set[str] = set()
+    accounts = 0
     for candidate in candidates:
+        accounts += candidate.kind in ("kiro", "custom_api")
         if candidate.kind == "kiro":
             kiro = True
         elif candidate.kind == "custom_api":
@@ -36,4 +39,4 @@ def chat_models(candidates: Iterable[Candidate]) -> ChatModels:
                 any_model = True
     models = list(PUBLIC_MODELS) if kiro else []
     models += sorted(named.difference(models))
-    return ChatModels(models=models, any_model=any_model)
+    return ChatModels(models=models, any_model=any_model, accounts=accounts)

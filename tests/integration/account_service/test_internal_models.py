@@ -31,7 +31,7 @@ def test_a_key_without_accounts_has_no_models(api: Api) -> None:
     _, key = api.new_user()
     response = models(api, key)
     assert response.status_code == 200, response.text
-    assert response.json() == {"models": [], "any_model": False}
+    assert response.json() == {"models": [], "any_model": False, "accounts": 0}
 
 
 def test_custom_accounts_contribute_their_model_lists(api: Api) -> None:
@@ -39,15 +39,19 @@ def test_custom_accounts_contribute_their_model_lists(api: Api) -> None:
     custom(api, key, models=["gpt-4o", "deepseek-chat"])
     custom(api, key, models=["gpt-4o-mini", "gpt-4o"], format="openai")
     answer = models_once(api, key, lambda b: len(b["models"]) == 3)
-    assert answer == {"models": ["deepseek-chat", "gpt-4o", "gpt-4o-mini"], "any_model": False}
+    assert answer == {"models": ["deepseek-chat", "gpt-4o", "gpt-4o-mini"], "any_model": False, "accounts": 2}
 
 
 def test_a_custom_account_without_a_list_serves_any_model_and_lists_only_known_ones(api: Api) -> None:
     _, key = api.new_user()
     custom(api, key, models=[])
-    assert models_once(api, key, lambda b: b["any_model"]) == {"models": [], "any_model": True}
+    assert models_once(api, key, lambda b: b["any_model"]) == {"models": [], "any_model": True, "accounts": 1}
     custom(api, key, models=["my-model"])
-    assert models_once(api, key, lambda b: b["models"]) == {"models": ["my-model"], "any_model": True}
+    assert models_once(api, key, lambda b: b["models"]) == {
+        "models": ["my-model"],
+        "any_model": True,
+        "accounts": 2,
+    }
 
 
 def test_an_active_kiro_account_serves_the_public_claude_models(api: Api) -> None:
@@ -82,7 +86,7 @@ def test_a_pending_kiro_account_and_an_active_dreamina_account_serve_no_chat_mod
     wait_until(
         lambda: api.client.post("/internal/v1/allocations", headers=SERVICE, json=image).status_code == 200
     )
-    assert models(api, key).json() == {"models": [], "any_model": False}
+    assert models(api, key).json() == {"models": [], "any_model": False, "accounts": 0}
 
 
 def test_a_disabled_account_leaves_the_list(api: Api) -> None:
@@ -101,7 +105,11 @@ def test_other_users_private_accounts_are_not_listed(api: Api) -> None:
     models_once(api, theirs, lambda b: len(b["models"]) == 2)
     custom(api, mine, models=["mine"])
     # This service runs without the public pool (the default): only the key's own accounts.
-    assert models_once(api, mine, lambda b: b["models"]) == {"models": ["mine"], "any_model": False}
+    assert models_once(api, mine, lambda b: b["models"]) == {
+        "models": ["mine"],
+        "any_model": False,
+        "accounts": 1,
+    }
 
 
 def test_an_unknown_key_is_401_and_a_disabled_key_403_as_in_allocation(api: Api) -> None:
@@ -139,4 +147,4 @@ def test_with_the_public_pool_on_other_users_public_accounts_are_listed(public_a
     custom(api, theirs, models=["their-public"], visibility="public")
     custom(api, mine, models=["mine"])
     answer = models_once(api, mine, lambda b: len(b["models"]) == 2)
-    assert answer == {"models": ["mine", "their-public"], "any_model": False}
+    assert answer == {"models": ["mine", "their-public"], "any_model": False, "accounts": 2}
