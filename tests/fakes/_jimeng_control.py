@@ -2,9 +2,11 @@
 
   POST /_fake/jimeng/tokens/{sid}   {live?, points?, region?}: a sessionid's state (merged; region null
                                     = any prefix is fine); GET answers it with its call count
-  POST /_fake/jimeng/scripts/{sid}  {code?, message?, status?, retry_after?, delay_ms?, times?}: the next
-                                    generation answers for that sessionid (an envelope code, an HTTP
-                                    status, a delay); an empty body clears it
+  POST /_fake/jimeng/scripts/{sid}  {code?, message?, status?, retry_after?, delay_ms?, times?, routes?}:
+                                    the next answers for that sessionid (an envelope code, an HTTP
+                                    status, a delay) on its `routes`: "generations" (the default: images
+                                    and videos) or "token" (/token/check, /token/points); an empty body
+                                    clears it
   POST /_fake/jimeng/reset          forgets every sessionid
 `{sid}` is the sessionid without any region prefix.
 """
@@ -17,10 +19,10 @@ import orjson
 from aiohttp import web
 
 from tests.fakes._control import json_response
-from tests.fakes._jimeng_state import JIMENG, PREFIXES
+from tests.fakes._jimeng_state import GENERATIONS, JIMENG, PREFIXES, TOKEN_ROUTES
 
 _TOKEN_FIELDS = frozenset({"live", "points", "region"})
-_SCRIPT_FIELDS = frozenset({"code", "message", "status", "retry_after", "delay_ms", "times"})
+_SCRIPT_FIELDS = frozenset({"code", "message", "status", "retry_after", "delay_ms", "times", "routes"})
 
 
 def _bad(problem: str) -> web.Response:
@@ -69,6 +71,8 @@ def _script_problem(body: Any) -> str | None:
     for name in ("delay_ms", "retry_after"):
         if not _number(body.get(name, 0)) or body.get(name, 0) < 0:
             return f"{name} must be a non-negative number"
+    if body.get("routes", GENERATIONS) not in (GENERATIONS, TOKEN_ROUTES):
+        return f"routes must be {GENERATIONS} or {TOKEN_ROUTES}"
     times = body.get("times")
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
         return "times must be a positive integer or null"

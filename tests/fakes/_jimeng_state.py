@@ -5,6 +5,10 @@ A token as jimeng-api reads it: `[<region>-]<sessionid>`, the prefix (any case) 
 CN). The fake keys everything by the sessionid without that prefix, so a test scripts an account by its
 stored sessionid whatever prefix the proxy adds; a sessionid registered with a home region is refused
 (`-2002`, as Dreamina's `check login error`) when it arrives with another region's prefix.
+
+A sessionid the fake was never told about is live with credits (what the proxy's tests want:
+any account serves), or dead as a made-up one is on the real server (`JimengState(unknown_live=False)`,
+what the refresh worker's revalidation tests want: an account is dead unless a test says otherwise).
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class Token:
     live: bool = True
     points: float = 100.0
     region: str | None = None  # the site it was registered on; None: any prefix is fine
-    script: dict[str, Any] = field(default_factory=dict)  # the next answers: code/status/delay/times
+    script: dict[str, Any] = field(default_factory=dict)  # the next answers: code/status/delay/times/routes
     calls: int = 0  # generation calls made with it
 
     def view(self) -> dict[str, Any]:
@@ -86,25 +90,31 @@ class Bearer:
         return cls(token, "cn", token)
 
 
+GENERATIONS, TOKEN_ROUTES = "generations", "token"  # what a script answers: `routes`
+
+
 class JimengState:
-    def __init__(self) -> None:
+    def __init__(self, *, unknown_live: bool = True) -> None:
         self.tokens: dict[str, Token] = {}
+        self.unknown_live = unknown_live
 
     def reset(self) -> None:
         self.tokens.clear()
 
     def token(self, sessionid: str) -> Token:
-        return self.tokens.setdefault(sessionid, Token())
+        if sessionid not in self.tokens:
+            self.tokens[sessionid] = Token(live=self.unknown_live)
+        return self.tokens[sessionid]
 
     def is_live(self, bearer: Bearer) -> bool:
         token = self.token(bearer.sessionid)
         return token.live and token.region in (None, bearer.region)
 
-    def take_script(self, bearer: Bearer) -> dict[str, Any]:
-        """The script that applies to this call (or {}), one of its `times` used up."""
+    def take_script(self, bearer: Bearer, routes: str) -> dict[str, Any]:
+        """The script that applies to this call on `routes` (or {}), one of its `times` used up."""
         token = self.token(bearer.sessionid)
         script = token.script
-        if not script:
+        if not script or script.get("routes", GENERATIONS) != routes:
             return {}
         times = script.get("times")
         if times is not None:

@@ -15,10 +15,11 @@ sessionid (or one used with another region's prefix), `-2009` with no credits, `
 falls back to its default model instead), `-2000` for a missing prompt. A token's prefix picks its
 site (`us-`, `hk-`, `jp-`, `sg-`; none = CN); several comma-separated tokens: one is picked at random.
 
-Control: /_fake/jimeng/... (see _jimeng_control.py) scripts envelope codes, HTTP 401/429/5xx and
-delays per sessionid; the generic /_fake/config `delay_ms` delays every generation, and /_fake/requests
-logs each call with its headers, body (multipart: its fields, and `files`) and `jimeng`: the region
-and sessionid read from the token, and the model the site generated with.
+Control: /_fake/jimeng/... (see _jimeng_control.py) sets a sessionid's liveness, credits and home
+region, and scripts envelope codes, HTTP 401/429/5xx and delays per sessionid, for its generations or
+its token routes; the generic /_fake/config `delay_ms` delays every generation, and /_fake/requests
+logs each call with its headers, body (multipart: its fields, and `files`) and, for generations,
+`jimeng`: the region and sessionid read from the token, and the model the site generated with.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from tests.fakes._control import LOG_ENTRY, STATE, FakeState, json_response, mai
 from tests.fakes._jimeng_state import (
     DEFAULT_VIDEO_MODEL,
     EXPIRED_MESSAGE,
+    GENERATIONS,
     IMAGES_PER_CALL,
     INVALID_PARAMS,
     JIMENG,
     NO_CREDITS_MESSAGE,
     TOKEN_EXPIRED,
+    TOKEN_ROUTES,
     VIDEO_RESOLUTIONS,
     Bearer,
     JimengState,
@@ -77,6 +80,19 @@ VIDEO_FILES = frozenset(
 
 def envelope(code: int, message: str) -> web.Response:
     return json_response({"code": code, "message": message, "data": None})
+
+
+def _scripted(script: dict[str, Any]) -> Refusal | None:
+    """The failure a sessionid's script answers instead of the call (None: the call goes on)."""
+    if "status" in script:
+        return Refusal(
+            0, script.get("message", ""), status=script["status"], retry_after=script.get("retry_after")
+        )
+    if "code" in script:
+        return Refusal(
+            script["code"], script.get("message") or _DEFAULT_MESSAGES.get(script["code"], "failed")
+        )
+    return None
 
 
 def _refused(refusal: Refusal) -> web.Response:
@@ -201,23 +217,14 @@ def _generation(produce, *, multipart: bool = True):
         bearer = Bearer.parse(random.choice(tokens))
         _note(request, region=bearer.region, sessionid=bearer.sessionid)
         jimeng: JimengState = request.app[JIMENG]
-        script = jimeng.take_script(bearer)
+        script = jimeng.take_script(bearer, GENERATIONS)
         jimeng.token(bearer.sessionid).calls += 1
         delay = request.app[STATE].config["delay_ms"] + script.get("delay_ms", 0)
         if not await think(request, delay):
             return web.Response(status=499)  # nobody is listening any more
         try:
-            if "status" in script:
-                raise Refusal(
-                    0,
-                    script.get("message", ""),
-                    status=script["status"],
-                    retry_after=script.get("retry_after"),
-                )
-            if "code" in script:
-                raise Refusal(
-                    script["code"], script.get("message") or _DEFAULT_MESSAGES.get(script["code"], "failed")
-                )
+            if refusal := _scripted(script):
+                raise refusal
             if fields is None or (files and not multipart):
                 raise Refusal(INVALID_PARAMS, "Params body invalid: a JSON object is expected")
             return json_response(produce(request, fields, files, bearer))
@@ -227,29 +234,44 @@ def _generation(produce, *, multipart: bool = True):
     return handler
 
 
+async def _token_script(request: web.Request, bearers: list[Bearer]) -> web.Response | None:
+    """What the sessionids' token-route scripts answer instead of the call (None: the call goes on)."""
+    for bearer in bearers:
+        script = request.app[JIMENG].take_script(bearer, TOKEN_ROUTES)
+        if not await think(request, script.get("delay_ms", 0)):
+            return web.Response(status=499)
+        if refusal := _scripted(script):
+            return _refused(refusal)
+    return None
+
+
 async def token_check(request: web.Request) -> web.Response:
     fields, _ = await _read(request)
     token = (fields or {}).get("token")
     if not isinstance(token, str) or not token:
         return envelope(INVALID_PARAMS, "Params body.token invalid")
-    return json_response({"live": request.app[JIMENG].is_live(Bearer.parse(token))})
+    bearer = Bearer.parse(token)
+    if scripted := await _token_script(request, [bearer]):
+        return scripted
+    return json_response({"live": request.app[JIMENG].is_live(bearer)})
 
 
 async def token_points(request: web.Request) -> web.Response:
     await _read(request)
-    tokens = _tokens(request)
-    if not tokens:
+    bearers = [Bearer.parse(token) for token in _tokens(request)]
+    if not bearers:
         return envelope(INVALID_PARAMS, "Params headers.authorization invalid")
+    if scripted := await _token_script(request, bearers):
+        return scripted
     jimeng: JimengState = request.app[JIMENG]
     answer = []
-    for token in tokens:
-        bearer = Bearer.parse(token)
+    for bearer in bearers:
         if not jimeng.is_live(bearer):  # the credit call itself fails: the whole request does
             return envelope(TOKEN_EXPIRED, EXPIRED_MESSAGE)
         total = jimeng.token(bearer.sessionid).points
         answer.append(
             {
-                "token": token,
+                "token": bearer.token,
                 "points": {"giftCredit": total, "purchaseCredit": 0, "vipCredit": 0, "totalCredit": total},
             }
         )

@@ -1,7 +1,8 @@
 """The Dreamina revalidation harness: account_service as a process on a database of its own, the
 refresh worker in-process (its real lifespan, with a spy around the real Playwright login driver),
-the fake jimeng-api token routes and the fake Dreamina login page in-process, and a tap on the
-outcomes the worker announces."""
+the fake jimeng-api and the fake Dreamina login page in-process, and a tap on the outcomes the worker
+announces. The fake jimeng-api knows sessionids by their bare value, each with its home region, and
+takes one it was never told about as dead, as Dreamina does a made-up one."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from shared.messages.broker import BATCH_CONTENT_TYPE
 from shared.messages.contracts import Event
 from shared.messages.topology import declare_exchange
 from shared.settings import DEV_SERVICE_TOKEN
-from tests.fakes import dreamina_login, jimeng_tokens
+from tests.fakes import dreamina_login, jimeng_upstream
+from tests.fakes._jimeng_state import JimengState
 from tests.integration.account_service._api import bootstrap_admin
 from tests.support.infra import Infra, create_database, teardown
 from tests.support.processes import free_port, run_cli, spawn, wait_ready
@@ -88,7 +90,7 @@ class Harness:
     env: dict[str, str]
     accounts: httpx.AsyncClient
     admin_key: str
-    tokens: TestClient
+    jimeng: TestClient
     page: TestClient
     spy: SpyDriver
     outcomes: Outcomes
@@ -150,15 +152,24 @@ class Harness:
 
     # -- fakes --------------------------------------------------------------------------------
 
-    async def token(self, token: str, *, live: bool = True, points: int = 0) -> None:
-        answer = await self.tokens.put(f"/_fake/jimeng/tokens/{token}", json={"live": live, "points": points})
+    async def token(self, sessionid: str, *, region: str, live: bool = True, points: int = 0) -> None:
+        """A sessionid jimeng-api knows: live only with its own region's prefix (none for cn)."""
+        body = {"live": live, "points": points, "region": region}
+        answer = await self.jimeng.post(f"/_fake/jimeng/tokens/{sessionid}", json=body)
         assert answer.status == 200, await answer.text()
 
-    async def kill_token(self, token: str) -> None:
-        assert (await self.tokens.delete(f"/_fake/jimeng/tokens/{token}")).status == 200
+    async def kill_token(self, sessionid: str) -> None:
+        answer = await self.jimeng.post(f"/_fake/jimeng/tokens/{sessionid}", json={"live": False})
+        assert answer.status == 200, await answer.text()
+
+    async def script_token_routes(self, sessionid: str, **script: Any) -> None:
+        """What /token/check and /token/points answer for this sessionid (e.g. `status=502`) from now on."""
+        body = {**script, "routes": "token"}
+        answer = await self.jimeng.post(f"/_fake/jimeng/scripts/{sessionid}", json=body)
+        assert answer.status == 200, await answer.text()
 
     async def jimeng_calls(self, path: str) -> list[dict]:
-        logged = await (await self.tokens.get("/_fake/requests")).json()
+        logged = await (await self.jimeng.get("/_fake/requests")).json()
         return [entry for entry in logged if entry["path"] == path]
 
     async def login_account(self, email: str, *, sessionid: str, outcome: str = "ok", **extra) -> None:
@@ -205,13 +216,14 @@ async def running_harness(parent: Infra, log_dir: Path) -> AsyncIterator[Harness
         admin_key = await bootstrap_admin(infra.database_url, f"admin-{uuid.uuid4().hex[:6]}")
         process = spawn("account_service", ["-m", "services.account_service"], env=env, log_dir=log_dir)
         await asyncio.to_thread(wait_ready, process, f"http://127.0.0.1:{account_port}/readyz")
+        fake_jimeng = jimeng_upstream.create_app(jimeng=JimengState(unknown_live=False))
         async with (
-            TestClient(TestServer(jimeng_tokens.create_app())) as tokens,
+            TestClient(TestServer(fake_jimeng)) as jimeng,
             TestClient(TestServer(dreamina_login.create_app())) as page,
             httpx.AsyncClient(base_url=env["POOLGATE_ACCOUNT_SERVICE_URL"], timeout=30) as accounts,
         ):
             worker_env = env | {
-                "POOLGATE_JIMENG_API_URL": str(tokens.make_url("")).rstrip("/"),
+                "POOLGATE_JIMENG_API_URL": str(jimeng.make_url("")).rstrip("/"),
                 "POOLGATE_DREAMINA_LOGIN_URL": str(page.make_url("/ai-tool/home")),
                 "POOLGATE_LOGIN_PAGE_TIMEOUT_S": "10",
                 "POOLGATE_LOGIN_STEP_TIMEOUT_S": "3",
@@ -258,7 +270,7 @@ async def running_harness(parent: Infra, log_dir: Path) -> AsyncIterator[Harness
                         env=worker_env,
                         accounts=accounts,
                         admin_key=admin_key,
-                        tokens=tokens,
+                        jimeng=jimeng,
                         page=page,
                         spy=spy,
                         outcomes=outcomes,

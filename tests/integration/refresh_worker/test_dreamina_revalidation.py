@@ -39,21 +39,22 @@ def _sweeper(h: Harness, **kwargs) -> Sweeper:
     )
 
 
-async def _allocated_credential(h: Harness, key: str, expected: str) -> str:
-    """What an image allocation for the key's pool sends upstream, once the index shows `expected`."""
+async def _allocated(h: Harness, key: str, sessionid: str, region: str) -> bool:
+    """An image allocation for the key's pool carries this stored sessionid and its region (the proxy
+    puts the region's prefix in front), once the allocation index shows it."""
 
-    async def credential():
+    async def carried():
         answer = await h.allocate_image(key)
-        return answer.status_code == 200 and answer.json()["upstream"]["credential"] == expected
+        upstream = answer.json()["upstream"] if answer.status_code == 200 else {}
+        return (upstream.get("credential"), upstream.get("region")) == (sessionid, region)
 
-    await until(credential, what=f"an allocation with {expected!r}")
-    return expected
+    return await until(carried, what=f"an allocation with the {region} sessionid {sessionid!r}")
 
 
 async def test_a_dead_us_account_with_a_password_is_logged_in_again_and_its_new_sessionid_serves(h):
     key = await h.user()
     old, new = _sid(), _sid()
-    await h.token(f"us-{new}", points=321)  # only the new session lives
+    await h.token(new, region="us", points=321)  # only the new session lives
     account = await h.add(key, region="us", password=PASSWORD, sessionid=old)
     await h.login_account(account["email"], sessionid=new, expires_in_s=30 * 24 * 3600)
 
@@ -65,7 +66,7 @@ async def test_a_dead_us_account_with_a_password_is_logged_in_again_and_its_new_
     expires = datetime.fromisoformat(stored["credential_expires_at"])
     assert abs(expires - (now() + timedelta(days=30))) < timedelta(minutes=2), "the cookie's own expiry"
     assert refreshed.data["expires_at"] is not None
-    assert await _allocated_credential(h, key, f"us-{new}")
+    assert await _allocated(h, key, new, "us")
     row = await h.row(account["id"])
     assert (row["status"], row["last_check_kind"], row["last_check_ok"]) == ("active", "login", True)
     assert row["credits"] == 321 and now() - row["credits_read_at"] < timedelta(minutes=1)
@@ -77,7 +78,7 @@ async def test_a_dead_us_account_with_a_password_is_logged_in_again_and_its_new_
 async def test_an_account_added_with_a_password_and_no_sessionid_is_logged_in_and_becomes_active(h):
     key = await h.user()
     sid = _sid()
-    await h.token(f"sg-{sid}", points=7)
+    await h.token(sid, region="sg", points=7)
     account = await h.add(key, region="sg", password=PASSWORD, sessionid=None)
     assert account["status"] == "pending"
     await h.login_account(account["email"], sessionid=sid)
@@ -91,7 +92,7 @@ async def test_an_account_added_with_a_password_and_no_sessionid_is_logged_in_an
         True,
         7,
     )
-    assert await _allocated_credential(h, key, f"sg-{sid}")
+    assert await _allocated(h, key, sid, "sg")
 
 
 async def test_a_dead_us_account_without_a_password_becomes_invalid_with_the_reason(h):
@@ -124,7 +125,7 @@ async def test_an_expired_dead_cn_account_stays_usable(h):
     assert row["status"] == "active"
     assert (row["last_check_ok"], row["last_check_reason"]) == (False, DEAD_CN)
     assert row["credential_expires_at"] < now(), "the expiry is shown as it is, not enforced"
-    assert await _allocated_credential(h, key, sid), "cn: the raw sessionid, no prefix"
+    assert await _allocated(h, key, sid, "cn")
     assert sid in [c["body"]["token"] for c in await h.jimeng_calls("/token/check")]
     assert account["email"] not in h.spy.calls
 
@@ -132,7 +133,7 @@ async def test_an_expired_dead_cn_account_stays_usable(h):
 async def test_a_live_sessionid_is_kept_and_its_credits_stored_with_the_time_read(h):
     key = await h.user()
     sid = _sid()
-    await h.token(f"hk-{sid}", points=55)
+    await h.token(sid, region="hk", points=55)
     account = await h.add(key, region="hk", password=PASSWORD, sessionid=sid)
 
     row = await until(
@@ -159,8 +160,8 @@ async def _checked(h: Harness, account_id: str):
 async def test_a_live_sessionid_the_sweeper_finds_expiring_is_renewed_by_a_login(h):
     key = await h.user()
     old, new = _sid(), _sid()
-    await h.token(f"jp-{old}")
-    await h.token(f"jp-{new}", points=9)
+    await h.token(old, region="jp")
+    await h.token(new, region="jp", points=9)
     account = await h.add(key, region="jp", password=PASSWORD, sessionid=old)
     await until(lambda: _checked(h, account["id"]), what="the first revalidation")
     assert account["email"] not in h.spy.calls, "live and far from its expiry: no login"
@@ -202,7 +203,7 @@ async def test_a_dead_sessionid_whose_login_fails_makes_the_account_invalid_with
 async def test_a_failed_login_while_the_sessionid_lives_keeps_the_account_and_holds_back_automatic_retries(h):
     key = await h.user()
     sid = _sid()
-    await h.token(f"us-{sid}", points=3)
+    await h.token(sid, region="us", points=3)
     soon = now() + timedelta(hours=2)
     account = await h.add(key, region="us", password=PASSWORD, sessionid=sid, sessionid_expires_at=soon)
     await h.login_account(account["email"], sessionid=_sid(), password="changed-meanwhile")
@@ -235,12 +236,10 @@ async def _checked_as(h: Harness, account_id: str, kind: str):
 
 async def test_an_upstream_that_cannot_answer_is_retried_then_given_up_leaving_the_account_as_it_was(h):
     key = await h.user()
-    assert (await h.tokens.post("/_fake/jimeng/fail", json={"status": 502})).status == 200
-    try:
-        account = await h.add(key, region="us", password=PASSWORD, sessionid=_sid())
-        failures = [await h.outcome(account["id"], "account.refresh_failed", count=n) for n in (1, 2, 3, 4)]
-    finally:
-        assert (await h.tokens.post("/_fake/jimeng/fail", json={"status": None})).status == 200
+    sid = _sid()
+    await h.script_token_routes(sid, status=502)
+    account = await h.add(key, region="us", password=PASSWORD, sessionid=sid)
+    failures = [await h.outcome(account["id"], "account.refresh_failed", count=n) for n in (1, 2, 3, 4)]
     reason = "could not check the sessionid: jimeng-api /token/check answered HTTP 502"
     assert [(f.data["final"], f.data["reason"]) for f in failures] == [
         (False, reason),
@@ -332,13 +331,13 @@ async def test_measure_the_time_from_a_rejected_sessionid_to_a_fresh_one_stored(
 async def _one_relogin(h: Harness, key: str, emails: list[str]) -> float:
     """A live us account whose session Dreamina then drops: seconds from the rejection to the new one."""
     old, new = _sid(), _sid()
-    await h.token(f"us-{old}")
-    await h.token(f"us-{new}")
+    await h.token(old, region="us")
+    await h.token(new, region="us")
     account = await h.add(key, region="us", password=PASSWORD, sessionid=old)
     emails.append(account["email"])
     await until(lambda: _checked(h, account["id"]), what="the first revalidation")
     await h.login_account(account["email"], sessionid=new)
-    await h.kill_token(f"us-{old}")  # Dreamina dropped the session
+    await h.kill_token(old)  # Dreamina dropped the session
 
     started = time.perf_counter()
     await h.publish(AccountCredentialRejected(account_id=account["id"], kind="dreamina", status_code=200))

@@ -7,6 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes import jimeng_upstream
+from tests.fakes._jimeng_state import EXPIRED_MESSAGE, JimengState
 
 SID = "0123456789abcdef0123456789abcdef"
 
@@ -103,7 +104,15 @@ async def test_scripted_envelopes_http_statuses_and_times(jimeng):
 
 
 async def test_bad_scripts_are_refused(jimeng):
-    for bad in ({"code": 5}, {"status": 200}, {"code": -2002, "status": 500}, {"nope": 1}, {"times": 0}):
+    bad_scripts = (
+        {"code": 5},
+        {"status": 200},
+        {"code": -2002, "status": 500},
+        {"nope": 1},
+        {"times": 0},
+        {"status": 502, "routes": "login"},
+    )
+    for bad in bad_scripts:
         assert (await jimeng.post(f"/_fake/jimeng/scripts/{SID}", json=bad)).status == 400
 
 
@@ -137,3 +146,72 @@ async def test_videos_take_json_or_multipart(jimeng):
     form.add_field("image_file_1", b"\x89PNG", filename="first.png", content_type="image/png")
     answer = await (await jimeng.post("/v1/videos/generations", data=form, headers=_auth(SID))).json()
     assert len(answer["data"]) == 1
+
+
+@pytest.fixture
+async def jimeng_unknown_dead():
+    fake = jimeng_upstream.create_app(jimeng=JimengState(unknown_live=False))
+    async with TestClient(TestServer(fake)) as client:
+        yield client
+
+
+async def test_token_routes_answer_per_registered_sessionid_and_an_unknown_one_is_dead(jimeng_unknown_dead):
+    fake = jimeng_unknown_dead
+    registered = await fake.post(
+        f"/_fake/jimeng/tokens/{SID}", json={"live": True, "points": 42, "region": "us"}
+    )
+    assert registered.status == 200
+    assert await (await fake.post("/token/check", json={"token": f"us-{SID}"})).json() == {"live": True}
+    assert await (await fake.post("/token/check", json={"token": SID})).json() == {"live": False}
+    assert await (await fake.post("/token/check", json={"token": "us-unknown"})).json() == {"live": False}
+    points = await (await fake.post("/token/points", headers=_auth(f"us-{SID}"))).json()
+    assert points == [
+        {
+            "token": f"us-{SID}",
+            "points": {"giftCredit": 42, "purchaseCredit": 0, "vipCredit": 0, "totalCredit": 42},
+        }
+    ]
+    dead = await fake.post("/token/points", headers=_auth(f"us-{SID},us-unknown"))
+    assert dead.status == 200 and await dead.json() == {
+        "code": -2002,
+        "message": EXPIRED_MESSAGE,
+        "data": None,
+    }
+    logged = await (await fake.get("/_fake/requests")).json()
+    assert [(e["path"], e["body"]) for e in logged][:2] == [
+        ("/token/check", {"token": f"us-{SID}"}),
+        ("/token/check", {"token": SID}),
+    ]
+
+
+async def test_a_killed_sessionid_is_dead_on_the_token_routes(jimeng):
+    assert await (await jimeng.post("/token/check", json={"token": f"jp-{SID}"})).json() == {"live": True}
+    await jimeng.post(f"/_fake/jimeng/tokens/{SID}", json={"live": False})
+    assert await (await jimeng.post("/token/check", json={"token": f"jp-{SID}"})).json() == {"live": False}
+    dead = await (await jimeng.post("/token/points", headers=_auth(f"jp-{SID}"))).json()
+    assert dead["code"] == -2002
+
+
+async def test_a_token_routes_script_fails_them_and_leaves_generations_alone(jimeng):
+    scripted = await jimeng.post(f"/_fake/jimeng/scripts/{SID}", json={"status": 503, "routes": "token"})
+    assert scripted.status == 200
+    assert (await jimeng.post("/token/check", json={"token": f"us-{SID}"})).status == 503
+    assert (await jimeng.post("/token/points", headers=_auth(f"other,us-{SID}"))).status == 503
+    assert "code" not in await _generate(jimeng, f"us-{SID}")
+    await jimeng.post(f"/_fake/jimeng/scripts/{SID}", json={"code": -2001, "routes": "token", "times": 1})
+    envelope = await (await jimeng.post("/token/check", json={"token": SID})).json()
+    assert envelope["code"] == -2001 and envelope["data"] is None
+    assert await (await jimeng.post("/token/check", json={"token": SID})).json() == {"live": True}  # used up
+
+
+async def test_a_generation_script_leaves_the_token_routes_alone(jimeng):
+    await jimeng.post(f"/_fake/jimeng/scripts/{SID}", json={"status": 502, "times": 1})
+    assert await (await jimeng.post("/token/check", json={"token": SID})).json() == {"live": True}
+    refused = await jimeng.post("/v1/images/generations", json={"prompt": "x"}, headers=_auth(SID))
+    assert refused.status == 502
+
+
+async def test_a_token_check_without_a_token_is_a_2000(jimeng):
+    answer = await jimeng.post("/token/check", json={})
+    assert answer.status == 200
+    assert (await answer.json())["code"] == -2000 and (await answer.json())["data"] is None
