@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import LockError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from services.refresh_worker import kiro_auth
 from services.refresh_worker.kiro_auth import (
@@ -33,6 +32,7 @@ from services.refresh_worker.kiro_auth import (
 )
 from services.refresh_worker.refresh_rules import AccountState, Trigger, skip_reason
 from services.refresh_worker.settings import RefreshWorkerSettings
+from services.refresh_worker.storing import store_credentials
 from shared.errors import NotFound, PoolGateError
 from shared.internal_client import InternalClient
 from shared.logging import get_logger
@@ -46,10 +46,6 @@ _REFRESHED_AT_TTL_S = 24 * 3600
 
 class LockBusy(TransientRefreshError):
     """Another replica held the account's lock for longer than this one would wait."""
-
-
-def _account_service_down(exc: BaseException) -> bool:
-    return isinstance(exc, PoolGateError) and exc.status_code >= 500
 
 
 class KiroRefresher:
@@ -145,19 +141,13 @@ class KiroRefresher:
             secrets["refresh_token"] = tokens.refresh_token
         settings = {"profile_arn": tokens.profile_arn} if tokens.profile_arn else {}
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_account_service_down),
-                stop=stop_after_attempt(5),
-                wait=wait_exponential(multiplier=0.5, max=8),
-                reraise=True,
-            ):
-                with attempt:
-                    await self._internal.store_credentials(
-                        account_id,
-                        expires_at=tokens.expires_at.isoformat(),
-                        secrets=secrets,
-                        settings=settings,
-                    )
+            await store_credentials(
+                self._internal,
+                account_id,
+                expires_at=tokens.expires_at.isoformat(),
+                secrets=secrets,
+                settings=settings,
+            )
         except PoolGateError as exc:
             log.error("kiro.refresh.store_failed", account_id=account_id, rotated=rotated, error=exc.message)
             raise

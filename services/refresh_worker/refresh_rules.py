@@ -73,16 +73,33 @@ def skip_reason(
         if account.status != "pending" or account.has_access_token:
             return f"already validated (status {account.status})"
         return None
-    if account.status in _OUT_OF_POOL:
-        return f"account is {account.status}"
+    return outdated_reason(
+        event,
+        occurred_at=occurred_at,
+        status=account.status,
+        expires_at=account.expires_at,
+        renewed_at=refreshed_at,
+    )
+
+
+def outdated_reason(
+    event: Event,
+    *,
+    occurred_at: datetime,
+    status: str,
+    expires_at: datetime | None,
+    renewed_at: datetime | None,
+) -> str | None:
+    """Why a scheduled or reactive trigger (refresh due, credential rejected) is out of date by the
+    time it is handled (Kiro's and Dreamina's alike), or None if it still needs work."""
+    if status in _OUT_OF_POOL:
+        return f"account is {status}"
     if isinstance(event, AccountRefreshDue):
-        if account.expires_at is not None and (
-            event.expires_at is None or account.expires_at > event.expires_at
-        ):
+        if expires_at is not None and (event.expires_at is None or expires_at > event.expires_at):
             return "renewed since the announcement"
         return None
     if isinstance(event, AccountCredentialRejected):
-        if refreshed_at is not None and refreshed_at > occurred_at:
+        if renewed_at is not None and renewed_at > occurred_at:
             return "renewed after the rejection"
         return None
     return f"not a refresh trigger: {event.TYPE}"

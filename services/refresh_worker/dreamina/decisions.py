@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from services.refresh_worker.refresh_rules import outdated_reason
 from shared.messages.contracts import (
     AccountCreated,
     AccountCredentialRejected,
@@ -32,7 +33,6 @@ from shared.messages.contracts import (
 )
 
 TRIGGERS = (AccountCreated, AccountRefreshDue, AccountRefreshRequested, AccountCredentialRejected)
-_OUT_OF_POOL = frozenset({"disabled", "invalid"})
 
 
 class Step(Enum):
@@ -84,19 +84,13 @@ def skip_reason(
     """Why this trigger needs no work now, or None to revalidate."""
     if isinstance(event, AccountCreated | AccountRefreshRequested):
         return None
-    if account.status in _OUT_OF_POOL:
-        return f"account is {account.status}"
-    if isinstance(event, AccountRefreshDue):
-        if account.expires_at is not None and (
-            event.expires_at is None or account.expires_at > event.expires_at
-        ):
-            return "renewed since the announcement"
-        return None
-    if isinstance(event, AccountCredentialRejected):
-        if renewed_at is not None and renewed_at > occurred_at:
-            return "renewed after the rejection"
-        return None
-    return f"not a Dreamina trigger: {event.TYPE}"
+    return outdated_reason(
+        event,
+        occurred_at=occurred_at,
+        status=account.status,
+        expires_at=account.expires_at,
+        renewed_at=renewed_at,
+    )
 
 
 def next_step(

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from services.refresh_worker.dreamina import decisions
 from services.refresh_worker.dreamina.checks import Checks
@@ -28,7 +27,8 @@ from services.refresh_worker.dreamina.failures import LoginFailure, LoginTimeout
 from services.refresh_worker.dreamina.jimeng import Jimeng, JimengUnavailable
 from services.refresh_worker.dreamina.login import Login
 from services.refresh_worker.settings import RefreshWorkerSettings
-from shared.errors import NotFound, PoolGateError
+from services.refresh_worker.storing import store_credentials
+from shared.errors import NotFound
 from shared.internal_client import InternalClient
 from shared.logging import get_logger
 from shared.messages.contracts import AccountRefreshed, AccountRefreshFailed, Event
@@ -49,10 +49,6 @@ class RetryLater(Exception):
         super().__init__(reason)
         self.reason = reason
         self.dead = dead
-
-
-def _account_service_down(exc: BaseException) -> bool:
-    return isinstance(exc, PoolGateError) and exc.status_code >= 500
 
 
 class DreaminaRevalidator:
@@ -182,18 +178,12 @@ class DreaminaRevalidator:
 
     async def _store(self, account_id: str, session: Session) -> None:
         """Store the new sessionid, trying hard: it exists nowhere else."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_account_service_down),
-            stop=stop_after_attempt(5),
-            wait=wait_exponential(multiplier=0.5, max=8),
-            reraise=True,
-        ):
-            with attempt:
-                await self._internal.store_credentials(
-                    account_id,
-                    expires_at=session.expires_at.isoformat() if session.expires_at else None,
-                    secrets={"sessionid": session.sessionid},
-                )
+        await store_credentials(
+            self._internal,
+            account_id,
+            expires_at=session.expires_at.isoformat() if session.expires_at else None,
+            secrets={"sessionid": session.sessionid},
+        )
         await self._redis.set(
             self._key("renewed_at", account_id), datetime.now(UTC).isoformat(), ex=_RENEWED_AT_TTL_S
         )

@@ -108,7 +108,7 @@ def test_a_rejection_is_answered_by_a_sessionid_stored_after_it():
 def test_other_events_are_no_trigger():
     updated = AccountUpdated(account_id=ID, kind="dreamina", fields=["sessionid"])
     assert skip_reason(updated, occurred_at=NOW, account=_account(), renewed_at=None) == (
-        "not a Dreamina trigger: account.updated"
+        "not a refresh trigger: account.updated"
     )
 
 
