@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from shared.errors import DependencyUnavailable, PoolGateError, Unauthenticated, from_plain, plain_body
+from shared.errors import DependencyUnavailable, PoolGateError, Unauthenticated, answered, plain_body
 from shared.logging import get_logger, set_correlation_id
 
 log = get_logger(__name__)
@@ -225,9 +225,7 @@ class ChannelClient:
         connection = await self._connected()
         status, answer = await connection.call(method, body, correlation_id, self._timeout_s)
         if status >= 400:
-            if isinstance(answer, dict) and "error" in answer:
-                raise from_plain(status, answer)
-            raise PoolGateError(f"account_service answered {status}", status_code=502)
+            raise answered(status, answer)
         return answer
 
     async def close(self) -> None:
@@ -276,9 +274,7 @@ class _ClientConnection(asyncio.Protocol):
         status, body = await waiter
         if status != 200:
             self._transport.close()
-            if isinstance(body, dict) and "error" in body:
-                raise from_plain(status, body)
-            raise PoolGateError(f"account_service refused the channel: {status}", status_code=502)
+            raise answered(status, body)
 
     async def call(
         self, method: str, body: Any, correlation_id: str | None, timeout_s: float

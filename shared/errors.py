@@ -260,3 +260,11 @@ _ALL = (
     NoAccountAvailable,
     DependencyUnavailable,
 )
+
+
+def answered(status_code: int, body: Any) -> PoolGateError:
+    """The refusal account_service answered (over HTTP or the allocation channel): its plain error
+    rebuilt, or a 502 naming the status when the body is not one."""
+    if isinstance(body, dict) and "error" in body:
+        return from_plain(status_code, body)
+    return PoolGateError(f"account_service answered {status_code}", status_code=502)

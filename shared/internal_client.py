@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 
 from shared.channel import UNREACHABLE, ChannelClient
-from shared.errors import DependencyUnavailable, PoolGateError, from_plain
+from shared.errors import DependencyUnavailable, answered
 from shared.logging import CORRELATION_HEADER, get_correlation_id
 
 _FIRST_RETRY_S = 0.1
@@ -156,9 +156,7 @@ class InternalClient:
                 f"account_service answered {status} without JSON", code=UNREACHABLE, retry_after=1
             ) from None
         if status >= 400:
-            if isinstance(parsed, dict) and "error" in parsed:
-                raise from_plain(status, parsed)
-            raise PoolGateError(f"account_service answered {status}", status_code=502)
+            raise answered(status, parsed)
         return parsed
 
     async def allocate(
