@@ -176,7 +176,13 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
         add(load, 32, "proxy CPU per relayed upstream event", "us", per_event, "", "<= 80 us",
             lambda r: r.proxy <= 80)  # fmt: skip
     _kiro_rows(add, proxy_us, account_us, per_event)
-    load = "images_instant"  # direct = the fake jimeng-api with the mapped body; proxy = OpenAI's fields
+    # Direct = the fake jimeng-api with the mapped body; proxy = OpenAI's fields.
+    _request_rows(add, "images_instant", proxy_us)
+    return rows
+
+
+def _request_rows(add: Callable[..., None], load: str, proxy_us: Value) -> None:
+    """A non-streaming load at 1 and 32 clients: latency against the 1-client targets, rate, CPU."""
     add(load, 1, "latency p50, 1 client", "ms", pct("50"), "added", "added <= 1 ms", lambda r: r.delta <= 1)
     add(load, 1, "latency p99, 1 client", "ms", pct("99"), "added", "added <= 3 ms", lambda r: r.delta <= 3)
     add(load, 1, "requests/s, 1 client", "req/s", rps, "ratio")
@@ -185,20 +191,12 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
     add(load, 32, "latency p99, 32 clients", "ms", pct("99"), "added")
     add(load, 1, "proxy CPU per request, 1 client", "us", proxy_us)
     add(load, 32, "proxy CPU per request, 32 clients", "us", proxy_us)
-    return rows
 
 
 def _kiro_rows(add: Callable[..., None], proxy_us: Value, account_us: Value, per_event: Value) -> None:
     """Direct = the fake Kiro's chat host called with a minted token; proxy = POST /v1/messages."""
     load = "kiro_instant"
-    add(load, 1, "latency p50, 1 client", "ms", pct("50"), "added", "added <= 1 ms", lambda r: r.delta <= 1)
-    add(load, 1, "latency p99, 1 client", "ms", pct("99"), "added", "added <= 3 ms", lambda r: r.delta <= 3)
-    add(load, 1, "requests/s, 1 client", "req/s", rps, "ratio")
-    add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio")
-    add(load, 32, "latency p50, 32 clients", "ms", pct("50"), "added")
-    add(load, 32, "latency p99, 32 clients", "ms", pct("99"), "added")
-    add(load, 1, "proxy CPU per request, 1 client", "us", proxy_us)
-    add(load, 32, "proxy CPU per request, 32 clients", "us", proxy_us)
+    _request_rows(add, load, proxy_us)
     add(load, 32, "account_service CPU per request, 32 clients", "us", account_us)
     load = "kiro_stream_burst"
     add(load, 32, "streams/s, 32 clients", "req/s", rps, "ratio")
