@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -86,7 +87,7 @@ async def list_models(state: State, body: Any) -> dict:
 HOT_CALLS = {"allocate": allocate, "leases": settle_leases, "models": list_models}
 
 
-def _http(call) -> Route:
+def _http(call: Callable[[State, Any], Awaitable[dict]]) -> Callable[[Request], Awaitable[Response]]:
     """The HTTP form of a hot call: a plain Starlette endpoint (no FastAPI dependency solving or
     validation, both measurable per call)."""
 
