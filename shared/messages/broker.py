@@ -177,7 +177,7 @@ class Broker:
         first = envelopes[0]
         if any(e.type != first.type for e in envelopes):
             raise ValueError("a batch holds envelopes of one type")
-        body = b"[" + b",".join(e.to_bytes() for e in envelopes) + b"]"
+        body = Envelope.batch_bytes(list(envelopes))
         message = aio_pika.Message(
             body,
             message_id=f"batch-{first.id}",
