@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create the first admin user `admin` (if it does not exist) and an API key for it, keep the key in
 # .poolgate/admin.key (mode 600, git-ignored) so later runs print the same key instead of minting a
-# new one, then print the key and the URLs of the three services.
+# new one, make up the admin's initial console password (kept in .poolgate/admin.password), then
+# print the key, the password and the URLs of the three services.
 #
 # Run after `poolgate migrate`. Uses .venv/bin/poolgate (override with POOLGATE_BIN).
 set -euo pipefail
@@ -13,6 +14,7 @@ readonly ADMIN_USER=admin
 readonly KEY_NAME=first-admin
 readonly STATE_DIR=.poolgate
 readonly KEY_FILE="$STATE_DIR/admin.key"
+readonly PASSWORD_FILE="$STATE_DIR/admin.password"
 
 die() {
     echo "first-admin: ERROR: $*" >&2
@@ -60,6 +62,31 @@ else
 fi
 chmod 600 "$KEY_FILE"
 
+# The console's initial password: made up once, when the user is created (or when no earlier run
+# kept one), and kept beside the key. Change it in the console; `poolgate users set-password admin`
+# sets a new one from the shell.
+# A password set earlier (in the console, or by set-password) is never replaced (--if-unset).
+if [[ "$user_created" == true || ! -s "$PASSWORD_FILE" ]]; then
+    rm -f "$PASSWORD_FILE"
+    password="$("$POOLGATE_BIN" users set-password "$ADMIN_USER" --generate --if-unset 2>"$err_file")" || {
+        cat "$err_file" >&2
+        die "'poolgate users set-password $ADMIN_USER --generate' failed"
+    }
+    password="$(printf '%s\n' "$password" | sed '/^[[:space:]]*$/d' | tail -n 1 | tr -d '[:space:]')"
+    if [[ -n "$password" ]]; then
+        tmp="$(mktemp "$STATE_DIR/admin.password.XXXXXX")"
+        printf '%s\n' "$password" >"$tmp"
+        chmod 600 "$tmp"
+        mv -f "$tmp" "$PASSWORD_FILE"
+        echo "admin console password: created and saved to $PASSWORD_FILE"
+    fi
+fi
+if [[ -s "$PASSWORD_FILE" ]]; then
+    password_line="$(head -n 1 "$PASSWORD_FILE")  (initial; change it in the console)"
+else
+    password_line="(set earlier; 'poolgate users set-password admin' sets a new one)"
+fi
+
 # URLs for a browser/client: a wildcard bind address is reached through loopback.
 host="${POOLGATE_HOST:-127.0.0.1}"
 case "$host" in
@@ -72,9 +99,10 @@ cat <<EOF
 
 PoolGate is starting:
   proxy (OpenAI / Anthropic APIs)   http://$host:${POOLGATE_PROXY_PORT:-8000}
-  account_service (console, API)    http://$host:${POOLGATE_ACCOUNT_SERVICE_PORT:-8001}
+  console (sign in as admin), API    http://$host:${POOLGATE_ACCOUNT_SERVICE_PORT:-8001}
   refresh_worker (health)           http://$host:${POOLGATE_REFRESH_WORKER_PORT:-8002}/healthz
 
   admin API key: $key
+  admin console password: $password_line
 
 EOF

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from services.account_service import db, error_handlers
+from services.account_service import console, db, error_handlers
 from services.account_service.allocation.fallback import FallbackPicker
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.index import AccountIndex
@@ -179,4 +179,5 @@ def create_app(
     app.router.routes[:0] = hot_routes  # also routed, for other methods (405) and a custom root_path
     app.include_router(internal_router)
     app.include_router(api_router)
+    console.install(app)  # the web console at `/` (services/account_service/console)
     return app

@@ -26,6 +26,12 @@ class AccountServiceSettings(BaseServiceSettings):
     # Dreamina account's sessionid is revalidated once a day; empty: never (only the 24-hour expiry
     # window and the triggers apply).
     dreamina_daily_check: str | None = None
+    # The web console (services/account_service/console): a session ends after this long without a
+    # page view; after `sign_in_max_failures` wrong passwords in a row a user is locked out for
+    # `sign_in_lockout_s`, doubling with each further failure (capped at a day).
+    console_session_idle_h: float = Field(default=12.0, gt=0)
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_lockout_s: float = Field(default=60.0, ge=0)
 
     @field_validator("dreamina_daily_check")
     @classmethod

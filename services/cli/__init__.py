@@ -25,6 +25,18 @@ def _parser() -> argparse.ArgumentParser:
     create_user = users.add_parser("create", help="create a user; prints its id")
     create_user.add_argument("name")
     create_user.add_argument("--admin", action="store_true")
+    set_password = users.add_parser(
+        "set-password",
+        help="set a user's console password (asked twice on a terminal, else one line from stdin);"
+        " ends the user's console sessions",
+    )
+    set_password.add_argument("name")
+    set_password.add_argument(
+        "--generate", action="store_true", help="make up a random password and print it (for a first admin)"
+    )
+    set_password.add_argument(
+        "--if-unset", action="store_true", help="do nothing (print nothing) when the user has a password"
+    )
 
     keys = _group(sub, "keys", "manage API keys")
     create_key = keys.add_parser("create", help="create an API key; prints only the key")

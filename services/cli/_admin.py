@@ -4,6 +4,8 @@ one transaction each, so their events go through the outbox exactly like the API
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 
 from services.account_service import db
 from services.account_service.accounts.rotation import rotate_batch
@@ -11,7 +13,8 @@ from services.account_service.accounts.service import add_custom, parse_custom
 from services.account_service.keys.service import create_key
 from services.account_service.migrations import migrate
 from services.account_service.settings import AccountServiceSettings, get_settings
-from services.account_service.users.service import create_user
+from services.account_service.users import passwords
+from services.account_service.users.service import create_user, get_user
 from shared.crypto import SecretBox
 
 
@@ -28,7 +31,9 @@ async def run(args: argparse.Namespace) -> int:
             print(f"rotated {await _rotate(conn, box, batch_size=args.batch_size)} account(s)")
             return 0
         async with conn.transaction():
-            print(await _dispatch(conn, args, box, settings))
+            answer = await _dispatch(conn, args, box, settings)
+            if answer:
+                print(answer)
     finally:
         await conn.close()
     return 0
@@ -49,6 +54,13 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: Ac
     match (args.command, args.action):
         case ("users", "create"):
             return str((await create_user(conn, username=args.name, is_admin=args.admin)).id)
+        case ("users", "set-password"):
+            user = await get_user(conn, username=args.name)
+            if args.if_unset and await passwords.is_set(conn, user_id=user.id):
+                return ""
+            password = passwords.generate() if args.generate else _read_password()
+            await passwords.set_password(conn, user_id=user.id, password=password)
+            return password if args.generate else f"password set for {user.username}"
         case ("keys", "create"):
             _, plaintext = await create_key(conn, username=args.user, name=args.name)
             return plaintext
@@ -74,3 +86,12 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: Ac
             )
             return str(account.id)
     raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("new password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("poolgate: the two passwords differ")
+    return first

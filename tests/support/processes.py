@@ -83,10 +83,11 @@ def wait_ready(proc: Process, url: str, *, timeout_s: float = 30.0) -> None:
     raise RuntimeError(f"{proc.name} not ready at {url}: {last}\n{proc.logs()}")
 
 
-def run_cli(*args: str, env: dict[str, str]) -> str:
-    """Run `poolgate ARGS` and return its stdout; fail loudly with stderr otherwise."""
+def run_cli(*args: str, env: dict[str, str], input: str | None = None) -> str:
+    """Run `poolgate ARGS` (`input` on stdin) and return its stdout; fail loudly with stderr otherwise."""
     result = subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
+        input=input,
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

@@ -33,8 +33,8 @@ class Stack:
     jimeng_url: str
     processes: list[Process] = field(default_factory=list)
 
-    def cli(self, *args: str) -> str:
-        return run_cli(*args, env=self.env)
+    def cli(self, *args: str, input: str | None = None) -> str:
+        return run_cli(*args, env=self.env, input=input)
 
     def fake(self, which: str) -> httpx.Client:
         urls = {"openai": self.openai_url, "anthropic": self.anthropic_url, "claude": self.anthropic_url}

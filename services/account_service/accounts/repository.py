@@ -292,3 +292,27 @@ async def add_outcomes(
         day_calls,
         day_successes,
     )
+
+
+async def summary(conn: asyncpg.Connection, *, owner_id: UUID | None, day: date) -> list[asyncpg.Record]:
+    """Accounts per kind and status (of one owner, or everyone's), with `day`'s calls and failures."""
+    return await conn.fetch(
+        "SELECT kind, status, count(*) AS accounts,"
+        " coalesce(sum(calls_today) FILTER (WHERE calls_day = $2), 0) AS calls,"
+        " coalesce(sum(calls_today - calls_today_ok) FILTER (WHERE calls_day = $2), 0) AS failures"
+        " FROM accounts WHERE ($1::uuid IS NULL OR owner_id = $1) GROUP BY kind, status",
+        owner_id,
+        day,
+    )
+
+
+async def needing_attention(conn: asyncpg.Connection, *, owner_id: UUID | None, limit: int) -> list[Account]:
+    """Accounts that cannot serve and will not come back by themselves: invalid, exhausted, and
+    pending ones, most recently changed first."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE ($1::uuid IS NULL OR owner_id = $1)"
+        " AND status IN ('invalid', 'exhausted', 'pending') ORDER BY status_changed_at DESC LIMIT $2",
+        owner_id,
+        limit,
+    )
+    return [Account(**r) for r in rows]
