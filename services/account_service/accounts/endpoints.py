@@ -142,6 +142,14 @@ async def list_accounts(
     region: str | None = None,
     visibility: Visibility | None = None,
     owner: OwnerQuery = None,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="created, name, status, region, weight, successes, failures, last_used, expires,"
+            " credits or last_check; a leading - sorts descending",
+        ),
+    ] = "-created",
 ) -> AccountPage:
     accounts, total = await service.list_accounts(
         conn,
@@ -151,6 +159,7 @@ async def list_accounts(
         status=status,
         region=region,
         visibility=visibility,
+        sort=sort,
         page=page,
         per_page=per_page,
     )

@@ -24,6 +24,30 @@ _FILTER = (
 )
 
 
+# The orders a list may be sorted in (the API's and the console's `sort`; `-key` is descending). Every
+# order ends with `id`, so pages never overlap or skip a row when values tie.
+SORTS = {
+    "created": "created_at",
+    "name": "lower(name)",
+    "status": "status",
+    "region": "region",
+    "weight": "weight",
+    "successes": "success_count",
+    "failures": "fail_count",
+    "last_used": "last_used_at",
+    "expires": "credential_expires_at",
+    "credits": "credits",
+    "last_check": "last_check_at",
+}
+DEFAULT_SORT = "-created"
+
+
+def _order(sort: str) -> str:
+    column = SORTS[sort.removeprefix("-")]
+    direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS LAST"
+    return f"{column} {direction}, id"
+
+
 @dataclass(frozen=True, slots=True)
 class EncryptedSecrets:
     account_id: UUID
@@ -94,14 +118,15 @@ async def search(
     status: str | None = None,
     region: str | None = None,
     visibility: str | None = None,
+    sort: str = DEFAULT_SORT,
     limit: int,
     offset: int,
 ) -> tuple[list[Account], int]:
-    """One page of matching accounts, newest first, and how many match in all."""
+    """One page of matching accounts in the `sort` order (a key of SORTS), and how many match in all."""
     args = (owner_id, kind, status, region, visibility)
     total = await conn.fetchval(f"SELECT count(*) FROM accounts WHERE {_FILTER}", *args)
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM accounts WHERE {_FILTER} ORDER BY created_at DESC, id LIMIT $6 OFFSET $7",
+        f"SELECT {_COLUMNS} FROM accounts WHERE {_FILTER} ORDER BY {_order(sort)} LIMIT $6 OFFSET $7",
         *args,
         limit,
         offset,

@@ -172,10 +172,16 @@ async def list_accounts(
     status: str | None = None,
     region: str | None = None,
     visibility: str | None = None,
+    sort: str = repository.DEFAULT_SORT,
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[Account], int]:
     """One page of the accounts the actor may see: their own, or (admins) everyone's or one owner's."""
+    if sort.removeprefix("-") not in repository.SORTS:
+        raise Unprocessable(
+            f"unknown sort {sort!r}; allowed: {', '.join(repository.SORTS)} (prefix - for descending)",
+            param="sort",
+        )
     if region is not None and region not in rules.ALL_REGIONS:
         raise Unprocessable(
             f"unknown region {region!r}; allowed: {rules.allowed(rules.ALL_REGIONS)}", param="region"
@@ -188,6 +194,7 @@ async def list_accounts(
         status=status,
         region=region,
         visibility=visibility,
+        sort=sort,
         limit=per_page,
         offset=(page - 1) * per_page,
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.account_service.console.pages import auth, overview
+from services.account_service.console.pages import accounts, auth, overview
 
 router = APIRouter(include_in_schema=False)
-for part in (auth, overview):
+for part in (auth, overview, accounts):
     router.include_router(part.router)
 
 

@@ -30,8 +30,10 @@
   document.addEventListener("change", function (event) {
     var box = event.target;
     if (box.hasAttribute && box.hasAttribute("data-select-all")) {
-      var form = document.getElementById(box.getAttribute("data-select-all"));
-      form.querySelectorAll('input[type=checkbox][name=ids]').forEach(function (b) { b.checked = box.checked; });
+      var form = box.getAttribute("data-select-all");
+      document.querySelectorAll('input[type=checkbox][name=ids][form="' + form + '"]').forEach(function (b) {
+        b.checked = box.checked;
+      });
     }
   });
   // A dialog rendered open (a form in it came back with errors) opens as a modal.
