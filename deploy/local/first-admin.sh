@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 POOLGATE_BIN="${POOLGATE_BIN:-.venv/bin/poolgate}"
 readonly ADMIN_USER=admin
 readonly KEY_NAME=first-admin
-readonly STATE_DIR=.poolgate
+readonly STATE_DIR="${POOLGATE_STATE_DIR:-.poolgate}"
 readonly KEY_FILE="$STATE_DIR/admin.key"
 readonly PASSWORD_FILE="$STATE_DIR/admin.password"
 
