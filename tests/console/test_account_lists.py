@@ -133,3 +133,21 @@ def test_admins_see_every_owner(page: Page, make_user, stack):
     row = page.get_by_role("row", name=re.compile("owned-by-alice"))
     expect(row.get_by_role("cell", name=alice.name, exact=True)).to_be_visible()
     look(page, "custom-list-admin")
+
+
+def test_every_kind_on_one_page_filtered_by_kind(page: Page, make_user, stack):
+    user = make_user()
+    _custom(stack, user, "one-of-many")
+    with user.api(stack) as api:
+        created = api.post(
+            "/accounts/kiro", json={"refresh_token": f"rt-{uuid.uuid4().hex}", "name": "a-kiro"}
+        )
+        assert created.status_code == 201, created.text
+    sign_in(page, user)
+    page.goto("/accounts?sort=name")
+    assert _rows(page) == ["a-kiro", "one-of-many"]
+    look(page, "all-accounts")
+    page.get_by_label("Kind", exact=True).select_option("kiro")
+    page.get_by_role("button", name="Show").click()
+    assert _rows(page) == ["a-kiro"]
+    expect(page.get_by_role("row", name=re.compile("a-kiro")).get_by_text("us-east-1")).to_be_visible()

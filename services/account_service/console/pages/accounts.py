@@ -1,8 +1,8 @@
-"""The account sections (`/kiro`, `/custom`, `/dreamina`): one list for every kind (paginated,
-sortable, filterable by status and region, and by owner for admins), each account's actions and the
-bulk actions over selected rows. Each kind's page adds its own columns and forms in its template
-(`templates/accounts/<kind>.html`) and its forms' handlers in its own module, which re-render the
-section through `section()` when a form comes back with errors.
+"""The account sections (`/kiro`, `/custom`, `/dreamina`, and `/accounts` with every kind): one list
+for every kind (paginated, sortable, filterable by status, region and kind, and by owner for admins),
+each account's actions and the bulk actions over selected rows. Each kind's page adds its own columns
+and forms in its template (`templates/accounts/<kind>.html`) and its forms' handlers in its own
+module, which re-render the section through `section()` when a form comes back with errors.
 
 Every action calls the service function its `/api/v1/accounts` endpoint calls, so ownership (another
 user's account is as missing as an unknown one), status rules and events are the API's."""
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
 from services.account_service.accounts import repository, service
-from services.account_service.accounts.rules import DREAMINA_REGIONS, KIRO_REGIONS
+from services.account_service.accounts.rules import ALL_REGIONS, DREAMINA_REGIONS, KIRO_REGIONS
 from services.account_service.accounts.schemas import Kind, Status
 from services.account_service.console import web
 from services.account_service.console.deps import ConsoleSession
@@ -47,11 +47,12 @@ class ListQuery:
     status: str | None = None
     region: str | None = None
     owner: str | None = None
+    kind: str | None = None  # the page of every kind only; a kind's own page is its kind
 
     def link(self, **change: Any) -> str:
         """This list's URL query with some parameters changed (a sort header, a page link)."""
         params = asdict(self) | change
-        if "sort" in change or "status" in change or "region" in change or "owner" in change:
+        if change.keys() & {"sort", "status", "region", "owner", "kind"}:
             params["page"] = 1
         defaults = asdict(ListQuery())
         return "?" + urlencode({k: v for k, v in params.items() if v is not None and v != defaults[k]})
@@ -64,8 +65,9 @@ def list_query(
     status: Status | Literal[""] | None = None,
     region: Annotated[str | None, Query(max_length=20)] = None,
     owner: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Kind | Literal[""] | None = None,
 ) -> ListQuery:
-    return ListQuery(page, per_page, sort, status or None, region or None, owner or None)
+    return ListQuery(page, per_page, sort, status or None, region or None, owner or None, kind or None)
 
 
 async def section(
@@ -74,20 +76,20 @@ async def section(
     box,
     days,
     session,
-    kind: Kind,
+    kind: Kind | None,
     *,
     query: ListQuery | None = None,
     status_code: int = 200,
     **forms: dict[str, Any],
 ) -> Response:
-    """A kind's page: its list as `query` asks, and its forms (`forms[name]` = {"errors", "values",
-    "open"} of a form that came back with errors)."""
+    """A kind's page (None: every kind's accounts, `/accounts`): its list as `query` asks, and its
+    forms (`forms[name]` = {"errors", "values", "open"} of a form that came back with errors)."""
     query = query or ListQuery()
     accounts, total = await service.list_accounts(
         conn,
         actor=session.actor,
         owner=query.owner,
-        kind=kind,
+        kind=kind or query.kind,
         status=query.status,
         region=query.region,
         sort=query.sort,
@@ -96,21 +98,22 @@ async def section(
     )
     return web.render(
         request,
-        f"accounts/{kind}.html",
+        f"accounts/{kind or 'all'}.html",
         status_code=status_code,
         kind=kind,
+        kinds=tuple(PAGES),
         items=await service.present(conn, box, accounts, today=days.today()),
         total=total,
         q=query,
-        regions=REGIONS[kind],
+        regions=REGIONS[kind] if kind else ALL_REGIONS,
         statuses=("active", "pending", "disabled", "invalid", "exhausted"),
         per_pages=PER_PAGE,
-        here=PAGES[kind] + query.link(),
+        here=PAGES.get(kind, "/accounts") + query.link(),
         forms=forms,
     )
 
 
-def _section_route(kind: Kind):
+def _section_route(kind: Kind | None):
     async def page(
         request: Request,
         conn: Tx,
@@ -124,7 +127,7 @@ def _section_route(kind: Kind):
     return page
 
 
-for _kind, _path in PAGES.items():
+for _kind, _path in [*PAGES.items(), (None, "/accounts")]:
     router.add_api_route(_path, _section_route(_kind), methods=["GET"])  # type: ignore[arg-type]
 
 
