@@ -8,8 +8,9 @@ VENV_PYTHON := $(VENV)/bin/python
 POOLGATE    := $(VENV)/bin/poolgate
 PYTEST_ARGS ?=
 COMPOSE     := docker compose -f deploy/compose.yaml
+LOCALES     := services/account_service/console/locales
 
-.PHONY: help install test-clients browser backing-services migrate first-admin up test lint bench compose-up compose-down
+.PHONY: help install test-clients browser backing-services migrate first-admin up test lint messages bench compose-up compose-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -20,7 +21,7 @@ install: ## install uv if missing and sync .venv from uv.lock (uv sync --frozen)
 test-clients: ## install the real clients the e2e tests drive (Claude Code, from tests/clients/package-lock.json)
 	npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
 
-browser: ## install Debian's Chromium if missing (the worker's Dreamina login drives it with Playwright)
+browser: ## install Debian's Chromium and a Chinese font if missing (the Dreamina login; the console's screenshots)
 	bash deploy/local/ensure-browser.sh
 
 backing-services: ## start local PostgreSQL, Redis, RabbitMQ if down; create the poolgate database
@@ -40,6 +41,14 @@ test: install test-clients browser backing-services ## run the test suite (extra
 
 lint: install ## ruff check
 	$(VENV)/bin/ruff check .
+
+# No locations or wrapping: the catalog's diff shows only what changed. Existing translations are
+# kept; new strings come in untranslated (no fuzzy guesses); removed ones stay as obsolete (#~).
+messages: install ## extract the console's strings (babel.cfg) to a .pot, merge them into the zh catalog to translate
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --no-wrap --project="PoolGate console" \
+		--copyright-holder=PoolGate -o $(LOCALES)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -l zh --no-wrap \
+		--no-fuzzy-matching --ignore-pot-creation-date
 
 bench: install backing-services ## run the benchmark (bench/)
 	$(VENV_PYTHON) -m bench

@@ -4,6 +4,9 @@ With `workers` > 1, uvicorn binds the port once and runs that many worker proces
 it; each runs the app factory and its own lifespan (its own pools, consumers and, in
 account_service, its own in-memory index on its own replica queue), like so many replicas.
 
+A service behind a TLS proxy passes `forwarded_allow_ips` (`POOLGATE_FORWARDED_ALLOW_IPS`), the
+proxies whose X-Forwarded-Proto/-For it believes.
+
 A service facing clients passes `header_timeout_s`: its connections then run
 `shared/http_protocol.py`, which closes a connection that does not finish its request headers in
 time (uvicorn alone waits forever).
@@ -26,6 +29,7 @@ def serve(
     workers: int = 1,
     log_level: str = "warning",
     header_timeout_s: float | None = None,
+    forwarded_allow_ips: str = "",
 ) -> None:
     http = "httptools" if header_timeout_s is None else http_protocol(header_timeout_s)
     uvicorn.run(
@@ -37,9 +41,13 @@ def serve(
         loop="uvloop",
         http=http,
         access_log=False,
-        # The client's address is the TCP peer's: account_service's loopback-only internal API (with
-        # the development token) must not trust X-Forwarded-For, and no service needs it.
-        proxy_headers=False,
+        # X-Forwarded-Proto and -For are believed only from the peers in `forwarded_allow_ips` (a TLS
+        # proxy in front of the console: its cookies are `Secure` when the browser's side is https);
+        # from anyone else, or when it is empty, the client is the TCP peer. A local proxy's request
+        # then carries the real client's address, so the loopback-only internal API (with the
+        # development token) does not take it for a local one.
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )

@@ -78,6 +78,10 @@ class BaseServiceSettings(BaseSettings):
     account_service_port: int = 8001
     refresh_worker_port: int = 8002
     account_service_url: str = "http://127.0.0.1:8001"
+    # The TLS proxies in front of account_service (the console), comma-separated addresses or
+    # networks, `*` for any: their X-Forwarded-Proto says whether the browser came over https (the
+    # session cookie is then `Secure`) and X-Forwarded-For who the client is. Empty: trust none.
+    forwarded_allow_ips: str = "127.0.0.1"
     # A client that has not finished its request headers this long after it began them is
     # disconnected (shared/http_protocol.py): the proxy and account_service (management API) face
     # clients; uvicorn alone would wait forever.

@@ -11,4 +11,5 @@ if __name__ == "__main__":
         port=settings.account_service_port,
         workers=settings.account_service_workers,
         header_timeout_s=settings.client_header_timeout_s,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

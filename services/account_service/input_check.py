@@ -3,9 +3,9 @@
 PostgreSQL's `text` holds no NUL character, and UTF-8 has no lone surrogates (Python's JSON parser
 accepts `"\\ud800"`, PostgreSQL's encoder does not): either one reaching asyncpg was a 500. Rather
 than a rule on every string field of every model, one router dependency walks what the request
-carries: path and query parameters, and the JSON body FastAPI has already parsed (`Request.json()`
-keeps it, so nothing is parsed twice). The hot internal routes are plain endpoints outside these
-routers and pay nothing.
+carries: path and query parameters, and the JSON body or the console's form FastAPI has already
+parsed (`Request.json()` and `Request.form()` keep them, so nothing is parsed twice). The hot
+internal routes are plain endpoints outside these routers and pay nothing.
 """
 
 from __future__ import annotations
@@ -61,3 +61,8 @@ async def reject_unstorable_text(request: Request) -> None:
         found = _bad_text(body, "")
         if found is not None:
             raise _refuse(found or "body")
+    form = getattr(request, "_form", None)  # a console form FastAPI parsed for the endpoint's fields
+    if form is not None:
+        for name, value in form.multi_items():
+            if isinstance(value, str) and (_UNSTORABLE.search(name) or _UNSTORABLE.search(value)):
+                raise _refuse(name)

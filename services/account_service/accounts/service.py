@@ -27,7 +27,7 @@ from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picks
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor, User
-from services.account_service.users.service import get_user, resolve_owner, usernames
+from services.account_service.users.service import get_user, owner_scope, usernames
 from shared.crypto import SecretBox
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -153,14 +153,6 @@ async def get_account(
     if account is None or not actor.may_see(account.owner_id):
         raise NotFound("no such account", param="account_id")
     return account
-
-
-async def owner_scope(conn: asyncpg.Connection, *, actor: Actor, owner: str | None) -> UUID | None:
-    """Whose accounts an action over many takes: the named owner's (admins may name anyone), else
-    the actor's own, or everyone's (None) for an admin."""
-    if owner is not None:
-        return (await resolve_owner(conn, actor=actor, username=owner)).id
-    return None if actor.is_admin else actor.user_id
 
 
 async def list_accounts(

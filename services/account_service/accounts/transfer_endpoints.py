@@ -16,10 +16,9 @@ from services.account_service.accounts.schemas import (
     KiroExportEntry,
     KiroImport,
 )
-from services.account_service.accounts.service import owner_scope
 from services.account_service.deps import AdminUser, Box, CurrentUser, Tx
 from services.account_service.openapi import JSON_ERROR_RESPONSES
-from services.account_service.users.service import get_user, resolve_owner
+from services.account_service.users.service import get_user, owner_scope, resolve_owner
 from shared.errors import Unprocessable
 
 router = APIRouter(prefix="/accounts", tags=["import and export"])

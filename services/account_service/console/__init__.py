@@ -7,13 +7,14 @@ Layout: `deps.py` (language, session, CSRF), `sessions.py`, `i18n.py`, `web.py` 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.account_service.console.pages import accounts, auth, overview
+from services.account_service.console.pages import accounts, auth, keys, overview
+from services.account_service.input_check import reject_unstorable_text
 
-router = APIRouter(include_in_schema=False)
-for part in (auth, overview, accounts):
+router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_unstorable_text)])
+for part in (auth, overview, accounts, keys):
     router.include_router(part.router)
 
 

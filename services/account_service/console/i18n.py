@@ -5,8 +5,9 @@ The language is the `pg_lang` cookie (set by the switch on every page), else the
 the browser's `Accept-Language` asks for, else English. Templates and pages translate through
 `gettext`/`ngettext` here, which read the request's language from a context variable.
 
-Keep the catalogs in step with the code: `pybabel extract -F babel.cfg -o messages.pot services/` and
-`pybabel update -i messages.pot -d services/account_service/console/locales` (see the README)."""
+Keep the catalogs in step with the code: `make messages` extracts every string (`pybabel extract` with
+babel.cfg, from the repository root) and merges them into the zh catalog (`pybabel update`), keeping
+its translations; then translate the new entries (see the README)."""
 
 from __future__ import annotations
 

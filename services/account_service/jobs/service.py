@@ -11,11 +11,12 @@ import asyncpg
 
 from services.account_service.accounts import repository as accounts
 from services.account_service.accounts.schemas import Account
-from services.account_service.accounts.service import owner_scope, queue_refresh
+from services.account_service.accounts.service import queue_refresh
 from services.account_service.jobs import repository
 from services.account_service.jobs.schemas import ACTIONS, ItemState, Job, JobItem, RefreshJobCreate
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor
+from services.account_service.users.service import owner_scope
 from shared.errors import NotFound
 from shared.logging import get_correlation_id, set_correlation_id
 from shared.messages.contracts import JobFinished, JobProgressed

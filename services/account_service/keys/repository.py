@@ -71,11 +71,24 @@ async def get(conn: asyncpg.Connection, *, key_id: UUID) -> ApiKey | None:
     return ApiKey(**row) if row else None
 
 
-async def list_for_user(conn: asyncpg.Connection, *, user_id: UUID) -> list[ApiKey]:
+async def listing(
+    conn: asyncpg.Connection, *, user_id: UUID | None, limit: int | None = None, offset: int = 0
+) -> list[ApiKey]:
+    """One user's keys (everyone's for None), newest first; `limit` None: all of them."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at", user_id
+        f"SELECT {_COLUMNS} FROM api_keys WHERE $1::uuid IS NULL OR user_id = $1"
+        " ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+        user_id,
+        limit,
+        offset,
     )
     return [ApiKey(**r) for r in rows]
+
+
+async def count(conn: asyncpg.Connection, *, user_id: UUID | None) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM api_keys WHERE $1::uuid IS NULL OR user_id = $1", user_id
+    )
 
 
 async def set_enabled(conn: asyncpg.Connection, *, key_id: UUID, enabled: bool) -> ApiKey:

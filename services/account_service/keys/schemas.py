@@ -52,10 +52,13 @@ class Caller(Actor):
     key_name: str | None
 
 
+NAME_MAX_LENGTH = 200
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)
 
 
 class KeyCreated(ApiKey):

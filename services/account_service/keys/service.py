@@ -8,7 +8,7 @@ from services.account_service.keys import hashing, repository
 from services.account_service.keys.schemas import ApiKey, Caller
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor
-from services.account_service.users.service import get_user
+from services.account_service.users.service import get_user, owner_scope
 from shared.errors import Forbidden, NotFound, Unauthenticated
 from shared.messages.contracts import ApiKeyChanged
 
@@ -50,7 +50,17 @@ async def authenticate(conn: asyncpg.Connection, *, key: str) -> Caller:
 
 
 async def list_keys(conn: asyncpg.Connection, *, user_id: UUID) -> list[ApiKey]:
-    return await repository.list_for_user(conn, user_id=user_id)
+    return await repository.listing(conn, user_id=user_id)
+
+
+async def page_of_keys(
+    conn: asyncpg.Connection, *, actor: Actor, owner: str | None = None, page: int = 1, per_page: int = 50
+) -> tuple[list[ApiKey], int]:
+    """One page of the keys the actor may see: their own, or (admins) everyone's or one user's; and
+    how many there are in all."""
+    user_id = await owner_scope(conn, actor=actor, owner=owner)
+    keys = await repository.listing(conn, user_id=user_id, limit=per_page, offset=(page - 1) * per_page)
+    return keys, await repository.count(conn, user_id=user_id)
 
 
 async def _owned(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID) -> ApiKey:

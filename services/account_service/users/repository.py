@@ -33,13 +33,16 @@ async def list_all(conn: asyncpg.Connection) -> list[User]:
 
 
 async def set_disabled(conn: asyncpg.Connection, *, user_id: UUID, disabled: bool) -> User | None:
-    """Disable (keeping the first time it was disabled) or enable a user."""
+    """Disable (keeping the first time it was disabled) or enable a user. Disabling ends the user's
+    console sessions: enabling them again later must not bring those back."""
     row = await conn.fetchrow(
         "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) END"
         f" WHERE id = $1 RETURNING {_COLUMNS}",
         user_id,
         disabled,
     )
+    if row and disabled:
+        await conn.execute("DELETE FROM console_sessions WHERE user_id = $1", user_id)
     return User(**row) if row else None
 
 

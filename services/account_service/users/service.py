@@ -58,5 +58,13 @@ async def resolve_owner(
     return await get_user(conn, username=username)
 
 
+async def owner_scope(conn: asyncpg.Connection, *, actor: Actor, owner: str | None) -> UUID | None:
+    """Whose things (accounts, keys) a list or an action over many takes: the named owner's (admins
+    may name anyone), else the actor's own, or everyone's (None) for an admin."""
+    if owner is not None:
+        return (await resolve_owner(conn, actor=actor, username=owner)).id
+    return None if actor.is_admin else actor.user_id
+
+
 async def usernames(conn: asyncpg.Connection, *, user_ids: list[UUID]) -> dict[UUID, str]:
     return await repository.usernames(conn, user_ids=user_ids)

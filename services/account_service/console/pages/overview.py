@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.account_service.accounts import repository as accounts
-from services.account_service.accounts.service import owner_scope, present
+from services.account_service.accounts.service import present
 from services.account_service.console import web
 from services.account_service.console.deps import ConsoleSession
 from services.account_service.deps import Box, Days, Tx
+from services.account_service.users.service import owner_scope
 
 router = APIRouter()
 
