@@ -46,13 +46,13 @@ class User:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(infra: Infra, tmp_path_factory) -> Iterator[Stack]:
     with running_stack(infra.child("console"), tmp_path_factory.mktemp("console-logs")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def make_user(stack: Stack) -> Callable[..., User]:
     """A new user with a console password and an API key: `make_user(admin=True)` for an admin."""
 
@@ -66,10 +66,11 @@ def make_user(stack: Stack) -> Callable[..., User]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(stack: Stack) -> Iterator[Browser]:
     """Chromium, started after the stack: Playwright's sync API holds an event loop on this thread
-    from then on, so nothing after it may call `asyncio.run` (set up through HTTP and the CLI)."""
+    while it runs, so no console test may call `asyncio.run` (set up through HTTP and the CLI), and
+    it stops with this package's tests (scope "package"), before any other test wants the thread."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
     with sync_playwright() as playwright:
