@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.account_service.console.pages import auth, overview
+from services.account_service.console.pages import auth, events, jobs, overview, pool, users
 
 router = APIRouter(include_in_schema=False)
-for part in (auth, overview):
+for part in (auth, overview, users, pool, events, jobs):
     router.include_router(part.router)
 
 
