@@ -345,6 +345,7 @@ def test_the_pool_filter_says_what_is_wrong(page: Page, admin):
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_label("Owner")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("No user has this name.")).to_be_visible()
+    look(page, "admin-pool-error")
 
 
 # -- the event stream ------------------------------------------------------------------------------
@@ -417,6 +418,7 @@ def test_an_event_type_that_is_no_pattern_is_refused_next_to_the_field(page: Pag
     page.get_by_role("button", name="Watch").click()
     expect(page.get_by_label("Type")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("A type pattern is words joined by dots")).to_be_visible()
+    look(page, "admin-events-error")
     expect(page.get_by_role("table")).to_have_count(0)
 
 
