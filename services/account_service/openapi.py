@@ -32,7 +32,8 @@ _ERRORS = {
     401: "No or an unknown API key",
     403: "The key or its user is disabled, or the call needs an admin's key",
     404: "Not found, or another user's",
-    409: "A duplicate (username, Dreamina e-mail of the same owner)",
+    409: "A duplicate (username, Dreamina e-mail of the same owner), or an admin disabling or demoting"
+    " themselves",
     422: "A field breaks a rule; `param` names it",
 }
 

@@ -1,4 +1,5 @@
-"""`poolgate events tail`: a private, auto-deleted queue bound to the pattern, printed as it arrives."""
+"""`poolgate events tail`: the events whose type matches a pattern, one JSON object a line, as they
+arrive (shared/messages/watch.py)."""
 
 from __future__ import annotations
 
@@ -6,34 +7,26 @@ import asyncio
 import sys
 
 import aio_pika
-import orjson
 
-from shared.messages.broker import BATCH_CONTENT_TYPE
-from shared.messages.topology import declare_exchange
+from shared.messages.envelope import Envelope
+from shared.messages.watch import is_pattern, watch
 from shared.settings import BaseServiceSettings
+
+_IDLE_S = 3600.0
 
 
 async def tail(pattern: str) -> int:
+    if not is_pattern(pattern):
+        print(f"poolgate: not a routing-key pattern: {pattern!r} (e.g. 'account.*', '#')", file=sys.stderr)
+        return 2
     settings = BaseServiceSettings()
     connection = await aio_pika.connect_robust(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await declare_exchange(channel, settings.events_exchange)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key=pattern)
+    async with connection, watch(connection, exchange=settings.events_exchange, pattern=pattern) as events:
         print(f"# listening on {settings.events_exchange} for {pattern!r}", file=sys.stderr, flush=True)
-        async with queue.iterator() as messages:
-            async for message in messages:
-                async with message.process():
-                    try:
-                        decoded = orjson.loads(message.body)
-                    except orjson.JSONDecodeError:
-                        print(message.body.decode(errors="replace"), flush=True)
-                        continue
-                    # A batch message holds several envelopes: print each on its own line.
-                    for envelope in decoded if message.content_type == BATCH_CONTENT_TYPE else [decoded]:
-                        print(orjson.dumps(envelope).decode(), flush=True)
-    return 0
+        while True:
+            # A batch message holds several envelopes: each is printed on its own line.
+            for each in await events.next(_IDLE_S) or ():
+                print(each.model_dump_json() if isinstance(each, Envelope) else each, flush=True)
 
 
 if __name__ == "__main__":

@@ -341,3 +341,12 @@ async def needing_attention(conn: asyncpg.Connection, *, owner_id: UUID | None, 
         limit,
     )
     return [Account(**r) for r in rows]
+
+
+async def active_kinds(conn: asyncpg.Connection, *, owner_id: UUID | None) -> dict[UUID, str]:
+    """The kind of every active account (of one owner, or everyone's), by id."""
+    rows = await conn.fetch(
+        "SELECT id, kind FROM accounts WHERE status = 'active' AND ($1::uuid IS NULL OR owner_id = $1)",
+        owner_id,
+    )
+    return {r["id"]: r["kind"] for r in rows}

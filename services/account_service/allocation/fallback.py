@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import Gauge
 
 from services.account_service.allocation.local import LocalPicker
-from services.account_service.allocation.picker import Lease, Pick, Picker
+from services.account_service.allocation.picker import Lease, Live, Pick, Picker
 from shared.logging import get_logger
 from shared.outages import is_unavailable
 
@@ -87,6 +87,15 @@ class FallbackPicker:
                 await self._shared.end_cooldown(account_id)
             except Exception as exc:
                 self._degrade(exc)
+
+    async def live(self, account_ids: Sequence[str]) -> dict[str, Live]:
+        """The shared state while Redis answers, else what this replica knows (`degraded` says which)."""
+        if not self.degraded:
+            try:
+                return await self._shared.live(account_ids)
+            except Exception as exc:
+                self._degrade(exc)
+        return await self._local.live(account_ids)
 
     def _degrade(self, exc: Exception) -> None:
         if not is_unavailable(exc):

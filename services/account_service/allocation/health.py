@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -52,6 +53,15 @@ return cooled
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """What recent calls said of an account: its success rate (1.0 for one with no outcome yet) and
+    how many server errors it had in a row."""
+
+    rate: float = 1.0
+    server_errors: int = 0
+
+
 class Health:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._prefix = prefix
@@ -83,3 +93,16 @@ class Health:
     async def rate(self, account_id: str) -> float:
         value = await self._redis.hget(f"{self._prefix}:health:{account_id}", "rate")
         return float(value) if value is not None else 1.0
+
+    async def recent(self, account_ids: Sequence[str]) -> dict[str, Recent]:
+        """Every account's `Recent`, in one round trip."""
+        if not account_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for account_id in account_ids:
+                pipe.hmget(f"{self._prefix}:health:{account_id}", "rate", "errors")
+            replies = await pipe.execute()
+        return {
+            account_id: Recent(float(rate) if rate is not None else 1.0, int(errors or 0))
+            for account_id, (rate, errors) in zip(account_ids, replies, strict=True)
+        }

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from services.account_service.allocation.picker import Lease, Pick
+from services.account_service.allocation.picker import Lease, Live, Pick
 
 
 class LocalPicker:
@@ -68,6 +68,15 @@ class LocalPicker:
 
     async def end_cooldown(self, account_id: str) -> None:
         self._cooling.pop(account_id, None)
+
+    async def live(self, account_ids: Sequence[str]) -> dict[str, Live]:
+        now = time.time()
+        found = {}
+        for account_id in account_ids:
+            cooling = self._cooling.get(account_id, 0.0)
+            until = int(cooling * 1000) if cooling > now else None
+            found[account_id] = Live(self._busy(account_id, now), until)
+        return found
 
     def _release(self, leases: Sequence[Lease]) -> None:
         for account_id, lease_id in leases:

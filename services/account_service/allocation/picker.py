@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -93,6 +94,21 @@ Lease = tuple[str, str]  # (account_id, lease_id)
 
 
 @dataclass(frozen=True, slots=True)
+class Live:
+    """What an account is doing now, for people to look at: its calls in flight (leases held and not
+    expired) and the end of its cooldown (epoch ms), if it is cooling."""
+
+    inflight: int = 0
+    cooling_until_ms: int | None = None
+
+    @property
+    def cooling_until(self) -> datetime | None:
+        if self.cooling_until_ms is None:
+            return None
+        return datetime.fromtimestamp(self.cooling_until_ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
 class Pick:
     account_id: str | None
     cooling_until_ms: int | None  # earliest end of a cooldown, when every candidate is cooling
@@ -112,6 +128,8 @@ class Picks(Protocol):
     async def cool_down(self, account_id: str, seconds: float) -> None: ...
 
     async def end_cooldown(self, account_id: str) -> None: ...
+
+    async def live(self, account_ids: Sequence[str]) -> dict[str, Live]: ...
 
 
 class Picker:
@@ -173,3 +191,21 @@ class Picker:
 
     async def end_cooldown(self, account_id: str) -> None:
         await self._redis.delete(f"{self._prefix}:cooldown:{account_id}")
+
+    async def live(self, account_ids: Sequence[str]) -> dict[str, Live]:
+        """Each account's leases in flight and cooldown end, read in one round trip without changing
+        anything (an expired lease is left for the pick script to drop, and not counted)."""
+        if not account_ids:
+            return {}
+        now = int(time.time() * 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for account_id in account_ids:
+                pipe.zcount(f"{self._prefix}:inflight:{account_id}", f"({now}", "+inf")
+                pipe.get(f"{self._prefix}:cooldown:{account_id}")
+            replies = await pipe.execute()
+        found = {}
+        for i, account_id in enumerate(account_ids):
+            inflight, cooling = replies[2 * i], replies[2 * i + 1]
+            until = int(cooling) if cooling is not None else 0
+            found[account_id] = Live(int(inflight), until if until > now else None)
+        return found

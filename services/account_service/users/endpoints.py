@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from services.account_service.deps import AdminUser, CurrentUser, Tx
 from services.account_service.keys.schemas import Me
 from services.account_service.users import service
-from services.account_service.users.schemas import User, UserCreate
+from services.account_service.users.schemas import User, UserAdminUpdate, UserCreate
 
 router = APIRouter(tags=["users"])
 
@@ -44,3 +44,10 @@ async def disable_user(user_id: UUID, conn: Tx, caller: AdminUser) -> User:
 @router.post("/users/{user_id}/enable", summary="Enable a user again (admins)")
 async def enable_user(user_id: UUID, conn: Tx, caller: AdminUser) -> User:
     return await service.set_user_disabled(conn, actor=caller, user_id=user_id, disabled=False)
+
+
+@router.post(
+    "/users/{user_id}/admin", summary="Give or take away a user's admin rights (admins; not one's own)"
+)
+async def set_admin(user_id: UUID, body: UserAdminUpdate, conn: Tx, caller: AdminUser) -> User:
+    return await service.set_user_admin(conn, actor=caller, user_id=user_id, is_admin=body.is_admin)

@@ -121,7 +121,9 @@ async def sign_in(
         row["id"],
         new_hash,
     )
-    return User(**{k: row[k] for k in ("id", "username", "is_admin", "disabled_at", "created_at")})
+    return User(
+        **{k: row[k] for k in ("id", "username", "is_admin", "disabled_at", "created_at")}, has_password=True
+    )
 
 
 async def _verify(hashed: str, password: str) -> bool:

@@ -7,7 +7,7 @@ import asyncpg
 
 from services.account_service.users.schemas import User
 
-_COLUMNS = "id, username, is_admin, disabled_at, created_at"
+_COLUMNS = "id, username, is_admin, disabled_at, created_at, password_hash IS NOT NULL AS has_password"
 
 
 async def create(conn: asyncpg.Connection, *, username: str, is_admin: bool) -> User:
@@ -43,6 +43,13 @@ async def set_disabled(conn: asyncpg.Connection, *, user_id: UUID, disabled: boo
     )
     if row and disabled:
         await conn.execute("DELETE FROM console_sessions WHERE user_id = $1", user_id)
+    return User(**row) if row else None
+
+
+async def set_admin(conn: asyncpg.Connection, *, user_id: UUID, is_admin: bool) -> User | None:
+    row = await conn.fetchrow(
+        f"UPDATE users SET is_admin = $2 WHERE id = $1 RETURNING {_COLUMNS}", user_id, is_admin
+    )
     return User(**row) if row else None
 
 

@@ -12,6 +12,7 @@ class User(BaseModel):
     is_admin: bool
     disabled_at: datetime | None
     created_at: datetime
+    has_password: bool = Field(description="Whether the user can sign in to the web console")
 
 
 class Actor(BaseModel):
@@ -30,3 +31,9 @@ class UserCreate(BaseModel):
 
     username: str = Field(description="1-64 letters, digits and _.@-")
     is_admin: bool = False
+
+
+class UserAdminUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    is_admin: bool = Field(description="Give (true) or take away (false) admin rights")

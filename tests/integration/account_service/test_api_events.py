@@ -73,12 +73,13 @@ def test_key_and_user_changes_write_their_events(api: Api):
         api.call("POST", f"/keys/{spare['id']}/disable", key)
         api.call("DELETE", f"/keys/{spare['id']}", key)
         api.call("POST", f"/users/{user['id']}/disable", api.admin_key)
-        events = tap.wait_for(lambda seen: any(e["type"] == "user.changed" for e in seen))
+        api.call("POST", f"/users/{user['id']}/admin", api.admin_key, json={"is_admin": True})
+        events = tap.wait_for(lambda seen: sum(e["type"] == "user.changed" for e in seen) >= 2)
         key_events = [
             e for e in events if e["type"] == "api_key.changed" and e["data"]["key_id"] == spare["id"]
         ]
         assert len(key_events) == 3, "created, disabled, deleted"
-        assert [e["data"]["user_id"] for e in events if e["type"] == "user.changed"] == [user["id"]]
+        assert [e["data"]["user_id"] for e in events if e["type"] == "user.changed"] == [user["id"]] * 2
         assert spare["key"] not in "".join(e["raw"] for e in events)
     finally:
         tap.close()

@@ -95,3 +95,37 @@ def test_another_users_keys_are_404_but_admins_may_manage_them(api: Api):
     assert [k["id"] for k in as_admin.json()] == [alices["id"]]
     assert api.call("POST", f"/keys/{alices['id']}/disable", api.admin_key).status_code == 200
     assert api.call("GET", "/me", alice_key).status_code == 403
+
+
+def test_admin_rights_are_given_and_taken_through_the_api(api: Api):
+    user, key = api.new_user()
+    assert api.call("GET", "/users", key).status_code == 403
+    made = api.call("POST", f"/users/{user['id']}/admin", api.admin_key, json={"is_admin": True})
+    assert made.status_code == 200 and made.json()["is_admin"] is True
+    assert api.call("GET", "/users", key).status_code == 200, "the user's keys have admin rights now"
+    taken = api.call("POST", f"/users/{user['id']}/admin", api.admin_key, json={"is_admin": False})
+    assert taken.status_code == 200 and taken.json()["is_admin"] is False
+    assert api.call("GET", "/users", key).status_code == 403
+
+
+def test_admin_rights_are_for_admins_to_give_and_not_their_own_to_take(api: Api):
+    user, key = api.new_user()
+    refused = api.call("POST", f"/users/{user['id']}/admin", key, json={"is_admin": True})
+    assert refused.status_code == 403
+    me = api.call("GET", "/me", api.admin_key).json()
+    self_demotion = api.call("POST", f"/users/{me['user_id']}/admin", api.admin_key, json={"is_admin": False})
+    assert self_demotion.status_code == 409
+    assert self_demotion.json()["error"]["code"] == "cannot_demote_self"
+    assert api.call("GET", "/users", api.admin_key).status_code == 200, "still an admin"
+    unknown = api.call(
+        "POST", "/users/00000000-0000-0000-0000-000000000001/admin", api.admin_key, json={"is_admin": True}
+    )
+    assert unknown.status_code == 404
+    malformed = api.call("POST", f"/users/{user['id']}/admin", api.admin_key, json={"is_admin": "maybe"})
+    assert malformed.status_code == 422 and malformed.json()["error"]["param"] == "is_admin"
+
+
+def test_the_user_list_says_who_has_a_console_password(api: Api):
+    user, _ = api.new_user()
+    listed = {u["username"]: u for u in api.call("GET", "/users", api.admin_key).json()}
+    assert listed[user["username"]]["has_password"] is False

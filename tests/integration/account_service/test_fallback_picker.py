@@ -84,3 +84,23 @@ async def test_an_error_that_is_not_an_outage_is_not_hidden(fallback):
     with pytest.raises(ResponseError, match="user_script"):
         await picker.pick(_lease(), [("a", "not-a-weight", 2)])
     assert not picker.degraded
+
+
+async def test_the_live_state_comes_from_memory_while_redis_is_away(fallback, cuttable):
+    picker, _ = fallback
+    assert (await picker.pick(_lease(), [("a", 100, 2)])).account_id == "a"
+    await picker.cool_down("b", 60)
+    assert (await picker.live(["a"]))["a"].inflight == 1, "the shared count"
+
+    await cuttable.cut()
+    during = await picker.live(["a", "b"])
+    assert picker.degraded
+    assert during["b"].cooling_until_ms is not None, "a cooldown learnt before the cut"
+    assert during["a"].inflight == 0, "the lease taken before the cut lives in Redis only"
+
+    await cuttable.restore()
+    for _ in range(50):
+        if not picker.degraded:
+            break
+        await asyncio.sleep(0.1)
+    assert (await picker.live(["a"]))["a"].inflight == 1

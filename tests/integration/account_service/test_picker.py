@@ -5,13 +5,14 @@ back to while Redis is away."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 
 import pytest
 
 from services.account_service.allocation.local import LocalPicker
-from services.account_service.allocation.picker import Picker
+from services.account_service.allocation.picker import Live, Picker
 
 
 @pytest.fixture(params=["redis", "local"])
@@ -126,3 +127,33 @@ async def test_picking_survives_a_flushed_script_cache(infra, redis):
     picker = Picker(redis, prefix=f"{infra.redis_prefix}:alloc:{uuid.uuid4().hex[:6]}", lease_ttl_s=600)
     await redis.script_flush()
     assert (await picker.pick(_lease(), [("a", 100, 8)])).account_id == "a"
+
+
+async def test_live_shows_calls_in_flight_and_cooldown_ends(picker):
+    held, done = _lease(), _lease()
+    for lease in (held, done):
+        assert (await picker.pick(lease, [("a", 100, 4)])).account_id == "a"
+    await picker.release([("a", done)])
+    before_ms = time.time() * 1000
+    await picker.cool_down("b", 30)
+    await picker.cool_down("c", 0.05)
+    await asyncio.sleep(0.1)  # c's cooldown is over
+
+    live = await picker.live(["a", "b", "c", "never-seen"])
+
+    assert live["a"] == Live(inflight=1, cooling_until_ms=None)
+    assert live["b"].inflight == 0
+    assert before_ms + 29_000 < live["b"].cooling_until_ms <= time.time() * 1000 + 30_000
+    assert live["b"].cooling_until is not None
+    assert live["c"] == Live() and live["never-seen"] == Live()
+    assert await picker.live([]) == {}
+
+
+async def test_live_neither_counts_nor_changes_what_allocation_sees(make):
+    short = make(0.3)
+    assert (await short.pick(_lease(), [("a", 100, 1)])).account_id == "a"
+    await asyncio.sleep(0.4)  # the lease expired (its caller crashed)
+    assert (await short.live(["a"]))["a"].inflight == 0
+    await short.cool_down("a", 30)
+    await short.live(["a"])
+    assert (await short.pick(_lease(), [("a", 100, 1)])).cooling_until_ms is not None

@@ -149,6 +149,13 @@ async def switch_language(request: Request, lang: str, next: str = "/") -> Respo
     return response
 
 
+def password_error(password: str, exc: PoolGateError) -> str:
+    """Why `passwords.check_new` refused a password, in the page's language."""
+    if len(password) > passwords.MAX_LENGTH:
+        return exc.message
+    return _("A password needs at least %(n)s characters.", n=passwords.MIN_LENGTH)
+
+
 @router.get("/account/password")
 async def password_form(request: Request, _session: ConsoleSession) -> Response:
     return web.render(request, "password.html", errors={})
@@ -174,9 +181,7 @@ async def change_password(
                 conn, user_id=session.actor.user_id, password=new, keep_session=session.token_hash
             )
         except PoolGateError as exc:
-            errors["new"] = _("A password needs at least %(n)s characters.", n=passwords.MIN_LENGTH)
-            if len(new) > passwords.MAX_LENGTH:
-                errors["new"] = exc.message
+            errors["new"] = password_error(new, exc)
     if errors:
         return web.render(request, "password.html", status_code=422, errors=errors)
     return web.redirect(f"/account/password?notice={quote('password_changed')}")

@@ -44,4 +44,35 @@
     var replace = document.querySelector("[data-replace-url]");
     if (replace) history.replaceState(null, "", replace.getAttribute("data-replace-url"));
   });
+  // The event page: a table fed by a Server-Sent Events stream (data-events-source), newest row first,
+  // at most data-keep rows. Cells are set as text: nothing from an event is ever parsed as HTML.
+  document.addEventListener("DOMContentLoaded", function () {
+    var table = document.querySelector("table[data-events-source]");
+    if (!table) return;
+    var body = table.tBodies[0];
+    var keep = parseInt(table.getAttribute("data-keep"), 10) || 200;
+    var state = document.getElementById(table.getAttribute("data-events-state"));
+    var source = new EventSource(table.getAttribute("data-events-source"));
+    function say(which) { state.textContent = state.getAttribute(which); }
+    source.onopen = function () { say("data-live"); };
+    source.onerror = function () { say(source.readyState === EventSource.CLOSED ? "data-closed" : "data-reconnecting"); };
+    source.onmessage = function (message) {
+      var event = JSON.parse(message.data);
+      var when = new Date(event.occurred_at);
+      var cells = [event.type, when.toLocaleString(document.documentElement.lang), event.producer,
+        event.correlation_id || "—", JSON.stringify(event.data)];
+      var row = document.createElement("tr");
+      cells.forEach(function (text, i) {
+        var cell = document.createElement(i === 0 ? "th" : "td");
+        if (i === 0) cell.setAttribute("scope", "row");
+        if (i === 1) cell.title = event.occurred_at;
+        var holder = i === 4 ? cell.appendChild(document.createElement("code")) : cell;
+        holder.textContent = text;
+        row.appendChild(cell);
+      });
+      body.insertBefore(row, body.firstChild);
+      while (body.rows.length > keep) body.deleteRow(-1);
+    };
+    window.addEventListener("pagehide", function () { source.close(); });
+  });
 })();
