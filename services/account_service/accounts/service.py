@@ -127,6 +127,23 @@ async def create_account(
     return account
 
 
+async def add_account(
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    actor: Actor,
+    spec: AccountCreateBase,
+    owner: str | None = None,
+    allow_private_upstreams: bool = False,
+) -> Account:
+    """A new account of the actor's, or (admins) of the user they name: what the management API's and
+    the console's add forms both do."""
+    user = await resolve_owner(conn, actor=actor, username=owner)
+    return await create_account(
+        conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private_upstreams
+    )
+
+
 async def add_custom(
     conn: asyncpg.Connection,
     box: SecretBox,
