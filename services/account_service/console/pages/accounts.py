@@ -105,6 +105,7 @@ async def section(
         regions=REGIONS[kind],
         statuses=("active", "pending", "disabled", "invalid", "exhausted"),
         per_pages=PER_PAGE,
+        list_url=PAGES[kind],
         here=PAGES[kind] + query.link(),
         forms=forms,
     )
@@ -166,7 +167,7 @@ async def account_action(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     await apply(action, conn, box, actor=session.actor, account_id=account_id, picker=picker, health=health)
-    return web.redirect(_with_notice(local_target(next), _DONE[action]), request=request)
+    return web.redirect(with_notice(local_target(next), _DONE[action]), request=request)
 
 
 @router.post("/accounts/bulk")
@@ -188,8 +189,9 @@ async def bulk_action(
         await apply(
             action, conn, box, actor=session.actor, account_id=account_id, picker=picker, health=health
         )
-    return web.redirect(_with_notice(local_target(next), _DONE[action]), request=request)
+    return web.redirect(with_notice(local_target(next), _DONE[action]), request=request)
 
 
-def _with_notice(url: str, notice: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}notice={notice}"
+def with_notice(url: str, notice: str) -> str:
+    path, _, query = url.partition("?")
+    return f"{path}?{query}&notice={notice}" if query else f"{path}?notice={notice}"

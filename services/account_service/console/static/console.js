@@ -36,8 +36,12 @@
       });
     }
   });
-  // A dialog rendered open (a form in it came back with errors) opens as a modal.
+  // A dialog rendered open (a form in it came back with errors) opens as a modal, at its first error.
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("dialog[data-open]").forEach(function (d) { d.showModal(); });
+    document.querySelectorAll("dialog[data-open]").forEach(function (d) {
+      d.showModal();
+      var invalid = d.querySelector('[aria-invalid="true"]');
+      if (invalid) invalid.focus();
+    });
   });
 })();
