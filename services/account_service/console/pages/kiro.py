@@ -16,7 +16,12 @@ from starlette.responses import Response
 
 from services.account_service.accounts import service, transfer
 from services.account_service.accounts.rules import KIRO_REGIONS
-from services.account_service.accounts.schemas import AccountUpdate, KiroCreate, KiroImport
+from services.account_service.accounts.schemas import (
+    IMPORT_TEXT_LIMIT,
+    AccountUpdate,
+    KiroCreate,
+    KiroImport,
+)
 from services.account_service.accounts.updating import update_account
 from services.account_service.console import forms, web
 from services.account_service.console.deps import ConsoleSession
@@ -35,7 +40,6 @@ EDIT_FIELDS = ("name", "refresh_token", "client_id", "client_secret", "region", 
 web.env.globals["kiro_region_options"] = tuple((region, region) for region in KIRO_REGIONS)
 # Form limits: above the schema's, so the schema's own message shows next to the field.
 _SECRET_MAX = 20_000
-_IMPORT_MAX = 5_000_000  # KiroImport.text's limit
 
 
 @router.post("/kiro/add")
@@ -82,7 +86,7 @@ async def import_kiro(
     box: Box,
     days: Days,
     session: ConsoleSession,
-    text: Annotated[str, Form(max_length=_IMPORT_MAX)] = "",
+    text: Annotated[str, Form()] = "",  # KiroImport checks its length
     file: Annotated[UploadFile | None, File()] = None,
     default_region: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
@@ -111,9 +115,9 @@ async def _uploaded(file: UploadFile | None) -> tuple[str | None, dict[str, str]
     """The uploaded file's text, or None when no file was chosen; or why it cannot be read."""
     if file is None or not file.filename:
         return None, {}
-    content = await file.read(_IMPORT_MAX + 1)
-    if len(content) > _IMPORT_MAX:
-        return None, {"file": _("The file is larger than %(mb)s MB.", mb=_IMPORT_MAX // 1_000_000)}
+    content = await file.read(IMPORT_TEXT_LIMIT + 1)
+    if len(content) > IMPORT_TEXT_LIMIT:
+        return None, {"file": _("The file is larger than %(mb)s MB.", mb=IMPORT_TEXT_LIMIT // 1_000_000)}
     try:
         return content.decode("utf-8-sig"), {}
     except UnicodeDecodeError:
