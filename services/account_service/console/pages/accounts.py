@@ -193,5 +193,5 @@ async def bulk_action(
 
 
 def with_notice(url: str, notice: str) -> str:
-    path, _, query = url.partition("?")
+    path, _sep, query = url.partition("?")
     return f"{path}?{query}&notice={notice}" if query else f"{path}?notice={notice}"
