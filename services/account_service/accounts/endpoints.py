@@ -38,7 +38,6 @@ from services.account_service.deps import (
 from services.account_service.jobs import service as jobs
 from services.account_service.jobs.schemas import JobOut, RefreshJobCreate
 from services.account_service.keys.schemas import Caller
-from services.account_service.users.service import resolve_owner
 from shared.crypto import SecretBox
 from shared.day_boundary import DayBoundary
 
@@ -67,9 +66,8 @@ async def _create(
     *,
     allow_private: bool = False,
 ) -> AccountOut:
-    user = await resolve_owner(conn, actor=caller, username=owner)
-    account = await service.create_account(
-        conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private
+    account = await service.add_account(
+        conn, box, actor=caller, owner=owner, spec=spec, allow_private_upstreams=allow_private
     )
     return await _one(conn, box, days, account)
 

@@ -27,7 +27,7 @@ from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picks
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor, User
-from services.account_service.users.service import get_user, owner_scope, usernames
+from services.account_service.users.service import get_user, owner_scope, resolve_owner, usernames
 from shared.crypto import SecretBox
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -125,6 +125,23 @@ async def create_account(
         raise conflict from exc
     await record(conn, AccountCreated(account_id=str(account.id), kind=account.kind, owner_id=str(owner.id)))
     return account
+
+
+async def add_account(
+    conn: asyncpg.Connection,
+    box: SecretBox,
+    *,
+    actor: Actor,
+    spec: AccountCreateBase,
+    owner: str | None = None,
+    allow_private_upstreams: bool = False,
+) -> Account:
+    """A new account of the actor's, or (admins) of the user they name: what the management API's and
+    the console's add forms both do."""
+    user = await resolve_owner(conn, actor=actor, username=owner)
+    return await create_account(
+        conn, box, owner=user, spec=spec, allow_private_upstreams=allow_private_upstreams
+    )
 
 
 async def add_custom(

@@ -6,18 +6,20 @@ from uuid import UUID
 
 import asyncpg
 
-from services.account_service.accounts import importing, repository
+from services.account_service.accounts import importing, repository, rules
 from services.account_service.accounts.schemas import (
     DreaminaCreate,
     ImportLine,
     ImportReport,
     KiroCreate,
+    KiroImport,
     Visibility,
 )
 from services.account_service.accounts.service import create_account, decrypt_secrets
-from services.account_service.users.schemas import User
+from services.account_service.users.schemas import Actor, User
+from services.account_service.users.service import resolve_owner
 from shared.crypto import SecretBox
-from shared.errors import PoolGateError
+from shared.errors import PoolGateError, Unprocessable
 
 
 async def import_verdicts(
@@ -43,6 +45,20 @@ async def import_verdicts(
         results.append(ImportLine(line=verdict.line, ok=True, account_id=account.id))
     imported = sum(r.ok for r in results)
     return ImportReport(results=results, imported=imported, failed=len(results) - imported)
+
+
+async def import_kiro(
+    conn: asyncpg.Connection, box: SecretBox, *, actor: Actor, owner: str | None, body: KiroImport
+) -> ImportReport:
+    """Kiro tokens (lines or JSON) for the actor, or (admins) the user they name: a verdict per entry,
+    the good ones stored even when others fail (the API's import and the console's)."""
+    try:
+        default_region = rules.kiro_region(body.default_region)
+    except rules.RuleViolation as violation:
+        raise Unprocessable(f"default_region: {violation.message}", param="default_region") from None
+    user = await resolve_owner(conn, actor=actor, username=owner)
+    verdicts = importing.parse_kiro(body.text, default_region=default_region)
+    return await import_verdicts(conn, box, owner=user, verdicts=verdicts, visibility=body.visibility)
 
 
 async def _stored_specs(conn, box, *, kind: str, model, owner_id: UUID | None) -> list:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from services.account_service.accounts import importing, rules, transfer
+from services.account_service.accounts import importing, transfer
 from services.account_service.accounts.schemas import (
     DreaminaImport,
     ImportReport,
@@ -19,7 +19,6 @@ from services.account_service.accounts.schemas import (
 from services.account_service.deps import AdminUser, Box, CurrentUser, Tx
 from services.account_service.openapi import JSON_ERROR_RESPONSES
 from services.account_service.users.service import get_user, owner_scope, resolve_owner
-from shared.errors import Unprocessable
 
 router = APIRouter(prefix="/accounts", tags=["import and export"])
 
@@ -34,15 +33,7 @@ OwnerQuery = Annotated[str | None, Query(description="Admins only: the owner's u
 async def import_kiro(
     body: KiroImport, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
 ) -> ImportReport:
-    try:
-        default_region = rules.kiro_region(body.default_region)
-    except rules.RuleViolation as violation:
-        raise Unprocessable(f"default_region: {violation.message}", param="default_region") from None
-    user = await resolve_owner(conn, actor=caller, username=owner)
-    verdicts = importing.parse_kiro(body.text, default_region=default_region)
-    return await transfer.import_verdicts(
-        conn, box, owner=user, verdicts=verdicts, visibility=body.visibility
-    )
+    return await transfer.import_kiro(conn, box, actor=caller, owner=owner, body=body)
 
 
 @router.post(

@@ -10,11 +10,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.account_service.console.pages import accounts, auth, events, jobs, keys, overview, pool, users
+from services.account_service.console.pages import (
+    accounts,
+    auth,
+    custom,
+    events,
+    jobs,
+    keys,
+    kiro,
+    overview,
+    pool,
+    users,
+)
 from services.account_service.input_check import reject_unstorable_text
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_unstorable_text)])
-for part in (auth, overview, accounts, keys, users, pool, events, jobs):
+for part in (auth, overview, accounts, kiro, custom, keys, users, pool, events, jobs):
     router.include_router(part.router)
 
 

@@ -31,6 +31,7 @@ class Provider:
 
 GENERIC = Provider("generic")
 
+# Keyed by the names in shared/providers.py (the console offers those; a unit test keeps them in step).
 _PROVIDERS = {
     "openai": Provider("openai", file_parts=True),
     "azure": Provider("azure", file_parts=True, foundry=True),

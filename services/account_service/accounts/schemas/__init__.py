@@ -15,6 +15,7 @@ from services.account_service.accounts.schemas._stored import (
 )
 from services.account_service.accounts.schemas._update import AccountUpdate
 from services.account_service.accounts.schemas._views import (
+    IMPORT_TEXT_LIMIT,
     AccountOut,
     AccountPage,
     CallsToday,
@@ -35,6 +36,7 @@ CREATE_MODELS: dict[str, type[AccountCreateBase]] = {
 
 __all__ = [
     "CREATE_MODELS",
+    "IMPORT_TEXT_LIMIT",
     "Account",
     "AccountCreate",
     "AccountCreateBase",

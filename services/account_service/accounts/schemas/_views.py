@@ -86,14 +86,14 @@ class ImportReport(BaseModel):
     failed: int
 
 
-_TEXT_LIMIT = 5_000_000
+IMPORT_TEXT_LIMIT = 5_000_000  # characters of an import's text (the console's upload: bytes)
 
 
 class KiroImport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(
-        max_length=_TEXT_LIMIT,
+        max_length=IMPORT_TEXT_LIMIT,
         description="One refresh token per line, or JSON: an object or a list of objects (camelCase or "
         "snake_case keys: refreshToken, clientId, clientSecret, profileArn, region, authType, apiRegion)",
     )
@@ -107,7 +107,7 @@ class DreaminaImport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(
-        max_length=_TEXT_LIMIT,
+        max_length=IMPORT_TEXT_LIMIT,
         description="Lines `email:password:region[:sessionid]`; an empty region means cn; "
         "blank lines and lines starting with # are skipped",
     )

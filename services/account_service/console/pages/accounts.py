@@ -108,6 +108,7 @@ async def section(
         regions=REGIONS[kind] if kind else ALL_REGIONS,
         statuses=("active", "pending", "disabled", "invalid", "exhausted"),
         per_pages=PER_PAGE,
+        list_url=PAGES.get(kind, "/accounts"),
         here=PAGES.get(kind, "/accounts") + query.link(),
         forms=forms,
     )
@@ -169,7 +170,7 @@ async def account_action(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     await apply(action, conn, box, actor=session.actor, account_id=account_id, picker=picker, health=health)
-    return web.redirect(_with_notice(local_target(next), _DONE[action]), request=request)
+    return web.redirect(with_notice(local_target(next), _DONE[action]), request=request)
 
 
 @router.post("/accounts/bulk")
@@ -191,8 +192,9 @@ async def bulk_action(
         await apply(
             action, conn, box, actor=session.actor, account_id=account_id, picker=picker, health=health
         )
-    return web.redirect(_with_notice(local_target(next), _DONE[action]), request=request)
+    return web.redirect(with_notice(local_target(next), _DONE[action]), request=request)
 
 
-def _with_notice(url: str, notice: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}notice={notice}"
+def with_notice(url: str, notice: str) -> str:
+    path, _sep, query = url.partition("?")
+    return f"{path}?{query}&notice={notice}" if query else f"{path}?notice={notice}"

@@ -36,11 +36,15 @@
       });
     }
   });
-  // A dialog rendered open (a form in it came back with errors) opens as a modal.
+  // A dialog rendered open (a form in it came back with errors) opens as a modal, at its first error.
   // A page that answers a form but must not be posted again on reload (a key shown once) names the
   // address to show instead: reloading then loads that page.
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("dialog[data-open]").forEach(function (d) { d.showModal(); });
+    document.querySelectorAll("dialog[data-open]").forEach(function (d) {
+      d.showModal();
+      var invalid = d.querySelector('[aria-invalid="true"]');
+      if (invalid) invalid.focus();
+    });
     var replace = document.querySelector("[data-replace-url]");
     if (replace) history.replaceState(null, "", replace.getAttribute("data-replace-url"));
   });
