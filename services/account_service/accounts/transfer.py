@@ -9,6 +9,7 @@ import asyncpg
 from services.account_service.accounts import importing, repository
 from services.account_service.accounts.schemas import (
     DreaminaCreate,
+    DreaminaImport,
     ImportLine,
     ImportReport,
     KiroCreate,
@@ -43,6 +44,14 @@ async def import_verdicts(
         results.append(ImportLine(line=verdict.line, ok=True, account_id=account.id))
     imported = sum(r.ok for r in results)
     return ImportReport(results=results, imported=imported, failed=len(results) - imported)
+
+
+async def import_dreamina(
+    conn: asyncpg.Connection, box: SecretBox, *, owner: User, body: DreaminaImport
+) -> ImportReport:
+    """`email:password:region[:sessionid]` lines for `owner` (the API's import and the console's)."""
+    verdicts = importing.parse_dreamina(body.text)
+    return await import_verdicts(conn, box, owner=owner, verdicts=verdicts, visibility=body.visibility)
 
 
 async def _stored_specs(conn, box, *, kind: str, model, owner_id: UUID | None) -> list:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from services.account_service.console.pages import accounts, auth, overview
+from services.account_service.console.pages import accounts, auth, dreamina, overview
 
 router = APIRouter(include_in_schema=False)
-for part in (auth, overview, accounts):
+for part in (auth, overview, accounts, dreamina):
     router.include_router(part.router)
 
 

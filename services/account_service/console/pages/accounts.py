@@ -106,6 +106,7 @@ async def section(
         statuses=("active", "pending", "disabled", "invalid", "exhausted"),
         per_pages=PER_PAGE,
         here=PAGES[kind] + query.link(),
+        now=days.now(),  # one "now" for the page's expiries and "3 minutes ago"s
         forms=forms,
     )
 
