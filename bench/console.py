@@ -12,6 +12,7 @@ and load (Navigation Timing), and the bytes the page and every resource it loade
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -23,6 +24,9 @@ from typing import Any
 
 import httpx
 import orjson
+
+from bench import procstat
+from bench.__main__ import BACKGROUND_LIMIT  # the main bench's "the machine was busy" threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "bench" / "results" / "console.json"
@@ -171,7 +175,11 @@ def measure(stack, browser, *, username: str, repeat: int) -> list[PageResult]:
     return results
 
 
-def format_table(results: list[PageResult], *, accounts: int) -> str:
+def format_table(
+    results: list[PageResult], *, accounts: int, background: tuple[float, float, list] | None = None
+) -> str:
+    """The medians as a table; `background` (bench.procstat.background() before the visits) adds a
+    line on how busy the machine was, since the times depend on it (the sizes do not)."""
     header = (
         "page",
         "rows",
@@ -211,7 +219,16 @@ def format_table(results: list[PageResult], *, accounts: int) -> str:
     runs = len(results[0].loads) if results else 0
     title = f"Console with {accounts:,} Dreamina accounts: median of {runs} cold loads each"
     title += " (first paint: median, then min-max)"
-    return "\n".join([title, "", *lines])
+    notes = []
+    if background is not None:
+        busy, stolen, busiest = background
+        notes.append(f"Machine: {os.cpu_count()} cores; {busy:.2f} busy and {stolen:.2f} stolen just before.")
+        if busy > BACKGROUND_LIMIT or stolen > BACKGROUND_LIMIT:
+            notes.append(
+                "!!! Other processes were busy: the times are pessimistic (the sizes are not). Busiest:"
+            )
+            notes += [f"!!!   {cores:.2f} cores  pid {pid}  {command}" for cores, pid, command in busiest]
+    return "\n".join([title, *notes, "", *lines])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -243,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+        background = procstat.background()
         # Playwright's sync API holds an event loop on this thread: it ends before the stack's teardown.
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
@@ -250,9 +268,18 @@ def main(argv: list[str] | None = None) -> int:
                 results = measure(stack, browser, username=username, repeat=args.repeat)
             finally:
                 browser.close()
-    print(format_table(results, accounts=args.accounts))
+    print(format_table(results, accounts=args.accounts, background=background))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    document = {"accounts": args.accounts, "checked": checked, "pages": [r.to_json() for r in results]}
+    busy, stolen, busiest = background
+    document = {
+        "accounts": args.accounts,
+        "checked": checked,
+        "cores": os.cpu_count(),
+        "background_cores_busy": round(busy, 2),
+        "background_cores_stolen": round(stolen, 2),
+        "background_busiest": [{"cores": round(c, 2), "pid": p, "command": cmd} for c, p, cmd in busiest],
+        "pages": [r.to_json() for r in results],
+    }
     args.json.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
     print(f"\nJSON: {args.json}")
     return 0 if checked == args.accounts else 1

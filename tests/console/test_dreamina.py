@@ -45,6 +45,11 @@ def _row(page: Page, name: str) -> Locator:
     return page.get_by_role("row", name=re.compile(re.escape(name)))
 
 
+def _account_rows(page: Page) -> Locator:
+    """The list's rows, by their selection boxes ("Select <name>")."""
+    return page.get_by_role("checkbox", name=re.compile(r"^Select .+@example\.com$"))
+
+
 def _reload_until(page: Page, name: str, text: str, timeout_s: float = 30) -> Locator:
     """The row of account `name` once it shows `text` (the refresh worker acts in the background)."""
     deadline = time.monotonic() + timeout_s
@@ -165,6 +170,7 @@ def test_an_email_the_owner_already_has_is_refused_next_to_the_email(page: Page,
     email = page.get_by_role("dialog").get_by_label("Email")
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(email).to_have_accessible_description(re.compile("duplicate email"))
+    look(page, "dreamina-add-duplicate-email")
     _no_secrets(page, sid)
     expect(page.get_by_role("row", name=re.compile(re.escape(taken)))).to_have_count(1)  # not a second one
     # The list's links still work from the page the form came back on.
@@ -206,7 +212,7 @@ def test_importing_mixed_lines_stores_the_good_ones_and_reports_each_refused_lin
     expect(page.get_by_text("3 imported, 4 rejected.")).to_be_visible()
     verdicts = {
         int(cells[0]): (cells[1], cells[2])
-        for cells in (r.split("\t") for r in result.locator("tbody tr").all_inner_texts())
+        for cells in (r.split("\t") for r in result.get_by_role("row").all_inner_texts()[1:])
     }
     assert verdicts.keys() == {1, 3, 4, 5, 7, 8, 9}
     assert (
@@ -229,6 +235,16 @@ def test_importing_mixed_lines_stores_the_good_ones_and_reports_each_refused_lin
     expect(lines).to_have_attribute("aria-invalid", "true")
     expect(lines).to_have_accessible_description(re.compile("Paste at least one line"))
     look(page, "dreamina-import-empty")
+    # A file that is not text is refused next to the file field.
+    dialog = page.get_by_role("dialog", name="Import Dreamina accounts")
+    dialog.get_by_label("Or choose a file").set_input_files(
+        files=[{"name": "accounts.txt", "mimeType": "text/plain", "buffer": b"\xff\xfe\x00bad"}]
+    )
+    dialog.get_by_role("button", name="Import", exact=True).click()
+    file = page.get_by_role("dialog", name="Import Dreamina accounts").get_by_label("Or choose a file")
+    expect(file).to_have_attribute("aria-invalid", "true")
+    expect(file).to_have_accessible_description("This file is not UTF-8 text.")
+    expect(_account_rows(page)).to_have_count(3)  # still the three accounts of the first import
 
 
 def test_every_row_has_its_region_and_a_cn_expiry_is_display_only(page: Page, make_user, stack):
@@ -249,7 +265,7 @@ def test_every_row_has_its_region_and_a_cn_expiry_is_display_only(page: Page, ma
     look(page, "dreamina-regions")
     page.get_by_role("form", name="Filter the list").get_by_label("Region").select_option("cn")
     page.get_by_role("button", name="Show").click()
-    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(_account_rows(page)).to_have_count(1)
     expect(_row(page, accounts["cn"]["name"])).to_be_visible()
 
 
@@ -315,6 +331,7 @@ def test_refresh_and_restore(page: Page, make_user, stack):
     row = _row(page, name)
     expect(row.get_by_role("cell", name=re.compile(r"^active"))).to_contain_text(f"restored by {user.name}")
     expect(row.get_by_role("button", name=f"Restore {name}")).to_have_count(0)
+    look(page, "dreamina-restored")
 
 
 def test_the_page_never_holds_a_password_or_a_whole_sessionid(page: Page, make_user, stack):
