@@ -15,7 +15,9 @@ kept in history); the answer is `no-store`, like every console page."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -124,7 +126,7 @@ async def _import_body(text: str, file: UploadFile | None) -> DreaminaImport:
         raise validation_error(exc) from None
 
 
-async def _names(conn, report: ImportReport) -> dict:
+async def _names(conn: asyncpg.Connection, report: ImportReport) -> dict[UUID, str]:
     """The imported accounts' names (their e-mails), by id, for the result's table."""
     ids = [line.account_id for line in report.results if line.account_id is not None]
     return {
