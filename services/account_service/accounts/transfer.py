@@ -9,6 +9,7 @@ import asyncpg
 from services.account_service.accounts import importing, repository, rules
 from services.account_service.accounts.schemas import (
     DreaminaCreate,
+    DreaminaImport,
     ImportLine,
     ImportReport,
     KiroCreate,
@@ -59,6 +60,14 @@ async def import_kiro(
     user = await resolve_owner(conn, actor=actor, username=owner)
     verdicts = importing.parse_kiro(body.text, default_region=default_region)
     return await import_verdicts(conn, box, owner=user, verdicts=verdicts, visibility=body.visibility)
+
+
+async def import_dreamina(
+    conn: asyncpg.Connection, box: SecretBox, *, owner: User, body: DreaminaImport
+) -> ImportReport:
+    """`email:password:region[:sessionid]` lines for `owner` (the API's import and the console's)."""
+    verdicts = importing.parse_dreamina(body.text)
+    return await import_verdicts(conn, box, owner=owner, verdicts=verdicts, visibility=body.visibility)
 
 
 async def _stored_specs(conn, box, *, kind: str, model, owner_id: UUID | None) -> list:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from services.account_service.accounts import importing, transfer
+from services.account_service.accounts import transfer
 from services.account_service.accounts.schemas import (
     DreaminaImport,
     ImportReport,
@@ -45,10 +45,7 @@ async def import_dreamina(
     body: DreaminaImport, conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
 ) -> ImportReport:
     user = await resolve_owner(conn, actor=caller, username=owner)
-    verdicts = importing.parse_dreamina(body.text)
-    return await transfer.import_verdicts(
-        conn, box, owner=user, verdicts=verdicts, visibility=body.visibility
-    )
+    return await transfer.import_dreamina(conn, box, owner=user, body=body)
 
 
 async def _owner_id(conn, owner: str | None):
@@ -72,7 +69,16 @@ async def export_dreamina(
     conn: Tx, box: Box, caller: CurrentUser, owner: OwnerQuery = None
 ) -> PlainTextResponse:
     owner_id = await owner_scope(conn, actor=caller, owner=owner)
-    text = await transfer.export_dreamina(conn, box, owner_id=owner_id)
+    return dreamina_download(await transfer.export_dreamina(conn, box, owner_id=owner_id))
+
+
+def dreamina_download(text: str) -> PlainTextResponse:
+    """The export as a file to save (the console's export button answers the same): passwords and
+    sessionids, so no cache keeps a copy."""
     return PlainTextResponse(
-        text, headers={"content-disposition": 'attachment; filename="dreamina_accounts.txt"'}
+        text,
+        headers={
+            "content-disposition": 'attachment; filename="dreamina_accounts.txt"',
+            "cache-control": "no-store",
+        },
     )

@@ -14,6 +14,7 @@ from services.account_service.console.pages import (
     accounts,
     auth,
     custom,
+    dreamina,
     events,
     jobs,
     keys,
@@ -25,7 +26,7 @@ from services.account_service.console.pages import (
 from services.account_service.input_check import reject_unstorable_text
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_unstorable_text)])
-for part in (auth, overview, accounts, kiro, custom, keys, users, pool, events, jobs):
+for part in (auth, overview, accounts, kiro, custom, dreamina, keys, users, pool, events, jobs):
     router.include_router(part.router)
 
 

@@ -110,6 +110,7 @@ async def section(
         per_pages=PER_PAGE,
         list_url=PAGES.get(kind, "/accounts"),
         here=PAGES.get(kind, "/accounts") + query.link(),
+        now=days.now(),  # one "now" for the page's expiries and "3 minutes ago"s
         forms=forms,
     )
 
