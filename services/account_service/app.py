@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from services.account_service import console, db, error_handlers
 from services.account_service.allocation.fallback import FallbackPicker
@@ -172,6 +173,9 @@ def create_app(
     app.state.service_auth = f"Bearer {settings.service_token.get_secret_value()}".encode()
     app.state.internal_loopback_only = settings.development_service_token  # see deps.internal_api_refused
     app.add_middleware(CorrelationIdMiddleware)
+    # Console pages, static files and long API lists travel compressed (a 50-row account list: 107
+    # KiB of HTML). The allocation routes are answered ahead of the middleware, so they never pay.
+    app.add_middleware(GZipMiddleware, minimum_size=1400, compresslevel=5)
     error_handlers.install(app)
     # Allocation is answered from memory (and from in-process state while Redis is away), so no
     # dependency takes account_service out of rotation: /readyz says `degraded` and names it.

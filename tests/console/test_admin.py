@@ -20,7 +20,7 @@ from tests.console.conftest import PASSWORD, User, expect, look, sign_in
 from tests.support.stack import Stack
 
 NEW_PASSWORD = "a brand new password"
-ADMIN_LINKS = ("Users", "Pool live", "Events", "Jobs")
+ADMIN_LINKS = ("Users", "Pool live", "Events")
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_a_user_sees_no_admin_link_and_every_admin_url_is_403(page: Page, make_u
 
 
 def test_the_live_fragments_send_a_stranger_to_sign_in(stack):
-    for url in ("/admin/pool/live", "/admin/jobs/table"):
+    for url in ("/admin/pool/live", "/jobs/table"):
         answer = httpx.get(f"{stack.account_service_url}{url}", headers={"hx-request": "true"})
         assert answer.headers["hx-redirect"].startswith("/sign-in?next="), url
     stream = httpx.get(
@@ -449,11 +449,11 @@ def test_an_admin_starts_a_dreamina_job_and_follows_it_to_the_end(page: Page, ad
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Force refresh all").click()
-    expect(page).to_have_url(re.compile(r"/admin/jobs$"))  # asked, said no: nothing started
+    expect(page).to_have_url(re.compile(r"/jobs$"))  # asked, said no: nothing started
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Force refresh all").click()
-    expect(page).to_have_url(re.compile(r"/admin/jobs/[0-9a-f-]{36}$"))
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
     expect(page.get_by_role("heading", name="Force refresh all")).to_be_visible()
     expect(page.get_by_text("finished", exact=True)).to_be_visible(timeout=20_000)
     # Every user's Dreamina accounts, this one among them (on some page of the results).
@@ -477,14 +477,14 @@ def test_a_user_sees_and_starts_their_own_jobs_only(page: Page, admin, make_user
         own = api.post("/accounts/refresh", json={"scope": "unavailable", "kind": "dreamina"})
     assert own.status_code == 202, own.text
     sign_in(page, user)
-    page.goto("/admin/jobs")
+    page.goto("/jobs")
     expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
     expect(page.get_by_role("link", name="Refresh unavailable")).to_have_count(1)
     expect(page.get_by_role("link", name="Force refresh all")).to_have_count(0)
     look(page, "jobs-user")
-    assert page.goto(f"/admin/jobs/{theirs_not['id']}").status == 404
+    assert page.goto(f"/jobs/{theirs_not['id']}").status == 404
 
-    page.goto("/admin/jobs")
+    page.goto("/jobs")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Refresh all due").click()
     expect(page.get_by_role("heading", name="Refresh all due")).to_be_visible()

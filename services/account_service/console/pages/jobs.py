@@ -1,4 +1,4 @@
-"""Jobs (an admin's page that works for everyone: a user sees their own jobs, an admin everyone's):
+"""Jobs (every user's own; an admin sees everyone's):
 the list, one job's progress and per-account results, and the three Dreamina refresh jobs. A running
 job's numbers are a fragment the page fetches again every 2 seconds until it finishes (htmx)."""
 
@@ -19,7 +19,7 @@ from services.account_service.deps import Days, Jobs, PageNumber, Tx
 from services.account_service.jobs import service
 from services.account_service.jobs.schemas import RefreshJobCreate
 
-router = APIRouter(prefix="/admin/jobs")
+router = APIRouter(prefix="/jobs")
 
 JOBS_PER_PAGE = 50
 ITEMS_PER_PAGE = 100
@@ -57,7 +57,7 @@ async def start_job(
     except ValidationError as exc:
         raise validation_error(exc) from exc
     job = await service.start_refresh(conn, actor=session.actor, owner=None, spec=spec, now=days.now())
-    response = web.redirect(f"/admin/jobs/{job.id}", request=request)
+    response = web.redirect(f"/jobs/{job.id}", request=request)
     response.background = BackgroundTask(runner.wake)  # after the answer, so after the commit
     return response
 

@@ -1,10 +1,11 @@
 // PoolGate console: the little behaviour the pages need beyond htmx. No inline scripts (CSP).
 (function () {
   "use strict";
-  // Forms marked data-confirm ask before they post (deletions, bulk actions).
+  // Forms (or the button that submits one) marked data-confirm ask before they post (deletions, bulk actions).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) {
       event.preventDefault();
       event.stopImmediatePropagation();

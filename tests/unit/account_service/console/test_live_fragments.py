@@ -42,7 +42,7 @@ def _render(template: str, **context) -> str:
 def test_a_job_page_fetches_its_progress_again_only_while_the_job_runs(status, polls):
     job = _job(status)
     html = _render("_job_progress.html", job=job, items=[], page=2, per_page=100)
-    assert (f'hx-get="/admin/jobs/{job.id}/progress?page=2"' in html) is polls
+    assert (f'hx-get="/jobs/{job.id}/progress?page=2"' in html) is polls
     assert ('hx-trigger="every 2s"' in html) is polls
     assert f"{job.queued + job.skipped} of 300 accounts" in html
 
