@@ -186,8 +186,9 @@ def format_table(
         "first paint ms",
         "TTFB ms",
         "load ms",
+        "HTML KiB sent",
         "HTML KiB",
-        "page KiB",
+        "page KiB sent",
         "requests",
         "DOM nodes",
     )
@@ -202,6 +203,7 @@ def format_table(
                 f"{r.median('ttfb_ms'):.0f}",
                 f"{r.median('load_ms'):.0f}",
                 f"{r.median('html_bytes') / 1024:.1f}",
+                f"{r.median('html_body_bytes') / 1024:.1f}",
                 f"{r.median('page_bytes') / 1024:.1f}",
                 f"{r.median('requests'):.0f}",
                 f"{r.median('dom_nodes'):.0f}",
