@@ -233,7 +233,7 @@ def test_importing_mixed_lines_stores_the_good_ones_and_reports_each_refused_lin
     page.get_by_role("dialog").get_by_role("button", name="Import", exact=True).click()
     lines = page.get_by_role("dialog", name="Import Dreamina accounts").get_by_label("Lines")
     expect(lines).to_have_attribute("aria-invalid", "true")
-    expect(lines).to_have_accessible_description(re.compile("Paste at least one line"))
+    expect(lines).to_have_accessible_description(re.compile("Paste the text to import"))
     look(page, "dreamina-import-empty")
     # A file that is not text is refused next to the file field.
     dialog = page.get_by_role("dialog", name="Import Dreamina accounts")
@@ -243,7 +243,7 @@ def test_importing_mixed_lines_stores_the_good_ones_and_reports_each_refused_lin
     dialog.get_by_role("button", name="Import", exact=True).click()
     file = page.get_by_role("dialog", name="Import Dreamina accounts").get_by_label("Or choose a file")
     expect(file).to_have_attribute("aria-invalid", "true")
-    expect(file).to_have_accessible_description("This file is not UTF-8 text.")
+    expect(file).to_have_accessible_description("The file is not UTF-8 text.")
     expect(_account_rows(page)).to_have_count(3)  # still the three accounts of the first import
 
 

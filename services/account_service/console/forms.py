@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
+from fastapi import UploadFile
 from pydantic import ValidationError
 
-from services.account_service.accounts.schemas import validation_error
+from services.account_service.accounts.schemas import IMPORT_TEXT_LIMIT, validation_error
+from services.account_service.console.i18n import _
 from shared.errors import PoolGateError, Unprocessable
 
 FORM = "_form"  # the key of a refusal that names no field of the form: shown above the form
@@ -45,3 +47,23 @@ async def attempt(conn: asyncpg.Connection, fields: Collection[str]) -> AsyncIte
             yield tried
     except (PoolGateError, ValidationError) as exc:
         tried.errors = errors_of(exc, fields)
+
+
+async def pasted_or_uploaded(text: str, file: UploadFile | None) -> str:
+    """An import's text: pasted into `text` or uploaded as `file` (UTF-8, at most the import limit),
+    one of the two; a refusal names the field to show it next to."""
+    if file is None or not file.filename:
+        if not text.strip():
+            raise Unprocessable(_("Paste the text to import, or choose a file."), param="text")
+        return text
+    if text.strip():
+        raise Unprocessable(_("Paste the text or choose a file, not both."), param="file")
+    content = await file.read(IMPORT_TEXT_LIMIT + 1)
+    if len(content) > IMPORT_TEXT_LIMIT:
+        raise Unprocessable(
+            _("The file is larger than %(mb)s MB.", mb=IMPORT_TEXT_LIMIT // 1_000_000), param="file"
+        )
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unprocessable(_("The file is not UTF-8 text."), param="file") from None

@@ -19,32 +19,21 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Form, Request, UploadFile
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from services.account_service.accounts import repository, service, transfer
-from services.account_service.accounts.schemas import DreaminaImport, ImportReport, validation_error
+from services.account_service.accounts.schemas import DreaminaImport, ImportReport
 from services.account_service.accounts.transfer_endpoints import dreamina_download
-from services.account_service.console import web
+from services.account_service.console import forms, web
 from services.account_service.console.deps import ConsoleSession
-from services.account_service.console.i18n import _
 from services.account_service.console.pages.accounts import section
 from services.account_service.deps import Box, Days, PrivateUpstreamsAllowed, Tx
 from services.account_service.users.service import resolve_owner
-from shared.errors import PoolGateError, Unprocessable
 
 router = APIRouter()
 
 _ADD_FIELDS = frozenset({"email", "password", "region", "sessionid", "weight"})
 _IMPORT_FIELDS = frozenset({"text", "file"})
-
-
-def form_errors(exc: PoolGateError, fields: frozenset[str]) -> dict[str, str]:
-    """A refusal as `{field: message}` for the form: next to the field it names (without the field's
-    name in front: it sits beside it), or above the form (`form`) when it names none of them."""
-    if exc.param in fields:
-        return {exc.param: exc.message.removeprefix(f"{exc.param}: ")}
-    return {"form": exc.message}
 
 
 @router.get("/dreamina/add")
@@ -73,16 +62,14 @@ async def add(
     data: dict[str, Any] = {"email": email, "password": password, "region": region, "sessionid": sessionid}
     if weight.strip():
         data["weight"] = weight.strip()  # blank: the default weight
-    try:
+    async with forms.attempt(conn, _ADD_FIELDS) as tried:
         spec = service.parse_spec("dreamina", data)
-        owner = await resolve_owner(conn, actor=session.actor, username=None)
-        async with conn.transaction():  # a savepoint: a refused insert leaves the page's transaction usable
-            await service.create_account(
-                conn, box, owner=owner, spec=spec, allow_private_upstreams=allow_private
-            )
-    except PoolGateError as exc:
+        await service.add_account(
+            conn, box, actor=session.actor, spec=spec, allow_private_upstreams=allow_private
+        )
+    if tried.errors:
         values = {"email": email, "region": region, "weight": weight}  # never the password or sessionid
-        add = {"errors": form_errors(exc, _ADD_FIELDS), "values": values, "open": True}
+        add = {"errors": tried.errors, "values": values, "open": True}
         return await section(request, conn, box, days, session, "dreamina", status_code=422, add=add)
     return web.redirect("/dreamina?notice=created", request=request)
 
@@ -98,32 +85,15 @@ async def import_lines(
     file: UploadFile | None = None,
 ) -> Response:
     """The lines pasted or the file chosen: every good line stored, each refused one reported."""
-    try:
-        body = await _import_body(text, file)
+    async with forms.attempt(conn, _IMPORT_FIELDS) as tried:
+        body = DreaminaImport(text=await forms.pasted_or_uploaded(text, file))
         owner = await resolve_owner(conn, actor=session.actor, username=None)
         report = await transfer.import_dreamina(conn, box, owner=owner, body=body)
-    except PoolGateError as exc:
-        batch = {"errors": form_errors(exc, _IMPORT_FIELDS), "open": True}
+    if tried.errors:
+        batch = {"errors": tried.errors, "open": True}
         return await section(request, conn, box, days, session, "dreamina", status_code=422, batch=batch)
     batch = {"report": report, "names": await _names(conn, report)}
     return await section(request, conn, box, days, session, "dreamina", batch=batch)
-
-
-async def _import_body(text: str, file: UploadFile | None) -> DreaminaImport:
-    content = await file.read() if file is not None and file.filename else b""
-    if content and text.strip():
-        raise Unprocessable(_("Paste lines or choose a file, not both."), param="text")
-    if content:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise Unprocessable(_("This file is not UTF-8 text."), param="file") from None
-    if not text.strip():
-        raise Unprocessable(_("Paste at least one line, or choose a file."), param="text")
-    try:
-        return DreaminaImport(text=text)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
 
 
 async def _names(conn: asyncpg.Connection, report: ImportReport) -> dict[UUID, str]:

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from services.account_service.accounts import service, transfer
 from services.account_service.accounts.rules import KIRO_REGIONS
 from services.account_service.accounts.schemas import (
-    IMPORT_TEXT_LIMIT,
     AccountUpdate,
     KiroCreate,
     KiroImport,
@@ -93,35 +92,16 @@ async def import_kiro(
     """Pasted JSON or an uploaded file (not both): the verdict of each entry is shown at once (nothing
     to redirect to), while the good entries are stored."""
     values = {"default_region": default_region}
-    uploaded, errors = await _uploaded(file)
-    if not errors:
-        if uploaded is not None and text.strip():
-            errors = {"file": _("Paste the JSON or choose a file, not both.")}
-        elif uploaded is None and not text.strip():
-            errors = {"text": _("Paste the JSON of your tokens, or choose a file.")}
     report = None
-    if not errors:
-        async with forms.attempt(conn, IMPORT_FIELDS) as tried:
-            body = KiroImport(text=uploaded or text, default_region=default_region or None)
-            report = await transfer.import_kiro(conn, box, actor=session.actor, owner=None, body=body)
-        errors = tried.errors
+    async with forms.attempt(conn, IMPORT_FIELDS) as tried:
+        pasted = await forms.pasted_or_uploaded(text, file)
+        body = KiroImport(text=pasted, default_region=default_region or None)
+        report = await transfer.import_kiro(conn, box, actor=session.actor, owner=None, body=body)
+    errors = tried.errors
     form: dict[str, Any] = {"errors": errors, "values": values, "report": report}
     return await section(
         request, conn, box, days, session, "kiro", status_code=422 if errors else 200, **{"import": form}
     )
-
-
-async def _uploaded(file: UploadFile | None) -> tuple[str | None, dict[str, str]]:
-    """The uploaded file's text, or None when no file was chosen; or why it cannot be read."""
-    if file is None or not file.filename:
-        return None, {}
-    content = await file.read(IMPORT_TEXT_LIMIT + 1)
-    if len(content) > IMPORT_TEXT_LIMIT:
-        return None, {"file": _("The file is larger than %(mb)s MB.", mb=IMPORT_TEXT_LIMIT // 1_000_000)}
-    try:
-        return content.decode("utf-8-sig"), {}
-    except UnicodeDecodeError:
-        return None, {"file": _("The file is not UTF-8 text.")}
 
 
 async def _kiro_account(conn, box, days, session, account_id: UUID):
