@@ -154,7 +154,8 @@ def test_an_import_reports_every_entry_and_stores_the_valid_ones(page: Page, mak
     form.get_by_role("button", name="Import").click()  # nothing to import: said next to the text
     form = page.get_by_role("form", name="Import KiroGate JSON")
     expect(form.get_by_label("Tokens (JSON)")).to_have_attribute("aria-invalid", "true")
-    expect(form.get_by_label("Tokens (JSON)")).to_have_accessible_description(re.compile("Paste the text to import"))
+    tokens = form.get_by_label("Tokens (JSON)")
+    expect(tokens).to_have_accessible_description(re.compile("Paste the text to import"))
 
     form.get_by_label("Tokens (JSON)").fill(json.dumps(entries))
     form.get_by_label("Region of entries that name none").select_option("eu-west-1")
