@@ -31,11 +31,16 @@ class CsrfRefused(Forbidden):
     code = "csrf_refused"
 
 
-async def page_language(request: Request) -> str:
+def use_language(request: Request) -> str:
+    """The page's language (the switch's cookie, else the browser's), kept for rendering."""
     lang = i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
     request.state.lang = lang
     i18n.use(lang)
     return lang
+
+
+async def page_language(request: Request) -> str:
+    return use_language(request)
 
 
 Language = Annotated[str, Depends(page_language)]

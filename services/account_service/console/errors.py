@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from services.account_service.console import i18n, web
-from services.account_service.console.deps import SignInRequired
+from services.account_service.console import web
+from services.account_service.console.deps import SignInRequired, use_language
 from shared.errors import PoolGateError
 
 _JSON_PREFIXES = ("/api/", "/internal/", "/healthz", "/readyz", "/livez", "/metrics", "/openapi", "/docs")
@@ -30,10 +30,8 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
 
 
 def error_page(request: Request, exc: PoolGateError) -> Response:
-    if not hasattr(request.state, "lang"):
-        request.state.lang = i18n.choose(
-            request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
-        )
+    if not hasattr(request.state, "lang"):  # refused before the page's dependencies ran
+        use_language(request)
     response = web.render(request, "error.html", status_code=exc.status_code, error=exc)
     response.headers.update(exc.headers())
     return response

@@ -1,7 +1,7 @@
 """Console sessions: a random token in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` when the
 console is reached over TLS), stored in PostgreSQL only as its SHA-256, with a CSRF token of its own.
 A session ends after `console_session_idle_h` without a page view, at sign-out, when the user is
-disabled, and (all but the current one) when the password changes (`users/passwords.py`)."""
+disabled, and (all but the current one) when the password changes (`users/repository.end_sessions`)."""
 
 from __future__ import annotations
 

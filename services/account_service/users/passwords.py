@@ -18,6 +18,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.account_service.users import repository
 from services.account_service.users.schemas import User
 from shared.errors import Unprocessable
 
@@ -54,11 +55,7 @@ async def set_password(
         user_id,
         hashed,
     )
-    await conn.execute(
-        "DELETE FROM console_sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
-        user_id,
-        keep_session,
-    )
+    await repository.end_sessions(conn, user_id=user_id, keep=keep_session)
 
 
 async def is_set(conn: asyncpg.Connection, *, user_id: UUID) -> bool:

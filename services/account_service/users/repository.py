@@ -42,8 +42,15 @@ async def set_disabled(conn: asyncpg.Connection, *, user_id: UUID, disabled: boo
         disabled,
     )
     if row and disabled:
-        await conn.execute("DELETE FROM console_sessions WHERE user_id = $1", user_id)
+        await end_sessions(conn, user_id=user_id)
     return User(**row) if row else None
+
+
+async def end_sessions(conn: asyncpg.Connection, *, user_id: UUID, keep: bytes | None = None) -> None:
+    """End a user's console sessions, but the one whose token hash is `keep`."""
+    await conn.execute(
+        "DELETE FROM console_sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2", user_id, keep
+    )
 
 
 async def set_admin(conn: asyncpg.Connection, *, user_id: UUID, is_admin: bool) -> User | None:
