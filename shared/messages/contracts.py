@@ -5,7 +5,7 @@ Messages carry ids and facts, never secrets or whole rows; consumers reload what
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -167,6 +167,30 @@ class UsageRecorded(Event):
     upstream_code: int | None = None
 
 
+class ApiKeyLimitReached(Event):
+    """A key reached one of its limits; `tokens_per_day` is said once per key and day (until
+    `resets_at`), so an alert fires once rather than on every refused call."""
+
+    TYPE = "api_key.limit_reached"
+    key_id: str
+    user_id: str
+    limit: Literal["requests_per_minute", "concurrency", "tokens_per_day"]
+    value: int
+    day: date | None = None
+    resets_at: datetime | None = None
+
+
+class PoolUnavailable(Event):
+    """No account of the caller's pool could serve a model (every one invalid, exhausted, cooling or
+    full): said at most once per user, model and few minutes, however many calls were refused."""
+
+    TYPE = "pool.unavailable"
+    user_id: str
+    model: str
+    capability: str = "chat"
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -184,5 +208,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JobProgressed,
         JobFinished,
         UsageRecorded,
+        ApiKeyLimitReached,
+        PoolUnavailable,
     )
 }
