@@ -18,11 +18,13 @@ def health_router(
     *,
     required: frozenset[str] | None = None,
     timeout_s: float = 2.0,
+    draining: Callable[[], bool] = lambda: False,
 ) -> APIRouter:
     """`/healthz` says the process is alive; `/readyz` runs every dependency check and names each
     one that failed. It answers 503 only when a `required` check failed (all of them by default):
     a service that still does its job without a dependency says `degraded` with a 200, so that an
-    orchestrator does not take it out of rotation for what it can ride out."""
+    orchestrator does not take it out of rotation for what it can ride out. A process that is
+    `draining` (shutting down) answers 503 `draining` without running the checks."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -31,6 +33,8 @@ def health_router(
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
+        if draining():
+            return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
         results: dict[str, str] = {}
         for name, check in checks().items():
             try:

@@ -30,6 +30,7 @@ def serve(
     log_level: str = "warning",
     header_timeout_s: float | None = None,
     forwarded_allow_ips: str = "",
+    graceful_shutdown_s: float = 10,
 ) -> None:
     http = "httptools" if header_timeout_s is None else http_protocol(header_timeout_s)
     uvicorn.run(
@@ -49,7 +50,9 @@ def serve(
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
-        timeout_graceful_shutdown=10,
+        # After SIGTERM (passed to each worker by uvicorn's parent): how long running requests may go
+        # on before uvicorn cancels them.
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
 
 

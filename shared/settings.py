@@ -69,6 +69,9 @@ class BaseServiceSettings(BaseSettings):
     # in-process state; see services/account_service/allocation/fallback.py) rather than waited for.
     redis_connect_timeout_s: float = Field(default=1.0, gt=0)
     redis_timeout_s: float = Field(default=2.0, gt=0)
+    # On SIGTERM a consumer stops taking messages and waits this long for the ones it holds to be
+    # handled and acked (shared/messages/broker.py); any left are redelivered to another replica.
+    consumer_drain_timeout_s: float = Field(default=30.0, ge=0)
 
     secret_keys: SecretStr = SecretStr(DEV_SECRET_KEY)
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)

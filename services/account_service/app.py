@@ -57,6 +57,7 @@ async def lifespan(app: FastAPI):
             exchange=settings.events_exchange,
             queue_prefix=settings.queue_prefix,
             producer="account_service",
+            drain_timeout_s=settings.consumer_drain_timeout_s,
             redis=redis,
             redis_prefix=settings.redis_prefix,
         )
@@ -103,6 +104,9 @@ async def lifespan(app: FastAPI):
             batch_size=200,
             batch_window_s=0.05,
         )
+        # Runs first on shutdown: the messages received are handled and acked while the pool, Redis and
+        # the picker they need are still open.
+        stack.push_async_callback(broker.stop_consuming)
         app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
         app.state.picker, app.state.health, app.state.jobs = picker, health, jobs
         app.state.allocator = Allocator(

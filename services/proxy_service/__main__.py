@@ -16,6 +16,9 @@ def main() -> None:
         port=settings.proxy_port,
         workers=settings.proxy_workers,
         header_timeout_s=settings.client_header_timeout_s,
+        # uvicorn must not cancel running streams before the drain deadline ends them with an error
+        # event (drain.py): its wait starts after the grace and outlasts the drain timeout.
+        graceful_shutdown_s=settings.proxy_drain_timeout_s + 5,
     )
 
 

@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from services.proxy_service.body_guard import BodyGuard
+from services.proxy_service.drain import Drain
 from services.proxy_service.formats.images import QualityModels
 from services.proxy_service.relay import AttemptDeps, Leases, Relay, RetryPolicy
 from services.proxy_service.relay.media_request import MediaReader
@@ -128,6 +129,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         leases = Leases(internal, renew_every_s=settings.lease_renew_s)
         await leases.start()
         stack.push_async_callback(leases.close)  # sends the last releases before the client closes
+        drain: Drain = app.state.drain
+        stack.callback(drain.install())  # SIGTERM drains first (drain.py)
+        stack.push_async_callback(drain.close)
 
         upstreams = (
             CustomApiUpstream(),
@@ -148,6 +152,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 first_byte_timeout_s=settings.first_byte_timeout_s,
                 trusted_session=trusted_session,
                 connect_timeout_s=settings.connect_timeout_s,
+                drain=drain,
             ),
             max_attempts=settings.max_attempts,
             retry=RetryPolicy(
@@ -165,6 +170,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     auto=settings.image_model_auto,
                 )
             ),
+            drain=drain,
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield
@@ -223,6 +229,7 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
         fast_routes=HOT_ROUTES,  # answered ahead of the middleware stack (shared/fast_routes.py)
     )
     settings = app.state.settings = settings or ProxySettings()
+    app.state.drain = Drain(grace_s=settings.proxy_shutdown_grace_s, timeout_s=settings.proxy_drain_timeout_s)
     # Here rather than in __main__ only: with several workers, each process builds its own app.
     configure_logging(service="proxy_service", level=settings.log_level, json=settings.log_json)
     # Outermost last: CORS headers on every answer, a correlation id on the body guard's refusals.
@@ -243,5 +250,7 @@ def create_app(settings: ProxySettings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _on_unexpected_error)
     # The hot routes first: routing tries routers in order.
     app.router.routes[:0] = HOT_ROUTES
-    app.include_router(health_router(lambda: _readiness_checks(app)))
+    app.include_router(
+        health_router(lambda: _readiness_checks(app), draining=lambda: app.state.drain.draining)
+    )
     return app

@@ -54,6 +54,12 @@ class ProxySettings(BaseServiceSettings):
     # (shared/channel.py), on its HTTP port; false: over plain HTTP, for a path to account_service
     # that carries only HTTP (a layer-7 proxy in between). An https:// URL implies false.
     allocation_channel: bool = True
+    # Graceful shutdown (drain.py): on SIGTERM, /readyz fails but calls are still taken for the grace
+    # (so a load balancer notices), then running calls and streams have the drain timeout to finish
+    # before the ones left end with an error their SDK raises. Kubernetes' terminationGracePeriodSeconds
+    # must exceed their sum plus a few seconds (deploy/k8s/proxy-service.yaml).
+    proxy_shutdown_grace_s: float = Field(default=5.0, ge=0)
+    proxy_drain_timeout_s: float = Field(default=30.0, ge=0)
     usage_buffer_size: int = 10_000
     usage_drain_timeout_s: float = 5.0
     # Many accounts share one host (api.openai.com, api.anthropic.com) and streams last long, so the

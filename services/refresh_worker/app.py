@@ -56,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             exchange=settings.events_exchange,
             queue_prefix=settings.queue_prefix,
             producer="refresh_worker",
+            drain_timeout_s=settings.consumer_drain_timeout_s,
             redis=redis,
             redis_prefix=settings.redis_prefix,
         )

@@ -17,6 +17,13 @@ message is dead-lettered at once. Redelivered ids that were already
 processed are acked without calling the handler again. A consumer that must answer for a message it
 gave up on (e.g. announce a final failure) passes `on_dead_letter`, called once per envelope after
 it reached the dead-letter queue because it ran out of attempts.
+
+Stopping (`stop_consuming`, also the first step of `close`) cancels every consumer, so the broker
+sends nothing more, lets the messages already received be handled and acked (a batch still waiting
+for its window is handled at once), for up to `drain_timeout_s`, and only then may the connection
+close: a deploy's SIGTERM loses nothing and redelivers nothing that was handled. A handler still
+running at the deadline loses its channel; the broker redelivers its messages to another consumer,
+where the processed marks (or the consumer's own inbox) make the second delivery harmless.
 """
 
 from __future__ import annotations
@@ -111,6 +118,7 @@ class Broker:
         producer: str,
         redis: Redis | None = None,
         redis_prefix: str = "poolgate",
+        drain_timeout_s: float = 30.0,
     ) -> None:
         self._url = amqp_url
         self._exchange_name = exchange
@@ -121,6 +129,11 @@ class Broker:
         self.connection: AbstractRobustConnection | None = None
         self._exchange = None
         self._channels: list = []
+        self._drain_timeout_s = drain_timeout_s
+        self._consumers: list[tuple[aio_pika.abc.AbstractQueue, str]] = []
+        self._batchers: list[_Batcher] = []
+        self._handling: set[asyncio.Task] = set()  # message callbacks running now
+        self._stopped = False
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(
@@ -133,8 +146,46 @@ class Broker:
         self._exchange = await declare_exchange(channel, self._exchange_name)
 
     async def close(self) -> None:
+        await self.stop_consuming()
         if self.connection is not None:
             await self.connection.close()
+
+    async def stop_consuming(self) -> None:
+        """Take no more messages; wait (up to the drain timeout) for the ones received to be handled
+        and acked. Idempotent; a process's shutdown calls it before closing what handlers use."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for queue, tag in self._consumers:
+            try:
+                await queue.cancel(tag)
+            except Exception as exc:  # a lost channel: the broker requeues its unacked messages
+                log.warning("events.cancel_failed", queue=queue.name, error=repr(exc))
+        # A delivery read just before the cancel was answered has its callback task created but not
+        # yet started: one turn of the loop lets it start and register itself.
+        await asyncio.sleep(0)
+        work = [*self._handling, *(asyncio.ensure_future(b.flush()) for b in self._batchers)]
+        if not work:
+            return
+        _, running = await asyncio.wait(work, timeout=self._drain_timeout_s)
+        if running:
+            log.warning("events.drain_timeout", running=len(running), timeout_s=self._drain_timeout_s)
+        else:
+            log.info("events.drained", handled=len(work))
+
+    def _tracked(self, callback: Callable[[AbstractIncomingMessage], Awaitable[None]]):
+        """`callback`, with its task known to `stop_consuming` while it runs."""
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._handling.add(task)
+            try:
+                await callback(message)
+            finally:
+                self._handling.discard(task)
+
+        return on_message
 
     @property
     def is_connected(self) -> bool:
@@ -251,7 +302,8 @@ class Broker:
             processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
             on_dead_letter=on_dead_letter,
         )
-        await main.consume(batcher.add)
+        self._batchers.append(batcher)
+        self._consumers.append((main, await main.consume(self._tracked(batcher.add))))
 
     async def subscribe_replica(self, bindings: list[str], handler: Handler) -> None:
         """A replica-local view: every replica gets every matching message. A handler that fails
@@ -272,7 +324,7 @@ class Broker:
                 for envelope in envelopes:
                     await _until_available(handler, envelope, queue=queue.name)
 
-        await queue.consume(on_message)
+        self._consumers.append((queue, await queue.consume(self._tracked(on_message))))
 
 
 async def _until_available(handler: Handler, envelope: Envelope, *, queue: str) -> None:
@@ -331,6 +383,11 @@ class _Batcher:
             self._timer = asyncio.get_running_loop().call_later(
                 self._window, lambda: asyncio.ensure_future(self._flush())
             )
+
+    async def flush(self) -> None:
+        """Handle what is pending now (a stopping consumer does not wait for the batch window); once
+        it returns, no batch is being handled (the lock is taken in turn)."""
+        await self._flush()
 
     async def _flush(self) -> None:
         if self._timer is not None:

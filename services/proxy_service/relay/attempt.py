@@ -18,6 +18,7 @@ import orjson
 from starlette.responses import Response
 
 from services.proxy_service import metrics
+from services.proxy_service.drain import Drain
 from services.proxy_service.formats import Bridge, ClientFormat, FailedAnswer, UnsupportedConversion
 from services.proxy_service.formats.json_depth import unencodable
 from services.proxy_service.formats.token_counts import usage_from_json
@@ -59,6 +60,7 @@ class AttemptDeps:
     # on a private network; None: `session` serves them too (no guard, or nothing trusted).
     trusted_session: aiohttp.ClientSession | None = None
     connect_timeout_s: float = 10.0
+    drain: Drain | None = None  # a shutdown's deadline ends the streams still running
 
 
 class Attempt:
@@ -188,7 +190,7 @@ class Attempt:
             metrics.FIRST_BYTE_SECONDS.observe(self.upstream_s)
             status = resp.status
             if self.req.stream and 200 <= status < 300:
-                return RelayStream(resp, bridge=call.bridge, attempt=self)
+                return RelayStream(resp, bridge=call.bridge, attempt=self, drain=deps.drain)
             try:
                 data = await resp.read()
             except BaseException:

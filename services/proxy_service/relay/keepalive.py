@@ -8,14 +8,15 @@ silent connection: Anthropic's own `ping` event, or an SSE comment for OpenAI cl
 skip comments). The attempt loop goes on behind the pings; its answer is then relayed into the
 started stream, or, if it failed, told as an error event in the client's format (never a normal end).
 A client that leaves before its stream began (pinged or not) cancels the loop, and with it the
-pending upstream attempt.
+pending upstream attempt; so does a shutdown's drain deadline (drain.py), which the client is told of:
+a 503 it may retry, or an error event once pings began.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -25,6 +26,9 @@ from services.proxy_service.formats import CLAUDE, ClientFormat
 from services.proxy_service.formats.errors import stream_error_event
 from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.stream import STREAM_HEADERS, RelayStream
+
+if TYPE_CHECKING:
+    from services.proxy_service.drain import Drain
 
 _PINGS = {CLAUDE.name: b'event: ping\ndata: {"type": "ping"}\n\n'}
 _COMMENT_PING = b": ping\n\n"
@@ -36,7 +40,13 @@ def ping_event(fmt: ClientFormat) -> bytes:
 
 class KeepAliveStream(Response):
     def __init__(
-        self, answer: Coroutine[Any, Any, Response], *, fmt: ClientFormat, after_s: float, interval_s: float
+        self,
+        answer: Coroutine[Any, Any, Response],
+        *,
+        fmt: ClientFormat,
+        after_s: float,
+        interval_s: float,
+        drain: Drain | None = None,
     ) -> None:
         self.status_code = 200
         self.raw_headers = list(STREAM_HEADERS)
@@ -45,16 +55,22 @@ class KeepAliveStream(Response):
         self._fmt = fmt
         self._after_s = after_s
         self._interval_s = max(interval_s, 0.01)
+        self._drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.ensure_future(self._answer)
         gone = asyncio.ensure_future(disconnected(receive))
+        ended = asyncio.ensure_future((self._drain.ended if self._drain else asyncio.Event()).wait())
         try:
             done, _ = await asyncio.wait(
-                (task, gone), timeout=self._after_s, return_when=asyncio.FIRST_COMPLETED
+                (task, gone, ended), timeout=self._after_s, return_when=asyncio.FIRST_COMPLETED
             )
             if gone in done:
                 return  # `_settle` cancels the loop and its upstream attempt
+            if ended in done and task not in done:
+                assert self._drain is not None
+                await self._drain.refusal(self._fmt)(scope, receive, send)
+                return
             if done:
                 gone.cancel()
                 response = task.result()
@@ -63,7 +79,12 @@ class KeepAliveStream(Response):
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             metrics.count_request(self._fmt.route, 200)
-            if not await self._ping_until_answered(task, gone, send):
+            if not await self._ping_until_answered(task, gone, ended, send):
+                if ended.done() and not gone.done():
+                    assert self._drain is not None
+                    error = self._drain.stream_error(self._fmt)
+                    await send({"type": "http.response.body", "body": error, "more_body": True})
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             gone.cancel()
             response = task.result()
@@ -75,21 +96,23 @@ class KeepAliveStream(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             gone.cancel()
+            ended.cancel()
             await _settle(task)
 
     async def _ping_until_answered(
-        self, task: asyncio.Future[Response], gone: asyncio.Future[None], send: Send
+        self, task: asyncio.Future[Response], gone: asyncio.Future[None], ended: asyncio.Future, send: Send
     ) -> bool:
-        """Ping until the loop answers (True), or the client leaves (False: the loop is cancelled)."""
+        """Ping until the loop answers (True), or the client leaves or the drain deadline passes
+        (False: the loop is cancelled)."""
         ping = {"type": "http.response.body", "body": ping_event(self._fmt), "more_body": True}
         while True:
             await send(ping)
             done, _ = await asyncio.wait(
-                (task, gone), timeout=self._interval_s, return_when=asyncio.FIRST_COMPLETED
+                (task, gone, ended), timeout=self._interval_s, return_when=asyncio.FIRST_COMPLETED
             )
             if task in done:
                 return True
-            if gone in done:
+            if done:
                 return False
 
 

@@ -20,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.proxy_service import metrics
+from services.proxy_service.drain import Drain
 from services.proxy_service.formats import CLAUDE, OPENAI, ClientFormat
 from services.proxy_service.formats.client_format import MEDIA_FORMATS
 from services.proxy_service.formats.images import QualityModels
 from services.proxy_service.relay.attempt import Attempt, AttemptDeps
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
-from services.proxy_service.relay.disconnect import disconnected
+from services.proxy_service.relay.disconnect import gone_before
 from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.relay.media_request import MediaReader, MediaRequest
 from services.proxy_service.relay.outcome import Failure
@@ -53,8 +54,10 @@ class Relay:
         ping_after_s: float = 5.0,
         ping_interval_s: float = 10.0,
         media_reader: MediaReader | None = None,
+        drain: Drain | None = None,
     ) -> None:
         self._internal = internal
+        self._drain = drain or Drain()
         self._upstreams = upstreams
         self._deps = deps
         self._max_attempts = max(1, max_attempts)  # accounts tried between two backoff waits
@@ -74,6 +77,10 @@ class Relay:
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
+        if self._drain.refusing:  # shutting down: the client's SDK retries on a live replica
+            response = self._drain.refusal(fmt)
+            metrics.count_request(fmt.route, response.status_code)
+            return response
         try:
             req = await (self._read_media(request, fmt) if fmt.media else read_client_request(request, fmt))
         except PoolGateError as err:
@@ -85,6 +92,7 @@ class Relay:
                     fmt=fmt,
                     after_s=self._ping_after_s,
                     interval_s=self._ping_interval_s,
+                    drain=self._drain,
                 )
             response = await self._answer_unless_gone(request, req, fmt, started)
         metrics.count_request(fmt.route, response.status_code)
@@ -93,24 +101,27 @@ class Relay:
     async def _answer_unless_gone(
         self, request: Request, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
     ) -> Response:
-        """The answer, unless the client leaves first: then the call is cancelled where it is."""
+        """The answer, unless the client leaves first: then the call is cancelled where it is (so it is
+        when a shutdown's drain deadline comes first: the client is told with a 503 it may retry)."""
         call = asyncio.current_task()
         assert call is not None
-        gone = False
+        stopped_by: str | None = None
 
         async def watch() -> None:
-            nonlocal gone
-            await disconnected(request.receive)
-            gone = True
+            nonlocal stopped_by
+            stopped_by = "client" if await gone_before(request.receive, self._drain.ended) else "drain"
             call.cancel()
 
         watcher = asyncio.ensure_future(watch())
         try:
             return await self._answer(req, fmt, started)
         except asyncio.CancelledError:
-            if not gone:
+            if stopped_by is None:
                 raise
             call.uncancel()
+            if stopped_by == "drain":
+                log.info("proxy.call_drained", route=fmt.route)
+                return self._drain.refusal(fmt)
             log.info("proxy.client_gone", route=fmt.route)
             return RawResponse(b"", CLIENT_GONE, [])
         finally:

@@ -2,8 +2,9 @@
 
 No per-chunk parsing or re-encoding: each chunk is scanned for usage (cheap unless it mentions
 `"usage"`), optionally passed through the bridge, and sent. A stream the upstream breaks ends with
-an error event in the client's format, never a fake normal end. A client that goes away closes the
-upstream response at once (a task waits for `http.disconnect`, since sending to a gone client is a
+an error event in the client's format, never a fake normal end; so does a stream still running when
+a shutdown's drain deadline passes (drain.py). A client that goes away closes the upstream response
+at once (a task waits for `http.disconnect`, since sending to a gone client is a
 silent no-op in uvicorn). `send_body` relays into a response another started (`keepalive.py`).
 """
 
@@ -18,11 +19,12 @@ from starlette.types import Receive, Scope, Send
 
 from services.proxy_service.formats import Bridge
 from services.proxy_service.formats.token_counts import SseUsageScanner
-from services.proxy_service.relay.disconnect import disconnected
+from services.proxy_service.relay.disconnect import gone_before
 from services.proxy_service.relay.outcome import RETRYABLE_EXCEPTIONS
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
+    from services.proxy_service.drain import Drain
     from services.proxy_service.relay.attempt import Attempt
 
 log = get_logger(__name__)
@@ -35,7 +37,9 @@ STREAM_HEADERS = [
 
 
 class RelayStream(Response):
-    def __init__(self, upstream: ClientResponse, *, bridge: Bridge, attempt: Attempt) -> None:
+    def __init__(
+        self, upstream: ClientResponse, *, bridge: Bridge, attempt: Attempt, drain: Drain | None = None
+    ) -> None:
         self.status_code = upstream.status
         self.raw_headers = list(STREAM_HEADERS)
         self.background = None
@@ -43,12 +47,17 @@ class RelayStream(Response):
         self._fmt = attempt.fmt
         self._bridge = bridge
         self._attempt = attempt
+        self._drain = drain
         self._disconnected = False
+        self._drained = False  # ended by a shutdown's drain deadline
         self._claimed = False  # relayed or abandoned: the attempt is finished either way
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        await disconnected(receive)
-        self._disconnected = True
+        ended = asyncio.Event() if self._drain is None else self._drain.ended
+        if await gone_before(receive, ended):
+            self._disconnected = True
+        else:
+            self._drained = True
         self._upstream.close()  # wakes the pending read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +108,8 @@ class RelayStream(Response):
                         break
                 if self._disconnected:
                     outcome = "cancelled"
+                elif self._drained:
+                    await self._send_drain_error(send, last)
                 else:
                     # A converter ends the client's stream: closing events, or an error event
                     # when the upstream stopped before finishing (never a fake normal end).
@@ -107,7 +118,9 @@ class RelayStream(Response):
                         await send({"type": "http.response.body", "body": closing, "more_body": True})
                     outcome = "upstream_error" if bridge.stream_failed else "success"
             except RETRYABLE_EXCEPTIONS as exc:
-                if not self._disconnected:
+                if self._drained:
+                    await self._send_drain_error(send, last)
+                elif not self._disconnected:
                     outcome = "upstream_error"
                     allocation = self._attempt.allocation
                     log.warning(
@@ -137,3 +150,11 @@ class RelayStream(Response):
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
             )
+
+    async def _send_drain_error(self, send: Send, last: bytes) -> None:
+        assert self._drain is not None
+        log.info("proxy.stream_drained", account_id=self._attempt.allocation.account_id)
+        error = self._drain.stream_error(self._fmt)
+        if not last.endswith(b"\n\n"):  # close a half-sent event first
+            error = b"\n\n" + error
+        await send({"type": "http.response.body", "body": error, "more_body": True})
