@@ -209,3 +209,91 @@ async def test_a_retried_batch_message_keeps_its_message_id(broker):
         while len(seen) < 2:
             await asyncio.sleep(0.05)
     assert seen[0].startswith("batch-") and seen == [seen[0], seen[0]]
+
+
+async def _ready_count(infra, broker: Broker, name: str) -> int:
+    """Messages waiting in a consumer queue (not delivered, or requeued), seen from a new connection."""
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(broker.queue(name).name, durable=True, passive=True)
+        return queue.declaration_result.message_count
+
+
+async def test_a_message_being_handled_when_the_consumer_stops_is_finished_and_acked(infra, broker):
+    started, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(envelope: Envelope) -> None:
+        started.set()
+        await release.wait()
+        handled.append(envelope.id)
+
+    await broker.consume("c", ["account.created"], slow)
+    sent = await broker.publish(_event())
+    await started.wait()
+    closing = asyncio.ensure_future(broker.close())  # what a service's shutdown does on SIGTERM
+    await until_true(lambda: broker._stopped)
+    later = await broker.publish(_event())  # after the consumer stopped: for another replica
+    release.set()
+    await closing
+    assert broker.connection.is_closed
+    assert handled == [sent.id], "the message in hand was handled once, the later one not taken"
+    # Acked before the connection closed: nothing of it is requeued; only the later message waits.
+    assert await _ready_count(infra, broker, "c") == 1
+    assert later.id not in handled
+
+
+async def test_a_batch_waiting_for_its_window_is_handled_when_the_consumer_stops(infra, broker):
+    handled: list[str] = []
+
+    async def record(deliveries) -> None:
+        handled.extend(e.id for d in deliveries for e in d.envelopes)
+
+    await broker.consume_batches("c", ["account.created"], record, batch_size=100, batch_window_s=3600)
+    sent = await broker.publish(_event())
+    while await _ready_count(infra, broker, "c"):  # delivered to the consumer, waiting in its batch
+        await asyncio.sleep(0.02)
+    await broker.close()
+    assert handled == [sent.id]
+    assert await _ready_count(infra, broker, "c") == 0
+
+
+async def test_a_handler_still_running_at_the_drain_deadline_leaves_its_message_for_redelivery(
+    infra, redis
+):
+    suffix = uuid.uuid4().hex[:6]
+    broker = Broker(
+        amqp_url=infra.amqp_url,
+        exchange=f"{infra.exchange}.{suffix}",
+        queue_prefix=f"{infra.queue_prefix}.{suffix}",
+        producer="test",
+        redis=redis,
+        redis_prefix=infra.redis_prefix,
+        drain_timeout_s=0.2,
+    )
+    await broker.connect()
+    started = asyncio.Event()
+
+    async def stuck(envelope: Envelope) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    try:
+        await broker.consume("c", ["account.created"], stuck)
+        await broker.publish(_event())
+        await started.wait()
+        await broker.close()
+        assert await _ready_count(infra, broker, "c") == 1, "requeued for another consumer, not lost"
+    finally:
+        connection = await aio_pika.connect(infra.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for tail in ("", ".retry", ".dead"):
+                await channel.queue_delete(f"{infra.queue_prefix}.{suffix}.c{tail}")
+            await channel.exchange_delete(f"{infra.exchange}.{suffix}")
+
+
+async def until_true(predicate) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)
