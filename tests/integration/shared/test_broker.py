@@ -259,9 +259,7 @@ async def test_a_batch_waiting_for_its_window_is_handled_when_the_consumer_stops
     assert await _ready_count(infra, broker, "c") == 0
 
 
-async def test_a_handler_still_running_at_the_drain_deadline_leaves_its_message_for_redelivery(
-    infra, redis
-):
+async def test_a_handler_still_running_at_the_drain_deadline_leaves_its_message_for_redelivery(infra, redis):
     suffix = uuid.uuid4().hex[:6]
     broker = Broker(
         amqp_url=infra.amqp_url,
