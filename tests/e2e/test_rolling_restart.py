@@ -32,7 +32,6 @@ SHORT = {"stream_chunks": 10, "chunk_delay_ms": 100, "text": TEXT}  # about 1 s:
 LONG = {"stream_chunks": 300, "chunk_delay_ms": 100, "text": TEXT}  # 30 s: longer than grace + drain
 SHUTTING_DOWN = "this PoolGate proxy is shutting down"
 CLIENTS = 4
-DEBUG: list = []
 
 
 @dataclass
@@ -89,12 +88,8 @@ async def anthropic_stream(
 async def until(predicate, what: str = "") -> None:
     """Wait for a condition (no deadline here: the test's timeout ends a hang, and says `what`)."""
     print(f"waiting: {what}", flush=True)
-    n = 0
     while not predicate():
         await asyncio.sleep(0.05)
-        n += 1
-        if n % 100 == 0 and DEBUG:
-            print(DEBUG[0](), flush=True)
 
 
 async def start_proxy(stack: Stack, *, workers: int = 1) -> tuple[Process, int]:
@@ -142,9 +137,6 @@ async def test_a_rolling_restart_under_streaming_load_loses_no_stream(stack: Sta
     short, long = Tally(), Tally()
     stop = asyncio.Event()
     base = f"http://127.0.0.1:{balancer.port}"
-    DEBUG[:] = [
-        lambda: (short, long, balancer.connections, [(b.port, b.ready, b.seen) for b in balancer.backends])
-    ]
 
     def sdk(kind: str, key: str):
         if kind == "openai":
@@ -185,18 +177,11 @@ async def test_a_rolling_restart_under_streaming_load_loses_no_stream(stack: Sta
         assert "draining" in balancer.backend(first_port).seen, "readiness failed before it stopped"
         await asyncio.gather(*long_streams)  # ended, not hanging
         # Its leases were released as its streams ended: each one-slot account serves at once.
-        for name, path in (("long_openai", "/v1/chat/completions"), ("long_claude", "/v1/messages")):
-            answer = httpx.post(
-                f"http://127.0.0.1:{second_port}{path}",
-                headers={"authorization": f"Bearer {keys[name]}"},
-                json={
-                    "model": "gpt-4o-mini",
-                    "max_tokens": 8,
-                    "messages": [{"role": "user", "content": "Hi"}],
-                },
-                timeout=30,
-            )
-            assert answer.status_code == 200, answer.text
+        hello = {"model": "gpt-4o-mini", "max_tokens": 8, "messages": [{"role": "user", "content": "Hi"}]}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{second_port}", timeout=30) as http:
+            for name, path in (("long_openai", "/v1/chat/completions"), ("long_claude", "/v1/messages")):
+                answer = await http.post(path, headers={"authorization": f"Bearer {keys[name]}"}, json=hello)
+                assert answer.status_code == 200, answer.text
 
         third, third_port = await start_proxy(stack)
         processes.append(third)
@@ -222,10 +207,11 @@ async def test_a_rolling_restart_under_streaming_load_loses_no_stream(stack: Sta
         for proc in processes:
             proc.stop()
 
+    drained, lost = len(short.drained) + len(long.drained), len(short.lost) + len(long.lost)
     report = (
         f"streams started={short.started + long.started} completed={short.completed + long.completed} "
-        f"ended_by_drain_error={len(short.drained) + len(long.drained)} lost={len(short.lost) + len(long.lost)}; "
-        f"connections per proxy {dict(balancer.connections)}, refused connects {balancer.refused_connects}"
+        f"ended_by_drain_error={drained} lost={lost}; connections per proxy {dict(balancer.connections)}, "
+        f"refused connects {balancer.refused_connects}"
     )
     print(report)
     assert short.lost == [] and long.lost == [], report
