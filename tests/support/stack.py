@@ -148,6 +148,9 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
             POOLGATE_KIRO_IDC_REFRESH_URL=kiro + "/oidc/{region}/token",
             POOLGATE_KIRO_CHAT_URL=kiro + "/q/{api_region}/generateAssistantResponse",
             POOLGATE_JIMENG_API_URL=jimeng,
+            # No load balancer to tell: a stopped proxy skips the readiness grace (the rolling
+            # restart test sets its own).
+            POOLGATE_PROXY_SHUTDOWN_GRACE_S="0",
         )
         run_cli("migrate", env=env)
         for name, port in (
