@@ -170,7 +170,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     auto=settings.image_model_auto,
                 )
             ),
-            drain=drain,
         )
         log.info("proxy.started", account_service=settings.account_service_url)
         yield

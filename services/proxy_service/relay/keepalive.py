@@ -69,7 +69,9 @@ class KeepAliveStream(Response):
                 return  # `_settle` cancels the loop and its upstream attempt
             if ended in done and task not in done:
                 assert self._drain is not None
-                await self._drain.refusal(self._fmt)(scope, receive, send)
+                refusal = self._drain.refusal(self._fmt)
+                metrics.count_request(self._fmt.route, refusal.status_code)
+                await refusal(scope, receive, send)
                 return
             if done:
                 gone.cancel()

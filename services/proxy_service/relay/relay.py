@@ -54,10 +54,9 @@ class Relay:
         ping_after_s: float = 5.0,
         ping_interval_s: float = 10.0,
         media_reader: MediaReader | None = None,
-        drain: Drain | None = None,
     ) -> None:
         self._internal = internal
-        self._drain = drain or Drain()
+        self._drain = deps.drain or Drain()  # the streams' attempts see the same one
         self._upstreams = upstreams
         self._deps = deps
         self._max_attempts = max(1, max_attempts)  # accounts tried between two backoff waits

@@ -58,7 +58,6 @@ def relay(
         deps=deps,
         max_attempts=2,
         retry=RetryPolicy(same_account_retries=0),
-        drain=drain,
         **{"ping_after_s": 5.0, "ping_interval_s": 5.0, **options},
     )
 
