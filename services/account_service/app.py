@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
+import asyncpg
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -17,6 +18,7 @@ from services.account_service.allocation.index import AccountIndex
 from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
+from services.account_service.allocation.unavailable import UnavailableNotice
 from services.account_service.api import TAGS as API_TAGS
 from services.account_service.api import router as api_router
 from services.account_service.events import REPLICA_BINDINGS, ReplicaViews
@@ -27,13 +29,16 @@ from services.account_service.jobs.runner import JobRunner
 from services.account_service.keys.store import KeyStore
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
+from services.account_service.outbox.writer import record
 from services.account_service.settings import AccountServiceSettings, get_settings
 from services.account_service.sweeper.service import Sweeper
 from services.account_service.usage import consumer as usage
+from services.account_service.webhooks import alerts
+from services.account_service.webhooks.dispatcher import Dispatcher, DispatchSettings
 from shared.crypto import SecretBox
 from shared.fast_routes import FastRoutesApp
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
-from shared.messages import AckPolicy, Broker
+from shared.messages import AckPolicy, Broker, Event
 from shared.messages.broker import wait_delays
 from shared.observability import health_router
 from shared.outages import is_unavailable
@@ -103,10 +108,28 @@ async def lifespan(app: FastAPI):
             batch_size=200,
             batch_window_s=0.05,
         )
+        dispatcher = Dispatcher(pool=pool, box=box, settings=_dispatch_settings(settings))
+        await dispatcher.start()
+        stack.push_async_callback(dispatcher.stop)
+        await broker.consume(
+            alerts.QUEUE,
+            alerts.BINDINGS,
+            alerts.AlertConsumer(pool=pool, wake=dispatcher.wake).handle,
+            policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
+        )
+        unavailable = UnavailableNotice(
+            lambda event: _record_event(pool, event), window_s=settings.pool_unavailable_window_s
+        )
+        stack.push_async_callback(unavailable.close)
         app.state.pool, app.state.redis, app.state.broker, app.state.box = pool, redis, broker, box
         app.state.picker, app.state.health, app.state.jobs = picker, health, jobs
+        app.state.dispatcher, app.state.unavailable = dispatcher, unavailable
         app.state.allocator = Allocator(
-            index=index, keys=keys, picker=picker, public_pool=settings.public_pool
+            index=index,
+            keys=keys,
+            picker=picker,
+            public_pool=settings.public_pool,
+            unavailable=unavailable,
         )
         channel = channel_server(
             app.state,
@@ -117,6 +140,23 @@ async def lifespan(app: FastAPI):
         stack.callback(channel.close)
         log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
         yield
+
+
+def _dispatch_settings(settings: AccountServiceSettings) -> DispatchSettings:
+    return DispatchSettings(
+        timeout_s=settings.webhook_timeout_s,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_base_s=settings.webhook_backoff_base_s,
+        backoff_max_s=settings.webhook_backoff_max_s,
+        poll_s=settings.webhook_poll_s,
+        allow_private=settings.allow_private_upstreams,
+    )
+
+
+async def _record_event(pool: asyncpg.Pool, event: Event) -> None:
+    """An event of its own, outside any request (the outbox relays it)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await record(conn, event)
 
 
 async def reload_views(views: ReplicaViews) -> None:

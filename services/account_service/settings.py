@@ -32,6 +32,16 @@ class AccountServiceSettings(BaseServiceSettings):
     console_session_idle_h: float = Field(default=12.0, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_s: float = Field(default=60.0, ge=0)
+    # Alerts by webhook (services/account_service/webhooks): each POST waits at most
+    # `webhook_timeout_s`; a failed one is tried again after `webhook_backoff_base_s`, doubling per
+    # attempt up to `webhook_backoff_max_s`, until `webhook_max_attempts`. `pool.unavailable` is
+    # announced at most once per user and model per `pool_unavailable_window_s`.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_s: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    webhook_poll_s: float = Field(default=5.0, gt=0)
+    pool_unavailable_window_s: float = Field(default=300.0, ge=0)
 
     @field_validator("dreamina_daily_check")
     @classmethod

@@ -12,6 +12,7 @@ from services.account_service.allocation import dreamina
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
 from services.account_service.allocation.picker import Lease, Picks
+from services.account_service.allocation.unavailable import UnavailableNotice
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
 from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, Unauthenticated
@@ -37,11 +38,20 @@ class AllocationRequest:
 
 
 class Allocator:
-    def __init__(self, *, index: AccountIndex, keys: KeyStore, picker: Picks, public_pool: bool) -> None:
+    def __init__(
+        self,
+        *,
+        index: AccountIndex,
+        keys: KeyStore,
+        picker: Picks,
+        public_pool: bool,
+        unavailable: UnavailableNotice | None = None,
+    ) -> None:
         self._index = index
         self._keys = keys
         self._picker = picker
         self._public_pool = public_pool
+        self._unavailable = unavailable
 
     async def allocate(self, request: AllocationRequest) -> dict:
         started = time.perf_counter()
@@ -88,9 +98,10 @@ class Allocator:
         candidates = [c for c in usable if c.id not in request.exclude]
         if not candidates:
             await self._picker.settle(release=request.release)
-            raise NoAccountAvailable(
-                self._nothing_configured(request, servable=len(servable), usable=len(usable))
-            )
+            reason = self._nothing_configured(request, servable=len(servable), usable=len(usable))
+            if not usable:  # (every usable one already tried by this call is no pool-wide state)
+                self._refused(user_id, request, reason)
+            raise NoAccountAvailable(reason)
         lease_id = uuid.uuid4().hex
         release = request.release
         for tier in self._tiers(candidates, request.prefer):
@@ -102,13 +113,23 @@ class Allocator:
                 chosen = next(c for c in tier if c.id == pick.account_id)
                 break
         else:
-            raise self._nothing_free(pick, len(candidates))
+            refusal = self._nothing_free(pick, len(candidates))
+            if not request.exclude:
+                self._refused(user_id, request, refusal.message)
+            raise refusal
         return {
             "lease_id": lease_id,
             "key": {"id": str(identity.id), "user_id": user_id},
             "account": chosen.account,
             "upstream": chosen.upstream,
         }
+
+    def _refused(self, user_id: str, request: AllocationRequest, reason: str) -> None:
+        if self._unavailable is not None:
+            model = request.model or request.capability
+            self._unavailable.refused(
+                user_id=user_id, model=model, capability=request.capability, reason=reason
+            )
 
     @staticmethod
     def _tiers(candidates: list[Candidate], prefer: tuple[str, ...]) -> list[list[Candidate]]:
