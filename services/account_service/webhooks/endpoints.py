@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from services.account_service.deps import Box, CurrentUser, PageNumber, PerPage, PrivateUpstreamsAllowed, Tx
+from services.account_service.deps import (
+    Box,
+    CurrentUser,
+    PageNumber,
+    PerPage,
+    PrivateUpstreamsAllowed,
+    Tx,
+    WakeDispatcher,
+)
 from services.account_service.users.service import owner_scope, resolve_owner
 from services.account_service.webhooks import service
 from services.account_service.webhooks.schemas import (
@@ -21,16 +29,6 @@ from services.account_service.webhooks.schemas import (
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 UserQuery = Annotated[str | None, Query(description="Admins only: another user's username")]
-
-
-async def wake_dispatcher(request: Request):
-    """After the request's transaction committed (this dependency's exit runs after it), the deliveries
-    it added are due: this replica's dispatcher sends them now rather than at its next poll."""
-    yield
-    request.app.state.dispatcher.wake()
-
-
-Wake = Depends(wake_dispatcher)
 
 
 @router.post("", status_code=201, summary="Create a webhook; the answer is the only time its secret is shown")
@@ -80,7 +78,7 @@ async def delete_webhook(webhook_id: UUID, conn: Tx, caller: CurrentUser) -> Res
 @router.post(
     "/{webhook_id}/test",
     status_code=202,
-    dependencies=[Wake],
+    dependencies=[WakeDispatcher],
     summary="Send a `webhook.test` delivery now; its result appears in the delivery log",
 )
 async def test_webhook(webhook_id: UUID, conn: Tx, caller: CurrentUser) -> WebhookDelivery:
