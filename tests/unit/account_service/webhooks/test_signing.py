@@ -1,5 +1,8 @@
 import hashlib
 import hmac
+import re
+import time
+from pathlib import Path
 
 from services.account_service.webhooks.signing import new_secret, signature, verify
 
@@ -29,3 +32,16 @@ def test_an_old_signature_is_refused():
 def test_secrets_are_random_and_prefixed():
     a, b = new_secret(), new_secret()
     assert a != b and a.startswith("whsec_") and len(a) >= 48
+
+
+def test_the_readme_snippet_verifies_a_signature():
+    """README.md's "Alerts" section shows receivers how to check the signature: it must work."""
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text()
+    alerts = readme.split("## Alerts", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", alerts, re.S)[1]
+    namespace: dict = {}
+    exec(snippet, namespace)
+    now = int(time.time())
+    header = signature("whsec_k", BODY, now)
+    assert namespace["verify"]("whsec_k", BODY, header)
+    assert not namespace["verify"]("whsec_x", BODY, header)
