@@ -149,6 +149,7 @@ def _dispatch_settings(settings: AccountServiceSettings) -> DispatchSettings:
         backoff_base_s=settings.webhook_backoff_base_s,
         backoff_max_s=settings.webhook_backoff_max_s,
         poll_s=settings.webhook_poll_s,
+        log_days=settings.webhook_log_days,
         allow_private=settings.allow_private_upstreams,
     )
 

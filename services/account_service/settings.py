@@ -41,6 +41,7 @@ class AccountServiceSettings(BaseServiceSettings):
     webhook_backoff_base_s: float = Field(default=30.0, gt=0)
     webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
     webhook_poll_s: float = Field(default=5.0, gt=0)
+    webhook_log_days: float = Field(default=30.0, gt=0)  # finished deliveries are kept this long
     pool_unavailable_window_s: float = Field(default=300.0, ge=0)
 
     @field_validator("dreamina_daily_check")

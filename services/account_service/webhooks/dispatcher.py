@@ -3,9 +3,10 @@
 Every replica runs one. Due rows are claimed with `FOR UPDATE SKIP LOCKED` (webhooks/repository.py),
 which also moves them past the attempt's timeout, so two replicas never send the same attempt and a
 replica that died mid-attempt leaves the row due again. A 2xx answer delivers; anything else (another
-status, a timeout, a refused connection) is tried again after `backoff_base_s * 2^(attempt-1)` (capped)
-until `max_attempts`, then the delivery is `failed`. Woken when this replica adds deliveries, and by a
-poll for those other replicas added and for retries coming due.
+status, a timeout, a refused connection) is tried again after `backoff_base_s * 2^(attempt-1)`
+(capped) until `max_attempts`, then the delivery is `failed`. Finished deliveries stay in the log for
+`log_days`. Woken when this replica adds deliveries, and by a poll for those other replicas added
+and for retries coming due.
 
 The connection is checked against the SSRF rule (shared/netguard.py) at the address actually
 connected to, unless the operator allows private upstreams. Signing secrets are decrypted only to
@@ -36,6 +37,7 @@ from shared.outages import is_unavailable
 log = get_logger(__name__)
 ATTEMPTS = Counter("poolgate_webhook_attempts_total", "Webhook delivery attempts", ["result"])
 _ERROR_MAX = 500
+_PRUNE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class DispatchSettings:
     poll_s: float = 5.0
     batch: int = 20
     allow_private: bool = False
+    log_days: float = 30.0  # finished deliveries older than this leave the log
 
     def retry_in(self, attempt: int) -> float:
         return min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s)
@@ -67,6 +70,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._pruned_at: float | None = None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -94,6 +98,7 @@ class Dispatcher:
     async def _run(self) -> None:
         while True:
             try:
+                await self._prune()
                 sent = await self.deliver_due()
             except Exception as exc:
                 level = log.warning if is_unavailable(exc) else log.error
@@ -104,6 +109,14 @@ class Dispatcher:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_s)
+
+    async def _prune(self) -> None:
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < _PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        forgotten = await repository.prune(self._pool, older_than_days=self._settings.log_days)
+        if forgotten:
+            log.info("webhook.log_pruned", deliveries=forgotten)
 
     async def deliver_due(self) -> int:
         """One round: claim what is due and attempt it; how many were attempted."""

@@ -164,3 +164,13 @@ async def finish_attempt(
         error,
         retry_in_s,
     )
+
+
+async def prune(conn: asyncpg.Connection | asyncpg.Pool, *, older_than_days: float) -> int:
+    """Forget finished deliveries older than this; how many."""
+    result = await conn.execute(
+        "DELETE FROM webhook_deliveries WHERE status <> 'pending'"
+        " AND created_at < now() - make_interval(secs => $1)",
+        older_than_days * 86400,
+    )
+    return int(result.split()[-1])

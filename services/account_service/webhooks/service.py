@@ -104,10 +104,10 @@ async def list_deliveries(
     )
 
 
-def alert_body(*, delivery_event: str, alert_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
+def alert_body(*, event_id: str, alert_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
     """The JSON every delivery of an alert carries (ids and facts, never a secret)."""
     return orjson.dumps(
-        {"id": delivery_event, "type": alert_type, "occurred_at": occurred_at.isoformat(), "data": data}
+        {"id": event_id, "type": alert_type, "occurred_at": occurred_at.isoformat(), "data": data}
     ).decode()
 
 
@@ -116,7 +116,7 @@ async def send_test(conn: asyncpg.Connection, *, actor: Actor, webhook_id: UUID)
     webhook = await owned(conn, actor=actor, webhook_id=webhook_id)
     event_id = f"test-{uuid.uuid4().hex}"
     body = alert_body(
-        delivery_event=event_id,
+        event_id=event_id,
         alert_type=TEST_ALERT,
         occurred_at=datetime.now(UTC),
         data={"webhook_id": str(webhook.id), "requested_by": actor.username},
@@ -142,7 +142,7 @@ async def enqueue_alert(
     found = await repository.targets(conn, user_id=user_id, alert_type=alert_type)
     if not found:
         return 0
-    body = alert_body(delivery_event=event_id, alert_type=alert_type, occurred_at=occurred_at, data=data)
+    body = alert_body(event_id=event_id, alert_type=alert_type, occurred_at=occurred_at, data=data)
     added = await repository.add_deliveries(
         conn,
         webhook_ids=[t.id for t in found],

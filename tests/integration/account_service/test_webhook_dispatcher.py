@@ -73,3 +73,76 @@ async def test_two_replicas_deliver_each_delivery_once(pool: asyncpg.Pool, recei
     assert len({r["delivery"] for r in got}) == 40
     log = await repository.deliveries(pool, webhook_id=hook.id, limit=100)
     assert {(d.status, d.attempts) for d in log} == {("delivered", 1)}
+
+
+async def test_finished_deliveries_leave_the_log_after_its_days(pool: asyncpg.Pool):
+    box = SecretBox(generate_key())
+    async with pool.acquire() as conn, conn.transaction():
+        user = await create_user(conn, username=f"u-{uuid.uuid4().hex[:8]}")
+        hook = await repository.create(
+            conn,
+            user_id=user.id,
+            operator_wide=False,
+            url="http://127.0.0.1:9/x",
+            secret=box.encrypt("whsec_test"),
+            alert_types=["pool.unavailable"],
+            enabled=True,
+        )
+        ids = {}
+        for name in ("old-delivered", "old-pending", "new-delivered"):
+            (ids[name],) = await repository.add_deliveries(
+                conn, webhook_ids=[hook.id], event_id=name, alert_type="pool.unavailable", bodies=["{}"]
+            )
+        await conn.execute(
+            "UPDATE webhook_deliveries SET status = 'delivered' WHERE id = ANY($1::uuid[])",
+            [ids["old-delivered"], ids["new-delivered"]],
+        )
+        await conn.execute(
+            "UPDATE webhook_deliveries SET created_at = now() - interval '31 days'"
+            " WHERE id = ANY($1::uuid[])",
+            [ids["old-delivered"], ids["old-pending"]],
+        )
+    dispatcher = Dispatcher(pool=pool, box=box, settings=DispatchSettings(log_days=30, poll_s=3600))
+    await dispatcher.start()  # prunes as its loop begins
+    try:
+        while await repository.get_delivery(pool, delivery_id=ids["old-delivered"]) is not None:
+            await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.stop()
+    left = {d.id for d in await repository.deliveries(pool, webhook_id=hook.id, limit=10)}
+    assert left == {ids["old-pending"], ids["new-delivered"]}
+
+
+async def test_an_internal_address_is_refused_when_connecting_unless_allowed(
+    pool: asyncpg.Pool, receiver_url: str
+):
+    """A URL saved while private addresses were allowed (or a name resolving inward later) is
+    checked again at the address connected to."""
+    box = SecretBox(generate_key())
+    path = f"guarded-{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as conn, conn.transaction():
+        user = await create_user(conn, username=f"u-{uuid.uuid4().hex[:8]}")
+        hook = await repository.create(
+            conn,
+            user_id=user.id,
+            operator_wide=False,
+            url=f"{receiver_url}/{path}",
+            secret=box.encrypt("whsec_test"),
+            alert_types=["pool.unavailable"],
+            enabled=True,
+        )
+        (delivery_id,) = await repository.add_deliveries(
+            conn, webhook_ids=[hook.id], event_id="e", alert_type="pool.unavailable", bodies=["{}"]
+        )
+    dispatcher = Dispatcher(pool=pool, box=box, settings=DispatchSettings(max_attempts=1, poll_s=3600))
+    await dispatcher.start()
+    try:
+        while (await repository.get_delivery(pool, delivery_id=delivery_id)).status == "pending":
+            await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.stop()
+    delivery = await repository.get_delivery(pool, delivery_id=delivery_id)
+    assert delivery.status == "failed" and "not globally routable" in delivery.last_error
+    async with httpx.AsyncClient(base_url=receiver_url) as client:
+        got = [r for r in (await client.get("/_fake/requests")).json() if r["path"] == f"/{path}"]
+    assert got == []
