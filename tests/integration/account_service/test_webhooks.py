@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from services.account_service.outbox.writer import record
+from services.account_service.webhooks.alerts import AlertConsumer
 from shared.messages import Broker, Envelope
 from shared.messages.contracts import AccountRefreshFailed, AccountStatusChanged, ApiKeyLimitReached
 from shared.settings import DEV_SERVICE_TOKEN
@@ -229,6 +230,22 @@ def test_a_redelivered_event_is_delivered_once(api: Api, receiver: Receiver):
     ids = [orjson.loads(r["body"])["id"] for r in receiver.requests(path)]
     assert sorted(ids) == sorted([envelope.id, second.id])
     assert len(deliveries(api, key, hook["id"])) == 2
+
+
+def test_an_event_handled_twice_adds_one_delivery(api: Api, receiver: Receiver):
+    """Past the broker's own best-effort marks (Redis): the consumer itself applies a message once."""
+    _, key = api.new_user()
+    hook, path = add_webhook(api, receiver, key, alert_types=["account.invalid"])
+    account = custom_account(api, key)
+    event = AccountStatusChanged(account_id=account["id"], kind="custom_api", status="invalid", reason="x")
+    envelope = Envelope.wrap(event, producer="test")
+    consumer = AlertConsumer(pool=api.client.app.state.pool, wake=api.client.app.state.dispatcher.wake)
+
+    for _ in range(2):
+        api.client.portal.call(consumer.handle, envelope)
+
+    wait_until(lambda: receiver.requests(path))
+    assert len(deliveries(api, key, hook["id"])) == 1
 
 
 def test_only_a_final_refresh_failure_and_invalid_or_exhausted_statuses_alert(api: Api, receiver: Receiver):
