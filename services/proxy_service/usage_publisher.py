@@ -16,9 +16,9 @@ import random
 
 from services.proxy_service.metrics import USAGE_BUFFERED, USAGE_DROPPED
 from shared.logging import get_correlation_id, get_logger
-from shared.metrics import sampled
 from shared.messages import Broker, Envelope
 from shared.messages.contracts import UsageRecorded
+from shared.metrics import sampled
 
 log = get_logger(__name__)
 

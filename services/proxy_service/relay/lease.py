@@ -27,9 +27,9 @@ import itertools
 import random
 
 from services.proxy_service.metrics import LEASES_HELD
-from shared.metrics import sampled
 from shared.internal_client import InternalClient
 from shared.logging import get_logger
+from shared.metrics import sampled
 
 log = get_logger(__name__)
 
