@@ -4,9 +4,12 @@ the worker counts its refreshes, and a proxy with two workers answers one scrape
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -147,3 +150,28 @@ def test_a_proxy_with_two_workers_answers_each_scrape_for_both(stack: Stack) -> 
             assert [k for k in samples if k[0] == "poolgate_proxy_requests_in_flight"] == [
                 ("poolgate_proxy_requests_in_flight", frozenset())
             ]
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "poolgate.json"
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+def exposed_names(url: str) -> set[str]:
+    """The sample names a service's `/metrics` declares, with or without samples yet."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in _SUFFIXES.get(family.type, ("",))
+    }
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_services_expose(stack: Stack) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    used = {name for expr in exprs for name in re.findall(r"\bpoolgate_[a-z0-9_]+", expr)}
+    exposed = set().union(
+        *(exposed_names(url) for url in (stack.proxy_url, stack.account_service_url, stack.worker_url))
+    )
+    assert len(used) >= 15
+    assert used <= exposed, f"not exposed by any service: {sorted(used - exposed)}"
