@@ -8,6 +8,7 @@ consumer queues' depth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import get_args
 
 import asyncpg
@@ -66,34 +67,40 @@ def count_allocation(refusal: Exception | None, seconds: float) -> None:
     ALLOCATION_SECONDS.observe(seconds)
 
 
+def accounts_family(counts: Mapping[tuple[str, str], int], cooling: Mapping[str, int]) -> Metric:
+    """`poolgate_accounts` from the accounts per (kind, status) and the active ones cooling per kind."""
+    family = GaugeMetricFamily(
+        "poolgate_accounts",
+        "Accounts by kind and status; `cooling`: active accounts cooling down now (not in `active`)",
+        labels=["kind", "status"],
+    )
+    for kind in get_args(Kind):
+        cool = cooling.get(kind, 0)
+        for status in get_args(Status):
+            less = cool if status == "active" else 0
+            family.add_metric([kind, status], counts.get((kind, status), 0) - less)
+        family.add_metric([kind, "cooling"], cool)
+    return family
+
+
+def unsent_family(count: int) -> Metric:
+    family = GaugeMetricFamily(
+        "poolgate_outbox_unsent_events", "Events written to the outbox and not yet confirmed by RabbitMQ"
+    )
+    family.add_metric([], count)
+    return family
+
+
 def readings(*, pool: asyncpg.Pool, picker: Picks, broker: Broker, days: DayBoundary) -> list[Reading]:
     async def pool_accounts() -> list[Metric]:
         async with pool.acquire() as conn:
             rows = await accounts.summary(conn, owner_id=None, day=days.today())
             cooling = await cooling_by_kind(conn, picker, owner_id=None)
-        family = GaugeMetricFamily(
-            "poolgate_accounts",
-            "Accounts by kind and status; `cooling`: active accounts cooling down now (not in `active`)",
-            labels=["kind", "status"],
-        )
-        counts = {(r["kind"], r["status"]): r["accounts"] for r in rows}
-        for kind in get_args(Kind):
-            cool = cooling.get(kind, 0)
-            for status in get_args(Status):
-                family.add_metric(
-                    [kind, status], counts.get((kind, status), 0) - (cool if status == "active" else 0)
-                )
-            family.add_metric([kind, "cooling"], cool)
-        return [family]
+        return [accounts_family({(r["kind"], r["status"]): r["accounts"] for r in rows}, cooling)]
 
     async def unsent() -> list[Metric]:
         async with pool.acquire() as conn:
-            count = await outbox.pending_count(conn)
-        family = GaugeMetricFamily(
-            "poolgate_outbox_unsent_events", "Events written to the outbox and not yet confirmed by RabbitMQ"
-        )
-        family.add_metric([], count)
-        return [family]
+            return [unsent_family(await outbox.pending_count(conn))]
 
     return [
         Reading("accounts", pool_accounts, timeout_s=2.0),
