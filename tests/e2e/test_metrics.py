@@ -15,7 +15,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.settings import DEV_SERVICE_TOKEN
 from tests.e2e.conftest import Stack
+from tests.support.processes import free_port, spawn, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -175,3 +177,34 @@ def test_the_grafana_dashboard_uses_only_metrics_the_services_expose(stack: Stac
     )
     assert len(used) >= 15
     assert used <= exposed, f"not exposed by any service: {sorted(used - exposed)}"
+
+
+def test_an_account_service_without_redis_says_it_is_degraded_whichever_worker_is_scraped(
+    stack: Stack,
+) -> None:
+    """A fresh account_service of two workers on the stack's database and bus, whose Redis is a port
+    nobody listens on: allocation goes on from each worker's memory, and every scrape says so."""
+    key, _, _ = stack.user_with_account(fmt="openai")
+    port = free_port()
+    env = {
+        **stack.env,
+        "POOLGATE_ACCOUNT_SERVICE_PORT": str(port),
+        "POOLGATE_ACCOUNT_SERVICE_WORKERS": "2",
+        "POOLGATE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    log_dir = stack.process("account_service").log_path.parent
+    proc = spawn(f"account_service-{port}", ["-m", "services.account_service"], env=env, log_dir=log_dir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(proc, f"{url}/readyz")
+        allocated = httpx.post(
+            f"{url}/internal/v1/allocations",
+            headers={"authorization": f"Bearer {DEV_SERVICE_TOKEN}"},
+            json={"api_key": key, "model": "gpt-4o-mini"},
+            timeout=10,
+        )
+        assert allocated.status_code == 200, allocated.text  # from the worker's own lease memory
+        for _ in range(5):
+            assert value(scrape(url), "poolgate_allocation_degraded") == 1
+    finally:
+        proc.stop()
