@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
-from services.account_service import console, db, error_handlers
+from services.account_service import console, db, error_handlers, metrics
 from services.account_service.allocation.fallback import FallbackPicker
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.index import AccountIndex
@@ -40,6 +40,7 @@ from shared.fast_routes import FastRoutesApp
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import AckPolicy, Broker, Event
 from shared.messages.broker import wait_delays
+from shared.metrics import sampling
 from shared.observability import health_router
 from shared.outages import is_unavailable
 from shared.responses import JSONResponse
@@ -51,6 +52,7 @@ log = get_logger(__name__)
 async def lifespan(app: FastAPI):
     settings: AccountServiceSettings = app.state.settings
     async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        await stack.enter_async_context(sampling())
         if settings.migrate_on_start:
             await migrate(settings.database_url)
         pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
@@ -136,6 +138,7 @@ async def lifespan(app: FastAPI):
             token=settings.service_token.get_secret_value(),
             loopback_only=settings.development_service_token,
         )
+        app.state.readings = metrics.readings(pool=pool, picker=picker, broker=broker, days=app.state.days)
         channel.listen()  # the proxy's allocations, on this process's HTTP port (shared/channel.py)
         stack.callback(channel.close)
         log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
@@ -220,7 +223,12 @@ def create_app(
     error_handlers.install(app)
     # Allocation is answered from memory (and from in-process state while Redis is away), so no
     # dependency takes account_service out of rotation: /readyz says `degraded` and names it.
-    app.include_router(health_router(lambda: _readiness_checks(app), required=frozenset()))
+    app.state.readings = ()  # scrape-time metrics, once the lifespan opened what they read
+    app.include_router(
+        health_router(
+            lambda: _readiness_checks(app), required=frozenset(), readings=lambda: app.state.readings
+        )
+    )
     app.router.routes[:0] = hot_routes  # also routed, for other methods (405) and a custom root_path
     app.include_router(internal_router)
     app.include_router(api_router)

@@ -15,19 +15,13 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import Gauge
-
 from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Lease, Live, Pick, Picker
+from services.account_service.metrics import DEGRADED
 from shared.logging import get_logger
 from shared.outages import is_unavailable
 
 log = get_logger(__name__)
-
-DEGRADED = Gauge(
-    "poolgate_allocation_degraded",
-    "1 while Redis is unreachable and this replica allocates from its own lease and cooldown memory",
-)
 
 
 class FallbackPicker:

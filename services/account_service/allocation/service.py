@@ -6,8 +6,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram
-
 from services.account_service.allocation import dreamina
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
@@ -15,14 +13,8 @@ from services.account_service.allocation.picker import Lease, Picks
 from services.account_service.allocation.unavailable import UnavailableNotice
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
-from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, Unauthenticated
-
-ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
-ALLOCATION_SECONDS = Histogram(
-    "poolgate_allocation_seconds",
-    "Time to answer an allocation",
-    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
-)
+from services.account_service.metrics import REFUSED, count_allocation
+from shared.errors import Forbidden, NoAccountAvailable, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +49,10 @@ class Allocator:
         started = time.perf_counter()
         try:
             answer = await self._allocate(request)
-        except (Unauthenticated, Forbidden, NoAccountAvailable, InvalidRequest) as exc:
-            ALLOCATIONS.labels(type(exc).__name__).inc()
+        except REFUSED as exc:
+            count_allocation(exc, time.perf_counter() - started)
             raise
-        ALLOCATIONS.labels("ok").inc()
-        ALLOCATION_SECONDS.observe(time.perf_counter() - started)
+        count_allocation(None, time.perf_counter() - started)
         return answer
 
     async def authenticate(self, api_key: str) -> KeyIdentity:

@@ -10,6 +10,7 @@ from services.account_service.input_check import reject_unstorable_text
 from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
+from services.account_service.pool.endpoints import router as pool
 from services.account_service.users.endpoints import router as users
 from services.account_service.webhooks.endpoints import router as webhooks
 
@@ -19,7 +20,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, jobs, users, keys, webhooks):
+for part in (transfer, accounts, jobs, users, keys, webhooks, pool):
     router.include_router(part)
 
 TAGS = [
@@ -32,4 +33,5 @@ TAGS = [
     {"name": "users", "description": "Users (admins) and the caller's own identity"},
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
     {"name": "webhooks", "description": "Alerts by signed webhook: secrets shown once; delivery logs"},
+    {"name": "pool", "description": "The pool's health: which accounts can serve now, and why not"},
 ]

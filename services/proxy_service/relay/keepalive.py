@@ -36,7 +36,13 @@ def ping_event(fmt: ClientFormat) -> bytes:
 
 class KeepAliveStream(Response):
     def __init__(
-        self, answer: Coroutine[Any, Any, Response], *, fmt: ClientFormat, after_s: float, interval_s: float
+        self,
+        answer: Coroutine[Any, Any, tuple[Response, str]],  # and the answering account's kind
+        *,
+        fmt: ClientFormat,
+        after_s: float,
+        interval_s: float,
+        in_flight: metrics.InFlight | None = None,
     ) -> None:
         self.status_code = 200
         self.raw_headers = list(STREAM_HEADERS)
@@ -45,10 +51,13 @@ class KeepAliveStream(Response):
         self._fmt = fmt
         self._after_s = after_s
         self._interval_s = max(interval_s, 0.01)
+        self._in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.ensure_future(self._answer)
         gone = asyncio.ensure_future(disconnected(receive))
+        if self._in_flight is not None:
+            self._in_flight.count += 1
         try:
             done, _ = await asyncio.wait(
                 (task, gone), timeout=self._after_s, return_when=asyncio.FIRST_COMPLETED
@@ -57,16 +66,17 @@ class KeepAliveStream(Response):
                 return  # `_settle` cancels the loop and its upstream attempt
             if done:
                 gone.cancel()
-                response = task.result()
-                metrics.count_request(self._fmt.route, response.status_code)
+                response, kind = task.result()
+                metrics.count_request(self._fmt.route, self._fmt.name, response.status_code, kind)
                 await response(scope, receive, send)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            metrics.count_request(self._fmt.route, 200)
             if not await self._ping_until_answered(task, gone, send):
+                metrics.count_request(self._fmt.route, self._fmt.name, 200)
                 return
             gone.cancel()
-            response = task.result()
+            response, kind = task.result()
+            metrics.count_request(self._fmt.route, self._fmt.name, 200, kind)
             if isinstance(response, RelayStream):
                 await response.send_body(receive, send)
                 return
@@ -75,10 +85,12 @@ class KeepAliveStream(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             gone.cancel()
+            if self._in_flight is not None:
+                self._in_flight.count -= 1
             await _settle(task)
 
     async def _ping_until_answered(
-        self, task: asyncio.Future[Response], gone: asyncio.Future[None], send: Send
+        self, task: asyncio.Future[tuple[Response, str]], gone: asyncio.Future[None], send: Send
     ) -> bool:
         """Ping until the loop answers (True), or the client leaves (False: the loop is cancelled)."""
         ping = {"type": "http.response.body", "body": ping_event(self._fmt), "more_body": True}
@@ -93,13 +105,13 @@ class KeepAliveStream(Response):
                 return False
 
 
-async def _settle(task: asyncio.Future[Response]) -> None:
+async def _settle(task: asyncio.Future[tuple[Response, str]]) -> None:
     """Cancel a loop nobody waits for any more; an upstream it already found is dropped unread."""
     if not task.done():
         task.cancel()
         await asyncio.wait((task,))
     if task.cancelled() or task.exception() is not None:
         return
-    response = task.result()
+    response, _ = task.result()
     if isinstance(response, RelayStream):
         response.abandon()  # a no-op once it was relayed

@@ -62,6 +62,7 @@ class Relay:
         self._ping_after_s = ping_after_s
         self._ping_interval_s = ping_interval_s
         self._read_media = media_reader or MediaReader(QualityModels())
+        self._in_flight = metrics.InFlight()
         # Per client format: the allocation formats preferred for it, and every one that may serve it
         # (those of the upstream kinds with its capability).
         self._formats: dict[ClientFormat, tuple[list[str], list[str]]] = {}
@@ -74,25 +75,31 @@ class Relay:
 
     async def handle(self, request: Request, fmt: ClientFormat) -> Response:
         started = perf_counter()
+        in_flight = self._in_flight
+        in_flight.count += 1
+        kind = metrics.NO_ACCOUNT
         try:
             req = await (self._read_media(request, fmt) if fmt.media else read_client_request(request, fmt))
         except PoolGateError as err:
             response = error_response(err, fmt.error_style)
         else:
-            if req.stream:  # counts its own status, which it may only know once pings began
+            if req.stream:  # counts its own status, known once pings began, and its time in flight
                 return KeepAliveStream(
                     self._answer(req, fmt, started),
                     fmt=fmt,
                     after_s=self._ping_after_s,
                     interval_s=self._ping_interval_s,
+                    in_flight=in_flight,
                 )
-            response = await self._answer_unless_gone(request, req, fmt, started)
-        metrics.count_request(fmt.route, response.status_code)
+            response, kind = await self._answer_unless_gone(request, req, fmt, started)
+        finally:
+            in_flight.count -= 1
+        metrics.count_request(fmt.route, fmt.name, response.status_code, kind)
         return response
 
     async def _answer_unless_gone(
         self, request: Request, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
-    ) -> Response:
+    ) -> tuple[Response, str]:
         """The answer, unless the client leaves first: then the call is cancelled where it is."""
         call = asyncio.current_task()
         assert call is not None
@@ -112,23 +119,27 @@ class Relay:
                 raise
             call.uncancel()
             log.info("proxy.client_gone", route=fmt.route)
-            return RawResponse(b"", CLIENT_GONE, [])
+            return RawResponse(b"", CLIENT_GONE, []), metrics.NO_ACCOUNT
         finally:
             watcher.cancel()
 
-    async def _answer(self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float) -> Response:
+    async def _answer(
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
+    ) -> tuple[Response, str]:
+        """The answer, and the kind of the account that gave it (for the metrics)."""
         try:
             return await self._forward(req, fmt, started)
         except PoolGateError as err:
-            return error_response(err, fmt.error_style)
+            return error_response(err, fmt.error_style), metrics.NO_ACCOUNT
         except Exception:
             log.exception("proxy.unhandled_error", route=fmt.route)
-            return error_response(PoolGateError("internal error"), fmt.error_style)
+            return error_response(PoolGateError("internal error"), fmt.error_style), metrics.NO_ACCOUNT
 
     async def _forward(
         self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float
-    ) -> Response:
+    ) -> tuple[Response, str]:
         exclude: list[str] = []
+        kind = metrics.NO_ACCOUNT
         failure: Failure | None = None
         backoff = Backoff(self._retry)
         attempts = 0  # since the last backoff wait
@@ -161,7 +172,8 @@ class Relay:
                 continue
             attempts += 1
             backoff.attempted()
-            upstream = self._upstreams.get(allocation.account_kind)
+            kind = allocation.account_kind
+            upstream = self._upstreams.get(kind)
             if upstream is None:  # an account kind this proxy cannot drive (a newer account_service)
                 self._deps.leases.release(allocation.account_id, allocation.lease_id)
                 failure = Failure(error=PoolGateError("no usable upstream for this request", status_code=502))
@@ -171,15 +183,15 @@ class Relay:
             result = await attempt.run(correlation_id)
             upstream_s += attempt.upstream_s
             if not isinstance(result, Failure):
-                metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
-                return result
+                metrics.observe_added(kind, perf_counter() - started - upstream_s)
+                return result, kind
             failure = result
             exclude.append(allocation.account_id)
 
         assert failure is not None  # at least one attempt ran, or allocation raised
         log.warning("proxy.upstream_gave_up", retries=backoff.retries, status=failure.status)
-        metrics.ADDED_SECONDS.observe(perf_counter() - started - upstream_s)
-        return failure.response(fmt)
+        metrics.observe_added(kind, perf_counter() - started - upstream_s)
+        return failure.response(fmt), kind
 
     async def _allocate(
         self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str]
@@ -213,6 +225,7 @@ class Relay:
             )
         )
         asked.add_done_callback(lambda done: leases.carried(carried, applied=_reached(done)))
+        sent = perf_counter()
         try:
             # Shielded: an allocation cut off midway (the client left) would strand its lease until
             # the TTL; it completes instead, and its lease is released at once.
@@ -220,6 +233,8 @@ class Relay:
         except asyncio.CancelledError:
             asked.add_done_callback(self._release_unused)
             raise
+        finally:
+            metrics.ALLOCATION_SECONDS.observe(perf_counter() - sent)
 
     def _release_unused(self, asked: asyncio.Future[Allocation]) -> None:
         if not asked.cancelled() and asked.exception() is None:
