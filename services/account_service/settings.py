@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from services.account_service.keys.limits import LimitDefaults
 from shared.day_boundary import zone
 from shared.settings import BaseServiceSettings
 
@@ -32,6 +33,17 @@ class AccountServiceSettings(BaseServiceSettings):
     console_session_idle_h: float = Field(default=12.0, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_s: float = Field(default=60.0, ge=0)
+    # Limits for API keys that set none of their own (keys/limits.py); unset or empty: no limit.
+    key_default_rpm: int | None = Field(default=None, ge=1)
+    key_default_concurrency: int | None = Field(default=None, ge=1)
+    key_default_tokens_per_day: int | None = Field(default=None, ge=1)
+
+    @field_validator(
+        "key_default_rpm", "key_default_concurrency", "key_default_tokens_per_day", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("dreamina_daily_check")
     @classmethod
@@ -40,6 +52,14 @@ class AccountServiceSettings(BaseServiceSettings):
         if value is not None and not _HH_MM.fullmatch(value):
             raise ValueError("POOLGATE_DREAMINA_DAILY_CHECK must be HH:MM (00:00 to 23:59) or empty")
         return value
+
+    @property
+    def key_limit_defaults(self) -> LimitDefaults:
+        return LimitDefaults(
+            requests_per_minute=self.key_default_rpm,
+            concurrency=self.key_default_concurrency,
+            tokens_per_day=self.key_default_tokens_per_day,
+        )
 
     @property
     def zone(self) -> ZoneInfo:
