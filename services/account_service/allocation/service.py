@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from prometheus_client import Counter, Histogram
 
@@ -68,6 +68,7 @@ class Allocator:
         self._public_pool = public_pool
         self._defaults = limit_defaults or LimitDefaults()
         self._days = days or DayBoundary()
+        self._today: tuple[date, datetime, datetime] | None = None  # (today, its start, the next day's)
 
     async def allocate(self, request: AllocationRequest) -> dict:
         started = time.perf_counter()
@@ -107,8 +108,17 @@ class Allocator:
         tokens = effective(identity.tokens_per_day, defaults.tokens_per_day)
         if rpm is None and concurrency is None and tokens is None:
             return None
-        today = self._days.today() if tokens is not None else _NO_DAY
+        today = self._current_day() if tokens is not None else _NO_DAY
         return Gate(str(identity.id), not retry, rpm, concurrency, tokens, today)
+
+    def _current_day(self) -> date:
+        """The configured day now; worked out again only when the next one begins (time zones are
+        slow to convert, and this runs per call)."""
+        now = self._days.now()
+        if self._today is None or not (self._today[1] <= now < self._today[2]):
+            day = self._days.day_of(now)
+            self._today = (day, self._days.start_of(day), self._days.next_start(now))
+        return self._today[0]
 
     def _refusal(self, pick: Pick, gate: Gate) -> RateLimited:
         limit = pick.refused
