@@ -126,6 +126,20 @@ def test_the_third_concurrent_call_is_refused_and_a_finished_one_frees_its_slot(
     assert held[1][1]
 
 
+def test_back_to_back_calls_of_a_one_call_key_all_succeed(stack: Stack) -> None:
+    """Each call's slot is back before the next call asks (released with its lease)."""
+    key, _, _ = _limited_key(stack, concurrency=1)
+    hello = {"model": MODEL, "messages": HI}
+    with httpx.Client(
+        base_url=stack.proxy_url, headers={"authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
+        statuses = [client.post("/v1/chat/completions", json=hello).status_code for _ in range(100)]
+        stream = client.post("/v1/chat/completions", json=hello | {"stream": True}).status_code
+    assert statuses == [200] * 100
+    assert stream == 200
+    assert _chat(stack.proxy_url, key)
+
+
 def test_a_model_outside_the_keys_list_is_refused_before_any_account(stack: Stack) -> None:
     key, upstream_key, _ = _limited_key(stack, allowed_models=["gpt-4o-mini"])
     before = _hits(stack, upstream_key)
