@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 from fastapi import FastAPI
@@ -26,7 +27,9 @@ from services.account_service.internal.channel import channel_server
 from services.account_service.internal.endpoints import allocation_route, leases_route, models_route
 from services.account_service.internal.endpoints import router as internal_router
 from services.account_service.jobs.runner import JobRunner
+from services.account_service.keys.limits import tokens_per_day
 from services.account_service.keys.store import KeyStore
+from services.account_service.keys.tokens import KeyTokens
 from services.account_service.migrations import migrate
 from services.account_service.outbox.relay import OutboxRelay
 from services.account_service.outbox.writer import record
@@ -105,7 +108,14 @@ async def lifespan(app: FastAPI):
         await broker.consume_batches(
             usage.QUEUE,
             usage.BINDINGS,
-            usage.UsageConsumer(pool=pool, picker=picker, health=health, days=app.state.days).handle,
+            usage.UsageConsumer(
+                pool=pool,
+                picker=picker,
+                health=health,
+                days=app.state.days,
+                tokens=KeyTokens(redis, prefix=alloc_prefix),
+                tokens_limit=partial(tokens_per_day, keys, settings.key_limit_defaults),
+            ).handle,
             policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
             batch_size=200,
             batch_window_s=0.05,
@@ -132,6 +142,8 @@ async def lifespan(app: FastAPI):
             picker=picker,
             public_pool=settings.public_pool,
             unavailable=unavailable,
+            limit_defaults=settings.key_limit_defaults,
+            days=app.state.days,
         )
         channel = channel_server(
             app.state,

@@ -22,7 +22,7 @@ from services.account_service.accounts.schemas import Kind, Status
 from services.account_service.allocation.picker import Picks
 from services.account_service.outbox import repository as outbox
 from shared.day_boundary import DayBoundary
-from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, Unauthenticated
+from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, RateLimited, Unauthenticated
 from shared.messages import Broker
 from shared.messages.depth import queue_reading
 from shared.messages.topology import CONSUMER_QUEUES
@@ -52,6 +52,7 @@ _REFUSALS: dict[type[Exception], str] = {
     Forbidden: "forbidden",
     NoAccountAvailable: "no_account_available",
     InvalidRequest: "invalid_request",
+    RateLimited: "key_limit",
 }
 REFUSED = tuple(_REFUSALS)
 _allocated = ALLOCATIONS.labels("ok")

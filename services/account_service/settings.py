@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from services.account_service.keys.limits import LimitDefaults
 from shared.day_boundary import zone
 from shared.settings import BaseServiceSettings
 
@@ -43,6 +44,17 @@ class AccountServiceSettings(BaseServiceSettings):
     webhook_poll_s: float = Field(default=5.0, gt=0)
     webhook_log_days: float = Field(default=30.0, gt=0)  # finished deliveries are kept this long
     pool_unavailable_window_s: float = Field(default=300.0, ge=0)
+    # Limits for API keys that set none of their own (keys/limits.py); unset or empty: no limit.
+    key_default_rpm: int | None = Field(default=None, ge=1)
+    key_default_concurrency: int | None = Field(default=None, ge=1)
+    key_default_tokens_per_day: int | None = Field(default=None, ge=1)
+
+    @field_validator(
+        "key_default_rpm", "key_default_concurrency", "key_default_tokens_per_day", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("dreamina_daily_check")
     @classmethod
@@ -51,6 +63,14 @@ class AccountServiceSettings(BaseServiceSettings):
         if value is not None and not _HH_MM.fullmatch(value):
             raise ValueError("POOLGATE_DREAMINA_DAILY_CHECK must be HH:MM (00:00 to 23:59) or empty")
         return value
+
+    @property
+    def key_limit_defaults(self) -> LimitDefaults:
+        return LimitDefaults(
+            requests_per_minute=self.key_default_rpm,
+            concurrency=self.key_default_concurrency,
+            tokens_per_day=self.key_default_tokens_per_day,
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,6 +14,19 @@ def _group(sub, name: str, help: str):
     return sub.add_parser(name, help=help).add_subparsers(dest="action", required=True)
 
 
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    """A key's limits (README "Limits per key"): a number, or `default` for the operator's default."""
+    parser.add_argument("--rpm", dest="requests_per_minute", metavar="N", help="requests per minute")
+    parser.add_argument("--concurrency", metavar="N", help="calls at once")
+    parser.add_argument("--tokens-per-day", dest="tokens_per_day", metavar="N", help="tokens per day")
+    parser.add_argument(
+        "--models",
+        dest="allowed_models",
+        metavar="LIST",
+        help="comma-separated models or patterns (`claude-*`); empty: any",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     create_key = keys.add_parser("create", help="create an API key; prints only the key")
     create_key.add_argument("--user", required=True)
     create_key.add_argument("--name")
+    _limit_options(create_key)
+    limits = keys.add_parser(
+        "limits", help="show or change a key's limits (only the options given change); prints them as JSON"
+    )
+    limits.add_argument("key_id", help="the key's id (as `GET /api/v1/keys` lists it)")
+    _limit_options(limits)
 
     accounts = _group(sub, "accounts", "manage upstream accounts")
     custom = accounts.add_parser("add-custom", help="add an OpenAI- or Claude-format endpoint; prints its id")

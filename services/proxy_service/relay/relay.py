@@ -32,12 +32,15 @@ from services.proxy_service.relay.outcome import Failure
 from services.proxy_service.relay.request import ClientRequest, read_client_request
 from services.proxy_service.responses import RawResponse, error_response
 from services.proxy_service.upstreams import Upstream
-from shared.errors import NoAccountAvailable, PoolGateError
+from shared.errors import NoAccountAvailable, PoolGateError, RateLimited
 from shared.internal_client import Allocation, InternalClient
 from shared.logging import get_correlation_id, get_logger
 
 log = get_logger(__name__)
 
+# The refusal of a key at its concurrency limit (account_service keys/limits.py): a slot of its own
+# may be on its way back in another allocation.
+CONCURRENCY_REFUSED = "concurrency_exceeded"
 CLIENT_GONE = 499  # nginx's "client closed request": only metrics and logs ever see it
 
 
@@ -147,7 +150,7 @@ class Relay:
         correlation_id = get_correlation_id()
         while attempts < self._max_attempts:
             try:
-                allocation = await self._allocate(req, fmt, exclude)
+                allocation = await self._allocate(req, fmt, exclude, retry=failure is not None)
             except NoAccountAvailable as refusal:
                 if failure is None:
                     raise
@@ -194,21 +197,25 @@ class Relay:
         return failure.response(fmt), kind
 
     async def _allocate(
-        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str]
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str], *, retry: bool
     ) -> Allocation:
         """An account of a format preferred for this client if one is free, else of any format, in
         one round trip. It carries the leases this proxy released since the last allocation took
         some: they are released before the pick. Refused while one of this proxy's releases was on
-        its way in another allocation, it tries once more when that has landed (relay/lease.py)."""
+        its way in another allocation (for want of an account's slot or of the key's), it tries once
+        more when that has landed (relay/lease.py). `retry`: the call's first attempt failed, and
+        this one is not counted again against the key's limits."""
         try:
-            return await self._allocate_once(req, fmt, exclude)
-        except NoAccountAvailable:
+            return await self._allocate_once(req, fmt, exclude, retry)
+        except (NoAccountAvailable, RateLimited) as refusal:
+            if isinstance(refusal, RateLimited) and refusal.code != CONCURRENCY_REFUSED:
+                raise
             if not await self._deps.leases.landed():
                 raise
-        return await self._allocate_once(req, fmt, exclude)
+        return await self._allocate_once(req, fmt, exclude, retry)
 
     async def _allocate_once(
-        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str]
+        self, req: ClientRequest | MediaRequest, fmt: ClientFormat, exclude: list[str], retry: bool
     ) -> Allocation:
         preferred, every = self._formats[fmt]
         leases = self._deps.leases
@@ -222,6 +229,7 @@ class Relay:
                 prefer=preferred,
                 exclude=exclude,
                 release=carried,
+                retry=retry,
             )
         )
         asked.add_done_callback(lambda done: leases.carried(carried, applied=_reached(done)))
@@ -244,8 +252,8 @@ class Relay:
 
 def _reached(asked: asyncio.Future[Allocation]) -> bool:
     """Whether account_service applied what an allocation carried: it did when it answered, with an
-    account or with a refusal (it releases before it picks)."""
+    account or with a refusal of the pick (it releases before it picks and checks the key's limits)."""
     if asked.cancelled():
         return False
     error = asked.exception()
-    return error is None or isinstance(error, NoAccountAvailable)
+    return error is None or isinstance(error, NoAccountAvailable | RateLimited)
