@@ -32,6 +32,8 @@ class AccountServiceSettings(BaseServiceSettings):
     console_session_idle_h: float = Field(default=12.0, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_s: float = Field(default=60.0, ge=0)
+    # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
+    usage_retention_days: int = Field(default=400, ge=1, le=36500)
 
     @field_validator("dreamina_daily_check")
     @classmethod

@@ -10,6 +10,7 @@ from services.account_service.input_check import reject_unstorable_text
 from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
+from services.account_service.usage.endpoints import router as usage
 from services.account_service.users.endpoints import router as users
 
 router = APIRouter(
@@ -18,7 +19,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, jobs, users, keys):
+for part in (transfer, accounts, jobs, users, keys, usage):
     router.include_router(part)
 
 TAGS = [
@@ -30,4 +31,5 @@ TAGS = [
     {"name": "jobs", "description": "Long actions over many accounts: progress and per-account results"},
     {"name": "users", "description": "Users (admins) and the caller's own identity"},
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
+    {"name": "usage", "description": "Calls, tokens and latency per hour, key, account and model"},
 ]
