@@ -16,7 +16,7 @@ _PRODUCER = Broker(amqp_url="", exchange="", queue_prefix="", producer="test-pro
 
 
 def call(
-    *, key_id: str, user_id: str, account_id: str, model: str, at: datetime, outcome: str = "success", **fields
+    *, key_id: str, user_id: str, account_id: str, model: str, at: datetime, outcome: str = "success", **kw
 ) -> Envelope:
     """One call as the proxy reports it, happened at `at`."""
     usage = UsageRecorded(
@@ -26,7 +26,7 @@ def call(
         user_id=user_id,
         model=model,
         outcome=outcome,
-        **{"latency_ms": 100.0} | fields,
+        **{"latency_ms": 100.0} | kw,
     )
     return _PRODUCER.envelope(usage).model_copy(update={"occurred_at": at})
 
