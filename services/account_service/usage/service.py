@@ -201,3 +201,16 @@ def _starts(bucket: str, since: datetime, now: datetime, days: DayBoundary) -> l
         return [first + n * _HOUR for n in range(int((hour_of(now) - first) / _HOUR) + 1)]
     first, last = days.day_of(since), days.day_of(now)
     return [days.start_of(first + timedelta(days=n)) for n in range((last - first).days + 1)]
+
+
+async def sparklines(
+    conn: asyncpg.Connection, *, account_ids: list[UUID], now: datetime, hours: int = 24
+) -> dict[UUID, list[int]]:
+    """Calls per hour over the last `hours` (oldest first, this hour last) of each account that had
+    any; the caller has checked that it may see the accounts."""
+    first = hour_of(now) - (hours - 1) * _HOUR
+    found = await repository.hourly_requests(conn, account_ids=account_ids, since=first)
+    return {
+        account_id: [per_hour.get(first + n * _HOUR, 0) for n in range(hours)]
+        for account_id, per_hour in found.items()
+    }
