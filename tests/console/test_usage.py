@@ -61,7 +61,7 @@ def test_the_usage_page_charts_calls_and_tokens_and_lists_the_top_keys_and_model
     expect(keys.get_by_role("link", name="console-tests")).to_be_visible()
     look(page, "usage")
 
-    page.get_by_label("Show").select_option(label=account["name"])
+    page.get_by_label("Show", exact=True).select_option(label=account["name"])
     page.get_by_label("Period").select_option("24h")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(rf"view=account%3A{account['id']}"))

@@ -22,9 +22,9 @@ def bucket(ms: float) -> int:
 
 
 def representative(index: int) -> float:
-    """The value a bucket stands for: its geometric middle (0 for values under 1 ms)."""
+    """The value a bucket stands for: its geometric middle (0.5 ms for values under 1 ms)."""
     if index <= 0:
-        return 0.0
+        return 0.5
     return 2 ** ((index - 0.5) / PER_DOUBLING)
 
 
