@@ -43,11 +43,11 @@ def parse_since(text: str, *, now: datetime) -> datetime:
         return now - (timedelta(hours=n) if match[2] == "h" else timedelta(days=n))
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that leaves years 1-9999 in UTC
         raise Unprocessable(
             "since: a number of hours or days (24h, 7d) or an ISO 8601 time", param="since"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _scope(
@@ -196,6 +196,8 @@ def _starts(bucket: str, since: datetime, now: datetime, days: DayBoundary) -> l
             f"since: a series has at most {MAX_POINTS} points; ask for a shorter one or bucket=day",
             param="since",
         )
+    if since > now:
+        return []  # before any date arithmetic too: a local time may be past year 9999
     if bucket == "hour":
         first = hour_of(since)
         return [first + n * _HOUR for n in range(int((hour_of(now) - first) / _HOUR) + 1)]

@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.account_service._api import Api
 from tests.integration.account_service._usage import call, consume, key_id
+from tests.integration.account_service.conftest import serving_api
 from tests.integration.account_service.test_allocation import custom
 
 
@@ -112,6 +113,7 @@ def test_the_series_counts_by_day_and_refuses_too_many_points(api: Api, two_user
     [
         ({"since": "yesterday"}, "since"),
         ({"since": "0d"}, "since"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since"),  # before year 1 in UTC
         ({"by": "planet"}, "by"),
         ({"limit": "0"}, "limit"),
         ({"key_id": "not-a-uuid"}, "key_id"),
@@ -127,3 +129,23 @@ def test_a_since_far_in_the_past_or_future_is_answered(api: Api) -> None:
     for since in ("0001-01-01T00:00:00", "9999-12-31T23:59:59+00:00", "99999d"):
         assert _get(api, api.admin_key, since=since).status_code == 200
     assert _get(api, api.admin_key, "/usage/series", since="9999-12-31T23:59:59Z").json()["points"] == []
+
+
+def test_days_of_a_series_are_the_configured_days(infra) -> None:
+    """In Asia/Shanghai (UTC+8), 15:30 and 16:30 UTC are 23:30 and 00:30 local: two days, not one."""
+    with serving_api(infra, "usage_tz", POOLGATE_TIMEZONE="Asia/Shanghai") as api:
+        user, key = api.new_user()
+        account = custom(api, key)
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+        mine = {"key_id": key_id(api, key), "user_id": user["id"], "account_id": account["id"], "model": "m"}
+        consume(
+            api,
+            [
+                call(**mine, at=day + timedelta(hours=15, minutes=30)),
+                call(**mine, at=day + timedelta(hours=16, minutes=30)),
+            ],
+        )
+        series = _get(api, key, "/usage/series", bucket="day", since="5d").json()
+        busy = {datetime.fromisoformat(p["start"]): p["requests"] for p in series["points"] if p["requests"]}
+        local_midnight = day - timedelta(hours=8)  # the start of day D in Shanghai, in UTC
+        assert busy == {local_midnight: 1, local_midnight + timedelta(days=1): 1}
