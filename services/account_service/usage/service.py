@@ -64,7 +64,12 @@ async def _scope(
 ) -> Scope:
     if by == "user" and not actor.is_admin:
         raise Forbidden("only admins may group usage by user", param="by")
-    user_id = (await resolve_owner(conn, actor=actor, username=user, param="user")).id if user else None
+    user_id = None
+    if user is not None:
+        try:
+            user_id = (await resolve_owner(conn, actor=actor, username=user, param="user")).id
+        except NotFound as exc:
+            raise NotFound(exc.message, param="user") from None
     if key_id is not None and not actor.is_admin:
         key = await keys.get(conn, key_id=key_id)
         if key is None or key.user_id != actor.user_id:

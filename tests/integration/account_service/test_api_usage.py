@@ -90,6 +90,8 @@ def test_an_admin_sees_every_call_and_may_group_and_filter_by_user(api: Api, two
     assert _groups(api, admin, by="account", model=model) == {a["account_id"]: 5, b["account_id"]: 4}
     assert _groups(api, admin, by="key", user=b["username"], model=model) == {b["key_id"]: 6}
     assert _groups(api, admin, by="model", key_id=b["key_id"], account_id=a["account_id"]) == {model: 2}
+    unknown = _get(api, admin, user="nobody-at-all")
+    assert (unknown.status_code, unknown.json()["error"]["param"]) == (404, "user")
 
 
 def test_groups_past_the_limit_are_counted_in_the_total(api: Api, two_users) -> None:
