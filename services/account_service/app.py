@@ -102,6 +102,7 @@ async def lifespan(app: FastAPI):
             interval_s=settings.sweep_interval_s,
             daily_check=settings.dreamina_daily_check_time,
             zone=settings.zone,
+            usage_retention_days=settings.usage_retention_days,
         )
         await sweeper.start()
         stack.push_async_callback(sweeper.stop)

@@ -56,6 +56,9 @@ class AccountServiceSettings(BaseServiceSettings):
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
+    usage_retention_days: int = Field(default=400, ge=1, le=36500)
+
     @field_validator("dreamina_daily_check")
     @classmethod
     def _hh_mm(cls, value: str | None) -> str | None:

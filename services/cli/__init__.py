@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
 
+    usage = sub.add_parser("usage", help="calls, tokens and latency per key, account, model or user: a table")
+    usage.add_argument("--by", choices=["key", "account", "model", "user"], default="key")
+    usage.add_argument("--since", default="7d", help="hours or days ago (24h, 7d) or an ISO 8601 time")
+    usage.add_argument("--user", help="only this user's calls")
+    usage.add_argument("--limit", type=int, default=50, help="rows shown, most requests first")
+
     events = _group(sub, "events", "watch the event stream and its dead-letter queues")
     tail = events.add_parser("tail", help="print events live, one JSON object a line")
     tail.add_argument("--type", default="#", help="routing-key pattern, e.g. 'account.*' or 'usage.recorded'")
@@ -102,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from services.cli._up import up
 
             return up()
+        if args.command == "usage":
+            from services.cli._usage import run
+
+            return asyncio.run(run(args))
         if args.command == "events" and args.action == "dead":
             from services.cli._dead_letters import dead
 

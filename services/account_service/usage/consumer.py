@@ -1,8 +1,9 @@
 """Consumes `usage.recorded`: keeps live health, acts on outcomes, and adds the outcomes to the
 account and key counters in one statement per batch (never a row per request), today's calls per
 account among them: a call counts in the day it happened (its `occurred_at`, in the configured day of
-shared/day_boundary.py), and the first call of a new day starts the account's count again. It releases
-nothing: the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
+shared/day_boundary.py), and the first call of a new day starts the account's count again. The same
+transaction adds the batch to the hourly rollups (`usage_hourly`, rollup.py), also in one statement.
+It releases nothing: the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
 Each key's tokens of the day go to Redis after the commit too, for its tokens-per-day limit
 (keys/tokens.py); the batch that reaches the limit publishes `api_key.limit_reached` through the outbox.
 
@@ -35,7 +36,9 @@ from services.account_service.keys import repository as keys
 from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
 from services.account_service.usage import outcomes
+from services.account_service.usage import repository as usage_rollups
 from services.account_service.usage.inbox import Inbox
+from services.account_service.usage.rollup import roll_up
 from shared.day_boundary import DayBoundary
 from shared.logging import get_logger
 from shared.messages.broker import Delivery
@@ -224,6 +227,7 @@ class UsageConsumer:
             counts=[t[0] for t in per_key.values()],
             last_used=[t[1] for t in per_key.values()],
         )
+        await usage_rollups.add_hourly(conn, groups=roll_up(usages))
 
 
 def _codes(usage: UsageRecorded) -> dict[str, int | None]:
