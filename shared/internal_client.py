@@ -169,9 +169,11 @@ class InternalClient:
         exclude: list[str] | None = None,
         release: list[tuple[str, str]] | None = None,
         prefer: list[str] | None = None,
+        retry: bool = False,
     ) -> Allocation:
         """An account and its lease. `release`: (account_id, lease_id) pairs released first;
-        `prefer`: formats chosen from first, the other `formats` only when none of these is free."""
+        `prefer`: formats chosen from first, the other `formats` only when none of these is free;
+        `retry`: another attempt of a call already allocated once (the key's limits count it once)."""
         payload = {
             "api_key": api_key,
             "capability": capability,
@@ -183,6 +185,8 @@ class InternalClient:
             payload["release"] = release
         if prefer:
             payload["prefer"] = prefer
+        if retry:
+            payload["retry"] = True
         return Allocation.from_json(await self._hot("allocate", "/internal/v1/allocations", payload))
 
     async def settle_leases(

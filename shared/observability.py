@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from shared.metrics import Reading, exposition
 from shared.responses import JSONResponse
 
 Check = Callable[[], Awaitable[object]]
@@ -18,13 +19,17 @@ def health_router(
     *,
     required: frozenset[str] | None = None,
     timeout_s: float = 2.0,
+    readings: Callable[[], Sequence[Reading]] = tuple,
     draining: Callable[[], bool] = lambda: False,
 ) -> APIRouter:
     """`/healthz` says the process is alive; `/readyz` runs every dependency check and names each
     one that failed. It answers 503 only when a `required` check failed (all of them by default):
     a service that still does its job without a dependency says `degraded` with a 200, so that an
     orchestrator does not take it out of rotation for what it can ride out. A process that is
-    `draining` (shutting down) answers 503 `draining` without running the checks."""
+    `draining` (shutting down) answers 503 `draining` without running the checks.
+
+    `/metrics` answers for every worker process of the service (`shared/metrics.py`), with the
+    scrape-time `readings` the service has once its lifespan started."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -49,6 +54,6 @@ def health_router(
 
     @router.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await exposition(readings()), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -7,6 +7,11 @@ account_service, its own in-memory index on its own replica queue), like so many
 A service behind a TLS proxy passes `forwarded_allow_ips` (`POOLGATE_FORWARDED_ALLOW_IPS`), the
 proxies whose X-Forwarded-Proto/-For it believes.
 
+With several workers, their metrics go to files in a directory of their own
+(`PROMETHEUS_MULTIPROC_DIR`, emptied at start), so that any worker answers `/metrics` for all of them
+(`shared/metrics.py`): `<tmp>/poolgate-metrics-<port>`, or `<port>` under a `PROMETHEUS_MULTIPROC_DIR`
+the operator set (one directory per service, since each empties its own at start).
+
 A service facing clients passes `header_timeout_s`: its connections then run
 `shared/http_protocol.py`, which closes a connection that does not finish its request headers in
 time (uvicorn alone waits forever).
@@ -14,11 +19,16 @@ time (uvicorn alone waits forever).
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from functools import partial
 
 import uvicorn
 
 from shared.http_protocol import HeaderTimeoutProtocol
+from shared.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
 
 def serve(
@@ -33,6 +43,10 @@ def serve(
     graceful_shutdown_s: float = 10,
 ) -> None:
     http = "httptools" if header_timeout_s is None else http_protocol(header_timeout_s)
+    if workers > 1 or os.environ.get(MULTIPROC_ENV):
+        metrics_dir = metrics_dir_for(port)
+        prepare_multiprocess_dir(metrics_dir)
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     uvicorn.run(
         app_path,
         factory=True,
@@ -54,6 +68,13 @@ def serve(
         # on before uvicorn cancels them.
         timeout_graceful_shutdown=graceful_shutdown_s,
     )
+
+
+def metrics_dir_for(port: int) -> str:
+    base = os.environ.get(MULTIPROC_ENV)
+    if base:
+        return os.path.join(base, str(port))
+    return os.path.join(tempfile.gettempdir(), f"poolgate-metrics-{port}")
 
 
 def http_protocol(header_timeout_s: float) -> partial[HeaderTimeoutProtocol]:

@@ -147,3 +147,13 @@ AdminUser = Annotated[Caller, Depends(admin_caller)]
 MAX_PAGE = 1_000_000
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
 PerPage = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+
+
+async def wake_webhook_dispatcher(request: Request) -> AsyncIterator[None]:
+    """For a request that adds webhook deliveries: its exit runs after the request's transaction
+    committed, so this replica's dispatcher sends them now rather than at its next poll."""
+    yield
+    request.app.state.dispatcher.wake()
+
+
+WakeDispatcher = Depends(wake_webhook_dispatcher)

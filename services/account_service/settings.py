@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from services.account_service.keys.limits import LimitDefaults
 from shared.day_boundary import zone
 from shared.settings import BaseServiceSettings
 
@@ -32,6 +33,31 @@ class AccountServiceSettings(BaseServiceSettings):
     console_session_idle_h: float = Field(default=12.0, gt=0)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_s: float = Field(default=60.0, ge=0)
+    # Alerts by webhook (services/account_service/webhooks): each POST waits at most
+    # `webhook_timeout_s`; a failed one is tried again after `webhook_backoff_base_s`, doubling per
+    # attempt up to `webhook_backoff_max_s`, until `webhook_max_attempts`. `pool.unavailable` is
+    # announced at most once per user and model per `pool_unavailable_window_s`.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_s: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    webhook_poll_s: float = Field(default=5.0, gt=0)
+    webhook_log_days: float = Field(default=30.0, gt=0)  # finished deliveries are kept this long
+    pool_unavailable_window_s: float = Field(default=300.0, ge=0)
+    # Limits for API keys that set none of their own (keys/limits.py); unset or empty: no limit.
+    key_default_rpm: int | None = Field(default=None, ge=1)
+    key_default_concurrency: int | None = Field(default=None, ge=1)
+    key_default_tokens_per_day: int | None = Field(default=None, ge=1)
+
+    @field_validator(
+        "key_default_rpm", "key_default_concurrency", "key_default_tokens_per_day", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
+    usage_retention_days: int = Field(default=400, ge=1, le=36500)
 
     @field_validator("dreamina_daily_check")
     @classmethod
@@ -40,6 +66,14 @@ class AccountServiceSettings(BaseServiceSettings):
         if value is not None and not _HH_MM.fullmatch(value):
             raise ValueError("POOLGATE_DREAMINA_DAILY_CHECK must be HH:MM (00:00 to 23:59) or empty")
         return value
+
+    @property
+    def key_limit_defaults(self) -> LimitDefaults:
+        return LimitDefaults(
+            requests_per_minute=self.key_default_rpm,
+            concurrency=self.key_default_concurrency,
+            tokens_per_day=self.key_default_tokens_per_day,
+        )
 
     @property
     def zone(self) -> ZoneInfo:

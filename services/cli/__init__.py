@@ -14,6 +14,19 @@ def _group(sub, name: str, help: str):
     return sub.add_parser(name, help=help).add_subparsers(dest="action", required=True)
 
 
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    """A key's limits (README "Limits per key"): a number, or `default` for the operator's default."""
+    parser.add_argument("--rpm", dest="requests_per_minute", metavar="N", help="requests per minute")
+    parser.add_argument("--concurrency", metavar="N", help="calls at once")
+    parser.add_argument("--tokens-per-day", dest="tokens_per_day", metavar="N", help="tokens per day")
+    parser.add_argument(
+        "--models",
+        dest="allowed_models",
+        metavar="LIST",
+        help="comma-separated models or patterns (`claude-*`); empty: any",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     create_key = keys.add_parser("create", help="create an API key; prints only the key")
     create_key.add_argument("--user", required=True)
     create_key.add_argument("--name")
+    _limit_options(create_key)
+    limits = keys.add_parser(
+        "limits", help="show or change a key's limits (only the options given change); prints them as JSON"
+    )
+    limits.add_argument("key_id", help="the key's id (as `GET /api/v1/keys` lists it)")
+    _limit_options(limits)
 
     accounts = _group(sub, "accounts", "manage upstream accounts")
     custom = accounts.add_parser("add-custom", help="add an OpenAI- or Claude-format endpoint; prints its id")
@@ -60,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="re-encrypt every account's secrets with the newest key of POOLGATE_SECRET_KEYS"
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
+
+    usage = sub.add_parser("usage", help="calls, tokens and latency per key, account, model or user: a table")
+    usage.add_argument("--by", choices=["key", "account", "model", "user"], default="key")
+    usage.add_argument("--since", default="7d", help="hours or days ago (24h, 7d) or an ISO 8601 time")
+    usage.add_argument("--user", help="only this user's calls")
+    usage.add_argument("--limit", type=int, default=50, help="rows shown, most requests first")
 
     events = _group(sub, "events", "watch the event stream and its dead-letter queues")
     tail = events.add_parser("tail", help="print events live, one JSON object a line")
@@ -83,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from services.cli._up import up
 
             return up()
+        if args.command == "usage":
+            from services.cli._usage import run
+
+            return asyncio.run(run(args))
         if args.command == "events" and args.action == "dead":
             from services.cli._dead_letters import dead
 

@@ -6,16 +6,22 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
 
 from services.account_service import db
 from services.account_service.accounts.rotation import rotate_batch
 from services.account_service.accounts.service import add_custom, parse_custom
-from services.account_service.keys.service import create_key
+from services.account_service.keys.schemas import KeyLimits, KeyUpdate
+from services.account_service.keys.service import create_key, update_key
 from services.account_service.migrations import migrate
 from services.account_service.settings import AccountServiceSettings, get_settings
 from services.account_service.users import passwords
 from services.account_service.users.service import create_user, get_user
 from shared.crypto import SecretBox
+from shared.errors import InvalidRequest
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -62,8 +68,14 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: Ac
             await passwords.set_password(conn, user_id=user.id, password=password)
             return password if args.generate else f"password set for {user.username}"
         case ("keys", "create"):
-            _, plaintext = await create_key(conn, username=args.user, name=args.name)
+            limits = _checked(KeyLimits, _limit_changes(args))
+            _, plaintext = await create_key(conn, username=args.user, name=args.name, limits=limits)
             return plaintext
+        case ("keys", "limits"):
+            key_id = _checked(_KeyId, {"key_id": args.key_id}).key_id
+            update = _checked(KeyUpdate, _limit_changes(args))
+            key = await update_key(conn, actor=None, key_id=key_id, update=update)
+            return key.model_dump_json(include=set(KeyLimits.model_fields))
         case ("accounts", "add-custom"):
             spec = parse_custom(
                 {
@@ -86,6 +98,37 @@ async def _dispatch(conn, args: argparse.Namespace, box: SecretBox, settings: Ac
             )
             return str(account.id)
     raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+class _KeyId(BaseModel):
+    key_id: UUID
+
+
+def _limit_changes(args: argparse.Namespace) -> dict[str, object]:
+    """The limit options given: `default` (or an empty --models) sets the limit back to its default."""
+    changes: dict[str, object] = {}
+    for field in KeyLimits.model_fields:
+        value = getattr(args, field)
+        if value is None:
+            continue
+        if field == "allowed_models":
+            changes[field] = [m for m in value.split(",") if m.strip()]
+        else:
+            changes[field] = None if value.strip().lower() == "default" else value
+    return changes
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _checked(model: type[M], values: dict[str, object]) -> M:
+    """The values as `model`, or the first problem as a refusal naming the option."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "value"
+        raise InvalidRequest(f"{field}: {first['msg']}", param=field) from None
 
 
 def _read_password() -> str:

@@ -36,6 +36,7 @@ from shared.fast_routes import FastRoutesApp
 from shared.internal_client import InternalClient
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
 from shared.messages import Broker
+from shared.metrics import sampling
 from shared.observability import health_router
 
 log = get_logger(__name__)
@@ -99,6 +100,7 @@ def allocation_channel(settings: ProxySettings) -> ChannelClient | None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ProxySettings = app.state.settings
     async with AsyncExitStack() as stack:  # closes in reverse order, also when a later step fails
+        await stack.enter_async_context(sampling())
         internal = InternalClient(
             settings.account_service_url,
             settings.service_token.get_secret_value(),

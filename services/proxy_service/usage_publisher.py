@@ -18,6 +18,7 @@ from services.proxy_service.metrics import USAGE_BUFFERED, USAGE_DROPPED
 from shared.logging import get_correlation_id, get_logger
 from shared.messages import Broker, Envelope
 from shared.messages.contracts import UsageRecorded
+from shared.metrics import sampled
 
 log = get_logger(__name__)
 
@@ -46,7 +47,7 @@ class UsagePublisher:
         self._connected = False
         self._in_flight = 0
         self._task: asyncio.Task[None] | None = None
-        USAGE_BUFFERED.set_function(lambda: self._queue.qsize() + self._in_flight)
+        sampled(USAGE_BUFFERED, lambda: self._queue.qsize() + self._in_flight)
 
     def record(self, event: UsageRecorded) -> None:
         queue = self._queue

@@ -11,7 +11,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 from fastapi import FastAPI
 
-from services.refresh_worker import consumers
+from services.refresh_worker import consumers, metrics
 from services.refresh_worker.dreamina.browser import LoginPageSettings, PlaywrightLogin
 from services.refresh_worker.dreamina.jimeng import Jimeng
 from services.refresh_worker.dreamina.login import Login, LoginDriver
@@ -107,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 on_dead_letter=dreamina.on_dead_letter,
             )
         app.state.redis, app.state.broker = redis, broker
+        app.state.readings = metrics.readings(broker)
         log.info("refresh_worker.started", port=settings.refresh_worker_port)
         yield
 
@@ -146,5 +147,6 @@ def create_app(
     app = FastAPI(title="PoolGate refresh_worker", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.login_driver = login_driver
-    app.include_router(health_router(lambda: _checks(app)))
+    app.state.readings = ()  # the queues' depth, once the lifespan connected to RabbitMQ
+    app.include_router(health_router(lambda: _checks(app), readings=lambda: app.state.readings))
     return app

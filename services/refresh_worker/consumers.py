@@ -13,11 +13,10 @@ message is dead-lettered at once; each queue acknowledges and ignores the other 
 
 from __future__ import annotations
 
-from prometheus_client import Counter
-
 from services.refresh_worker.dreamina import decisions as dreamina
 from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.kiro_refresh import KiroRefresher
+from services.refresh_worker.metrics import HANDLED, IN_FLIGHT
 from services.refresh_worker.refresh_rules import is_new_credential
 from shared.logging import get_logger
 from shared.messages import Envelope
@@ -43,7 +42,6 @@ _TRIGGERS = (
 )
 ACCOUNTS_BINDINGS = [trigger.TYPE for trigger in _TRIGGERS]
 DREAMINA_BINDINGS = [trigger.TYPE for trigger in dreamina.TRIGGERS]
-HANDLED = Counter("poolgate_worker_events_total", "Events handled by the refresh worker", ["type"])
 
 
 def _kiro_trigger(envelope: Envelope):
@@ -68,7 +66,8 @@ class AccountConsumer:
         log.info(
             "kiro.refresh.triggered", account_id=event.account_id, trigger=event.TYPE, message_id=envelope.id
         )
-        await self._kiro.handle(event, occurred_at=envelope.occurred_at)
+        with IN_FLIGHT.labels(ACCOUNTS_QUEUE).track_inprogress():
+            await self._kiro.handle(event, occurred_at=envelope.occurred_at)
 
     async def on_dead_letter(self, envelope: Envelope, error: Exception) -> None:
         event = _kiro_trigger(envelope)
@@ -94,7 +93,8 @@ class DreaminaConsumer:
         log.info(
             "dreamina.triggered", account_id=event.account_id, trigger=event.TYPE, message_id=envelope.id
         )
-        await self._revalidator.handle(event, occurred_at=envelope.occurred_at)
+        with IN_FLIGHT.labels(DREAMINA_QUEUE).track_inprogress():
+            await self._revalidator.handle(event, occurred_at=envelope.occurred_at)
 
     async def on_dead_letter(self, envelope: Envelope, error: Exception) -> None:
         event = _dreamina_trigger(envelope)

@@ -30,6 +30,7 @@ from services.refresh_worker.kiro_auth import (
     RefreshUrls,
     TransientRefreshError,
 )
+from services.refresh_worker.metrics import refresh_result
 from services.refresh_worker.refresh_rules import AccountState, Trigger, skip_reason
 from services.refresh_worker.settings import RefreshWorkerSettings
 from services.refresh_worker.storing import store_credentials
@@ -93,6 +94,7 @@ class KiroRefresher:
             stored = await self._internal.account_credentials(account_id)
         except NotFound:
             log.info("kiro.refresh.account_gone", account_id=account_id, trigger=event.TYPE)
+            refresh_result("kiro", "account_gone")
             return
         state = AccountState.from_read(stored)
         skip = skip_reason(
@@ -100,6 +102,7 @@ class KiroRefresher:
         )
         if skip:
             log.info("kiro.refresh.skipped", account_id=account_id, trigger=event.TYPE, reason=skip)
+            refresh_result("kiro", "skipped")
             return
         try:
             credential = KiroCredential.from_stored(stored)
@@ -107,20 +110,24 @@ class KiroRefresher:
                 self._http, credential, self._urls, timeout_s=self._settings.kiro_refresh_timeout_s
             )
         except DeadCredential as exc:
+            refresh_result("kiro", "dead_credential")
             await self._dead(account_id, exc)
             return
         except RefreshRefused as exc:
+            refresh_result("kiro", "refused")
             log.error("kiro.refresh.refused", account_id=account_id, reason=exc.reason)
             await self._record(account_id, ok=False, reason=exc.reason)
             await self._failed(account_id, exc.reason, final=True)
             return
         except TransientRefreshError as exc:
+            refresh_result("kiro", "transient_error")
             log.warning("kiro.refresh.transient", account_id=account_id, reason=exc.reason)
             await self._record(account_id, ok=False, reason=exc.reason)
             await self._failed(account_id, exc.reason, final=False)
             raise
         await self._store(account_id, tokens, rotated=tokens.refresh_token is not None)
         await self._record(account_id, ok=True, reason="access token refreshed")
+        refresh_result("kiro", "refreshed")
         log.info(
             "kiro.refresh.done",
             account_id=account_id,

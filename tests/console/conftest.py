@@ -30,6 +30,10 @@ PASSWORD = "correct horse battery"
 
 __all__ = ["PASSWORD", "User", "expect", "look", "sign_in"]
 
+# Assertions wait for the page to settle, never for a time: a 2-core machine running three services,
+# the fakes and Chromium can take more than Playwright's 5 s default to show a worker's result.
+expect.set_options(timeout=15_000)
+
 
 @dataclass(frozen=True)
 class User:

@@ -172,3 +172,52 @@ def test_a_user_cannot_see_or_act_on_anothers_keys_by_url(page: Page, make_user,
     assert alice.key[:10] not in page.content()
     with alice.api(stack) as api:
         assert next(k for k in api.get("/keys").json() if k["id"] == alices_key["id"])["enabled"] is True
+
+
+def test_a_keys_limits_are_shown_and_edited(page: Page, make_user, stack):
+    user = make_user()
+    sign_in(page, user, next_path="/keys")
+    expect(_row(page, "console-tests")).to_contain_text("defaults")
+    page.get_by_role("link", name="Edit the limits of key console-tests").click()
+    expect(page.get_by_role("heading", name="Limits of key console-tests")).to_be_visible()
+    expect(page.get_by_text("Empty: no limit (the operator set no default).").first).to_be_visible()
+    look(page, "key-limits")
+
+    page.get_by_label("Requests per minute").fill("0")
+    page.get_by_label("Allowed models").fill("gpt-4o, claude-*")
+    page.get_by_role("button", name="Save").click()
+    field = page.get_by_label("Requests per minute")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("greater than or equal to 1")).to_be_visible()
+    expect(page.get_by_label("Allowed models")).to_have_value("gpt-4o, claude-*")  # kept for a second try
+    look(page, "key-limits-refused")
+
+    field.fill("60")
+    page.get_by_label("Calls at once").fill("2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(_row(page, "console-tests")).to_contain_text("60/min · 2 at once · models: gpt-4o, claude-*")
+    with user.api(stack) as api:
+        (key,) = api.get("/keys").json()
+    assert (key["requests_per_minute"], key["concurrency"], key["tokens_per_day"]) == (60, 2, None)
+    assert key["allowed_models"] == ["gpt-4o", "claude-*"]
+
+    # Emptied fields go back to the defaults.
+    page.get_by_role("link", name="Edit the limits of key console-tests").click()
+    expect(page.get_by_label("Requests per minute")).to_have_value("60")
+    page.get_by_label("Requests per minute").fill("")
+    page.get_by_label("Allowed models").fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(_row(page, "console-tests")).to_contain_text("2 at once")
+    with user.api(stack) as api:
+        (key,) = api.get("/keys").json()
+    assert (key["requests_per_minute"], key["concurrency"], key["allowed_models"]) == (None, 2, None)
+
+
+def test_another_users_key_limits_are_not_found(page: Page, make_user, stack):
+    owner, other = make_user(), make_user()
+    with owner.api(stack) as api:
+        (key,) = api.get("/keys").json()
+    sign_in(page, other)
+    response = page.goto(f"/keys/{key['id']}/limits")
+    assert response is not None and response.status == 404

@@ -350,3 +350,15 @@ async def active_kinds(conn: asyncpg.Connection, *, owner_id: UUID | None) -> di
         owner_id,
     )
     return {r["id"]: r["kind"] for r in rows}
+
+
+async def pool_accounts(conn: asyncpg.Connection, *, owner_id: UUID | None, public: bool) -> list[Account]:
+    """Every account, any status, of a pool: one owner's (and everyone's public ones when `public`),
+    or everyone's (`owner_id` None)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE $1::uuid IS NULL OR owner_id = $1"
+        " OR ($2 AND visibility = 'public')",
+        owner_id,
+        public,
+    )
+    return [Account(**r) for r in rows]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.account_service.allocation.index import Candidate
+from services.account_service.allocation.dreamina import IMAGE, VIDEO
+from services.account_service.allocation.index import CHAT, Candidate
+from shared.dreamina import ALL_IMAGE_MODELS, serves_image
 from shared.kiro_models import PUBLIC_MODELS
 
 
@@ -40,3 +42,23 @@ def chat_models(candidates: Iterable[Candidate]) -> ChatModels:
     models = list(PUBLIC_MODELS) if kiro else []
     models += sorted(named.difference(models))
     return ChatModels(models=models, any_model=any_model, accounts=accounts)
+
+
+ANY_MODEL = "*"
+
+
+def offered(candidates: Iterable[Candidate]) -> list[tuple[str, str]]:
+    """Every (capability, model) the accounts serve, for a per-model view of a pool: the chat models
+    as `chat_models` lists them, `*` for custom API accounts that take any model name, the image
+    models of the Dreamina accounts' sites, and `*` for video (any video model goes to any region).
+    `Candidate.serves(capability, model=None if model == "*" else model)` says which accounts serve each."""
+    candidates = list(candidates)
+    chat = chat_models(candidates)
+    found = [(CHAT, model) for model in chat.models]
+    if chat.any_model:
+        found.append((CHAT, ANY_MODEL))
+    if any(c.kind == "dreamina" for c in candidates):
+        regions = {c.region for c in candidates if c.kind == "dreamina"}
+        found += [(IMAGE, m) for m in ALL_IMAGE_MODELS if any(serves_image(r, m) for r in regions)]
+        found.append((VIDEO, ANY_MODEL))
+    return found

@@ -15,19 +15,14 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import Gauge
-
 from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Lease, Live, Pick, Picker
+from services.account_service.keys.limits import Gate
+from services.account_service.metrics import DEGRADED
 from shared.logging import get_logger
 from shared.outages import is_unavailable
 
 log = get_logger(__name__)
-
-DEGRADED = Gauge(
-    "poolgate_allocation_degraded",
-    "1 while Redis is unreachable and this replica allocates from its own lease and cooldown memory",
-)
 
 
 class FallbackPicker:
@@ -51,11 +46,18 @@ class FallbackPicker:
         return self._degraded_since is not None
 
     async def pick(
-        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+        self,
+        lease_id: str,
+        candidates: Sequence[tuple[str, int, int]],
+        *,
+        release: Sequence[Lease] = (),
+        gate: Gate | None = None,
     ) -> Pick:
+        """The key's limits are shared state: while Redis is away they are not enforced (failing
+        open, as the rest of degraded allocation does), rather than refusing every call."""
         if not self.degraded:
             try:
-                pick = await self._shared.pick(lease_id, candidates, release=release)
+                pick = await self._shared.pick(lease_id, candidates, release=release, gate=gate)
             except Exception as exc:
                 self._degrade(exc)
             else:

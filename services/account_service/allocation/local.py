@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from services.account_service.allocation.picker import Lease, Live, Pick
+from services.account_service.keys.limits import Gate
 
 
 class LocalPicker:
@@ -22,7 +23,12 @@ class LocalPicker:
         self._cooling: dict[str, float] = {}  # account -> until (epoch s)
 
     async def pick(
-        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+        self,
+        lease_id: str,
+        candidates: Sequence[tuple[str, int, int]],
+        *,
+        release: Sequence[Lease] = (),
+        gate: Gate | None = None,  # not enforced here: a key's limits hold across replicas or not at all
     ) -> Pick:
         self._release(release)
         now = time.time()

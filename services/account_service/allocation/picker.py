@@ -9,8 +9,13 @@ floor, so an account that failed for a while still gets the odd call that shows 
 
 Leases are short (`lease_ttl_s`, about a minute): the holder renews the ones still running.
 
+Before the pick, the same script checks the calling key's limits (keys/limits.py), so a call over
+one is refused without another round trip and before any account is taken.
+
 Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms), `<prefix>:inflight:<account>` (a
-sorted set of lease ids scored by their expiry) and `<prefix>:health:<account>` (see health.py).
+sorted set of lease ids scored by their expiry) and `<prefix>:health:<account>` (see health.py); per
+API key `<prefix>:keyleases:<key>` (its leases, like `inflight`), `<prefix>:keyrpm:<key>` (its calls of
+the last minute, scored by when) and `<prefix>:keytokens:<key>:<day>` (keys/tokens.py).
 """
 
 from __future__ import annotations
@@ -25,11 +30,50 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-_PICK = """
+from services.account_service.keys.limits import Gate
+
+# A lease id `<key id>/<unique>` also holds one of its key's concurrent slots (keys/limits.py `Gate`).
+_RELEASE_KEY_SLOT = """
+local function release_key_slot(prefix, lease)
+  local slash = string.find(lease, '/', 1, true)
+  if slash then redis.call('ZREM', prefix .. ':keyleases:' .. string.sub(lease, 1, slash - 1), lease) end
+end
+"""
+
+# ARGV 7-12: the key's gate (keys/limits.py): its id ('' for none), '1' to check and count (a first
+# attempt), its requests per minute, concurrency and tokens per day (0: none), and today's day.
+# A refusal answers {'', '-1', '0', limit, retry after ms ('-1': unknown here)}.
+_PICK = (
+    _RELEASE_KEY_SLOT
+    + """
 local now, ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local prefix, draw, released = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-local first = 7 + 2 * released
-for i = 7, first - 1, 2 do redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
+local gate, check = ARGV[7], ARGV[8] == '1'
+local rpm, conc, tpd = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local first = 13 + 2 * released
+for i = 13, first - 1, 2 do
+  redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1])
+  release_key_slot(prefix, ARGV[i + 1])
+end
+if gate ~= '' and check then
+  local used = tpd > 0 and redis.call('GET', prefix .. ':keytokens:' .. gate .. ':' .. ARGV[12])
+  if used and tonumber(used) >= tpd then
+    return {'', '-1', '0', 'tokens_per_day', '-1'}
+  end
+  if conc > 0 then
+    local key = prefix .. ':keyleases:' .. gate
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if redis.call('ZCARD', key) >= conc then return {'', '-1', '0', 'concurrency', '1000'} end
+  end
+  if rpm > 0 then
+    local key = prefix .. ':keyrpm:' .. gate
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - 60000)
+    if redis.call('ZCARD', key) >= rpm then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      return {'', '-1', '0', 'requests_per_minute', tostring(tonumber(oldest[2]) + 60000 - now)}
+    end
+  end
+end
 local ids, weights, total, earliest, full = {}, {}, 0, -1, 0
 for i = first, #ARGV, 3 do
   local id, weight, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
@@ -60,8 +104,21 @@ end
 local key = prefix .. ':inflight:' .. chosen
 redis.call('ZADD', key, now + ttl, lease)
 redis.call('PEXPIRE', key, ttl)
+if gate ~= '' then
+  if conc > 0 then
+    key = prefix .. ':keyleases:' .. gate
+    redis.call('ZADD', key, now + ttl, lease)
+    redis.call('PEXPIRE', key, ttl)
+  end
+  if rpm > 0 and check then
+    key = prefix .. ':keyrpm:' .. gate
+    redis.call('ZADD', key, now, lease)
+    redis.call('PEXPIRE', key, 60000)
+  end
+end
 return {chosen, '-1', tostring(full)}
 """
+)
 
 # A cooldown only ever grows: a short one (a 429 with a small Retry-After) arriving after a long one
 # (a quota reset an hour away) must not cut it short.
@@ -75,20 +132,33 @@ return 0
 
 # ARGV: now, ttl, the number of leases to release, their (account, lease) pairs, then the pairs to
 # renew. A lease is renewed only while it is still held: an expired one is not brought back.
-_LEASES = """
+_LEASES = (
+    _RELEASE_KEY_SLOT
+    + """
 local prefix, now, ttl, released = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local first = 4 + 2 * released
-for i = 4, first - 1, 2 do redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1]) end
+for i = 4, first - 1, 2 do
+  redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1])
+  release_key_slot(prefix, ARGV[i + 1])
+end
 local renewed = 0
 for i = first, #ARGV, 2 do
   local key = prefix .. ':inflight:' .. ARGV[i]
-  if redis.call('ZADD', key, 'XX', 'CH', now + ttl, ARGV[i + 1]) == 1 then
+  local lease = ARGV[i + 1]
+  if redis.call('ZADD', key, 'XX', 'CH', now + ttl, lease) == 1 then
     redis.call('PEXPIRE', key, ttl)
     renewed = renewed + 1
+    local slash = string.find(lease, '/', 1, true)
+    if slash then
+      key = prefix .. ':keyleases:' .. string.sub(lease, 1, slash - 1)
+      redis.call('ZADD', key, 'XX', now + ttl, lease)
+      redis.call('PEXPIRE', key, ttl)
+    end
   end
 end
 return renewed
 """
+)
 
 Lease = tuple[str, str]  # (account_id, lease_id)
 
@@ -113,6 +183,8 @@ class Pick:
     account_id: str | None
     cooling_until_ms: int | None  # earliest end of a cooldown, when every candidate is cooling
     full: int
+    refused: str | None = None  # the key's limit that refused the call (keys/limits.py)
+    retry_after_ms: int | None = None  # when that limit lets a call through again, where known
 
 
 class Picks(Protocol):
@@ -120,7 +192,12 @@ class Picks(Protocol):
     `fallback.FallbackPicker`, which uses the first while Redis answers and the second while not."""
 
     async def pick(
-        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+        self,
+        lease_id: str,
+        candidates: Sequence[tuple[str, int, int]],
+        *,
+        release: Sequence[Lease] = (),
+        gate: Gate | None = None,
     ) -> Pick: ...
 
     async def settle(self, *, release: Sequence[Lease] = (), renew: Sequence[Lease] = ()) -> int: ...
@@ -130,6 +207,20 @@ class Picks(Protocol):
     async def end_cooldown(self, account_id: str) -> None: ...
 
     async def live(self, account_ids: Sequence[str]) -> dict[str, Live]: ...
+
+
+_NO_GATE = ("", "0", 0, 0, 0, "")
+
+
+def _gate_args(gate: Gate) -> tuple:
+    return (
+        gate.key_id,
+        "1" if gate.check else "0",
+        gate.requests_per_minute or 0,
+        gate.concurrency or 0,
+        gate.tokens_per_day or 0,
+        gate.day.isoformat(),
+    )
 
 
 class Picker:
@@ -143,9 +234,15 @@ class Picker:
         self._cool_down = redis.register_script(_COOL_DOWN)
 
     async def pick(
-        self, lease_id: str, candidates: Sequence[tuple[str, int, int]], *, release: Sequence[Lease] = ()
+        self,
+        lease_id: str,
+        candidates: Sequence[tuple[str, int, int]],
+        *,
+        release: Sequence[Lease] = (),
+        gate: Gate | None = None,
     ) -> Pick:
-        """Release `release`, then pick one of (account_id, weight, cap) and lease it as `lease_id`."""
+        """Release `release`, check the key's `gate`, then pick one of (account_id, weight, cap) and
+        lease it as `lease_id`."""
         args: list = [
             int(time.time() * 1000),
             self._ttl_ms,
@@ -153,6 +250,7 @@ class Picker:
             self._prefix,
             random.random(),
             len(release),
+            *(_NO_GATE if gate is None else _gate_args(gate)),
         ]
         for pair in release:
             args += pair
@@ -161,9 +259,19 @@ class Picker:
         try:
             # EVALSHA straight through `execute_command`: redis-py's script wrapper costs ~40 µs more
             # per call, and this runs once per client call (bench/).
-            chosen, earliest, full = await self._redis.execute_command("EVALSHA", self._pick_sha, 0, *args)
+            reply = await self._redis.execute_command("EVALSHA", self._pick_sha, 0, *args)
         except NoScriptError:  # a restarted or flushed Redis: the wrapper loads it again
-            chosen, earliest, full = await self._pick(args=args)
+            reply = await self._pick(args=args)
+        if len(reply) > 3:
+            limit, retry_after_ms = reply[3], int(reply[4])
+            return Pick(
+                None,
+                None,
+                0,
+                refused=limit.decode() if isinstance(limit, bytes) else limit,
+                retry_after_ms=retry_after_ms if retry_after_ms >= 0 else None,
+            )
+        chosen, earliest, full = reply
         chosen = chosen.decode() if isinstance(chosen, bytes) else chosen
         earliest = int(earliest)
         return Pick(

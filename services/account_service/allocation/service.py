@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
-
-from prometheus_client import Counter, Histogram
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from services.account_service.allocation import dreamina
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
-from services.account_service.allocation.picker import Lease, Picks
+from services.account_service.allocation.picker import Lease, Pick, Picks
+from services.account_service.allocation.unavailable import UnavailableNotice
+from services.account_service.keys.limits import (
+    Gate,
+    LimitDefaults,
+    effective,
+    limit_reached,
+    model_allowed,
+    model_refused,
+)
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
-from shared.errors import Forbidden, InvalidRequest, NoAccountAvailable, Unauthenticated
+from services.account_service.metrics import REFUSED, count_allocation
+from shared.day_boundary import DayBoundary
+from shared.errors import Forbidden, NoAccountAvailable, RateLimited, Unauthenticated
 
-ALLOCATIONS = Counter("poolgate_allocations_total", "Allocation answers", ["result"])
-ALLOCATION_SECONDS = Histogram(
-    "poolgate_allocation_seconds",
-    "Time to answer an allocation",
-    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25),
-)
+_NO_DAY = date(1970, 1, 1)  # the day a gate without a tokens limit carries (the script never reads it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +39,39 @@ class AllocationRequest:
     release: tuple[Lease, ...] = ()  # leases the caller has finished with, released before the pick
     # Formats to choose from first (pass-through, native); the others only when none of these is free.
     prefer: tuple[str, ...] = ()
+    # Another attempt of a client call already let through: the key's limits neither refuse nor count it.
+    retry: bool = False
 
 
 class Allocator:
-    def __init__(self, *, index: AccountIndex, keys: KeyStore, picker: Picks, public_pool: bool) -> None:
+    def __init__(
+        self,
+        *,
+        index: AccountIndex,
+        keys: KeyStore,
+        picker: Picks,
+        public_pool: bool,
+        unavailable: UnavailableNotice | None = None,
+        limit_defaults: LimitDefaults | None = None,
+        days: DayBoundary | None = None,
+    ) -> None:
         self._index = index
         self._keys = keys
         self._picker = picker
         self._public_pool = public_pool
+        self._unavailable = unavailable
+        self._defaults = limit_defaults or LimitDefaults()
+        self._days = days or DayBoundary()
+        self._today: tuple[date, datetime, datetime] | None = None  # (today, its start, the next day's)
 
     async def allocate(self, request: AllocationRequest) -> dict:
         started = time.perf_counter()
         try:
             answer = await self._allocate(request)
-        except (Unauthenticated, Forbidden, NoAccountAvailable, InvalidRequest) as exc:
-            ALLOCATIONS.labels(type(exc).__name__).inc()
+        except REFUSED as exc:
+            count_allocation(exc, time.perf_counter() - started)
             raise
-        ALLOCATIONS.labels("ok").inc()
-        ALLOCATION_SECONDS.observe(time.perf_counter() - started)
+        count_allocation(None, time.perf_counter() - started)
         return answer
 
     async def authenticate(self, api_key: str) -> KeyIdentity:
@@ -64,12 +84,48 @@ class Allocator:
         return identity
 
     async def models(self, api_key: str) -> ChatModels:
-        """The chat models the key's pool can serve (the accounts allocation would consider)."""
+        """The chat models the key's pool can serve (the accounts allocation would consider), those
+        the key may call."""
         identity = await self.authenticate(api_key)
-        return chat_models(self._index.pool(owner_id=str(identity.user_id), public_pool=self._public_pool))
+        found = chat_models(self._index.pool(owner_id=str(identity.user_id), public_pool=self._public_pool))
+        if identity.allowed_models:
+            allowed = [m for m in found.models if model_allowed(identity.allowed_models, m)]
+            found = replace(found, models=allowed)
+        return found
+
+    def _gate(self, identity: KeyIdentity, *, retry: bool) -> Gate | None:
+        """The key's counted limits for the pick script; None when it has none."""
+        defaults = self._defaults
+        rpm = effective(identity.requests_per_minute, defaults.requests_per_minute)
+        concurrency = effective(identity.concurrency, defaults.concurrency)
+        tokens = effective(identity.tokens_per_day, defaults.tokens_per_day)
+        if rpm is None and concurrency is None and tokens is None:
+            return None
+        today = self._current_day() if tokens is not None else _NO_DAY
+        return Gate(str(identity.id), not retry, rpm, concurrency, tokens, today)
+
+    def _current_day(self) -> date:
+        """The configured day now; worked out again only when the next one begins (time zones are
+        slow to convert, and this runs per call)."""
+        now = self._days.now()
+        if self._today is None or not (self._today[1] <= now < self._today[2]):
+            day = self._days.day_of(now)
+            self._today = (day, self._days.start_of(day), self._days.next_start(now))
+        return self._today[0]
+
+    def _refusal(self, pick: Pick, gate: Gate) -> RateLimited:
+        limit = pick.refused
+        value = getattr(gate, limit)
+        if pick.retry_after_ms is not None:
+            return limit_reached(limit, value, pick.retry_after_ms / 1000)
+        now = self._days.now()  # tokens per day: until the next day begins
+        return limit_reached(limit, value, (self._days.next_start(now) - now).total_seconds())
 
     async def _allocate(self, request: AllocationRequest) -> dict:
         identity = await self.authenticate(request.api_key)
+        if not model_allowed(identity.allowed_models, request.model):
+            await self._picker.settle(release=request.release)
+            raise model_refused(request.model or "")
         user_id = str(identity.user_id)
         pool = self._index.pool(owner_id=user_id, public_pool=self._public_pool)
         servable = [
@@ -88,27 +144,41 @@ class Allocator:
         candidates = [c for c in usable if c.id not in request.exclude]
         if not candidates:
             await self._picker.settle(release=request.release)
-            raise NoAccountAvailable(
-                self._nothing_configured(request, servable=len(servable), usable=len(usable))
-            )
-        lease_id = uuid.uuid4().hex
+            reason = self._nothing_configured(request, servable=len(servable), usable=len(usable))
+            if not usable:  # (every usable one already tried by this call is no pool-wide state)
+                self._refused(user_id, request, reason)
+            raise NoAccountAvailable(reason)
+        gate = self._gate(identity, retry=request.retry)
+        lease_id = uuid.uuid4().hex if gate is None else gate.lease_id(uuid.uuid4().hex)
         release = request.release
         for tier in self._tiers(candidates, request.prefer):
             pick = await self._picker.pick(
-                lease_id, [(c.id, c.weight, c.max_concurrency) for c in tier], release=release
+                lease_id, [(c.id, c.weight, c.max_concurrency) for c in tier], release=release, gate=gate
             )
             release = ()
+            if pick.refused is not None and gate is not None:
+                raise self._refusal(pick, gate)
             if pick.account_id is not None:
                 chosen = next(c for c in tier if c.id == pick.account_id)
                 break
         else:
-            raise self._nothing_free(pick, len(candidates))
+            refusal = self._nothing_free(pick, len(candidates))
+            if not request.exclude:
+                self._refused(user_id, request, refusal.message)
+            raise refusal
         return {
             "lease_id": lease_id,
             "key": {"id": str(identity.id), "user_id": user_id},
             "account": chosen.account,
             "upstream": chosen.upstream,
         }
+
+    def _refused(self, user_id: str, request: AllocationRequest, reason: str) -> None:
+        if self._unavailable is not None:
+            model = request.model or request.capability
+            self._unavailable.refused(
+                user_id=user_id, model=model, capability=request.capability, reason=reason
+            )
 
     @staticmethod
     def _tiers(candidates: list[Candidate], prefer: tuple[str, ...]) -> list[list[Candidate]]:

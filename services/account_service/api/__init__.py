@@ -10,7 +10,10 @@ from services.account_service.input_check import reject_unstorable_text
 from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
+from services.account_service.pool.endpoints import router as pool
+from services.account_service.usage.endpoints import router as usage
 from services.account_service.users.endpoints import router as users
+from services.account_service.webhooks.endpoints import router as webhooks
 
 router = APIRouter(
     prefix="/api/v1",
@@ -18,7 +21,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, jobs, users, keys):
+for part in (transfer, accounts, jobs, users, keys, webhooks, pool, usage):
     router.include_router(part)
 
 TAGS = [
@@ -30,4 +33,7 @@ TAGS = [
     {"name": "jobs", "description": "Long actions over many accounts: progress and per-account results"},
     {"name": "users", "description": "Users (admins) and the caller's own identity"},
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
+    {"name": "webhooks", "description": "Alerts by signed webhook: secrets shown once; delivery logs"},
+    {"name": "pool", "description": "The pool's health: which accounts can serve now, and why not"},
+    {"name": "usage", "description": "Calls, tokens and latency per hour, key, account and model"},
 ]

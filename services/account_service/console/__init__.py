@@ -21,12 +21,28 @@ from services.account_service.console.pages import (
     kiro,
     overview,
     pool,
+    usage,
     users,
+    webhooks,
 )
 from services.account_service.input_check import reject_unstorable_text
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(reject_unstorable_text)])
-for part in (auth, overview, accounts, kiro, custom, dreamina, keys, users, pool, events, jobs):
+for part in (
+    auth,
+    overview,
+    accounts,
+    kiro,
+    custom,
+    dreamina,
+    keys,
+    usage,
+    webhooks,
+    users,
+    pool,
+    events,
+    jobs,
+):
     router.include_router(part.router)
 
 

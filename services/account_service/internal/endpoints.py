@@ -50,7 +50,8 @@ def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
 
 async def allocate(state: State, body: Any) -> dict:
     """An account and its lease for `{api_key, capability, model, formats, prefer, exclude,
-    release}`; the leases in `release` are released before the pick."""
+    release, retry}`; the leases in `release` are released before the pick; `retry` marks another
+    attempt of a client call already let through (the key's limits do not count it again)."""
     api_key = _keyed(body)
     formats = body.get("formats")
     return await state.allocator.allocate(
@@ -62,6 +63,7 @@ async def allocate(state: State, body: Any) -> dict:
             exclude=frozenset(body.get("exclude") or ()),
             release=_leases(body, "release"),
             prefer=tuple(body.get("prefer") or ()),
+            retry=body.get("retry") is True,
         )
     )
 

@@ -6,37 +6,65 @@ from uuid import UUID
 
 import asyncpg
 
-from services.account_service.keys.schemas import ApiKey, CallerRecord, KeyIdentity
+from services.account_service.keys.schemas import ApiKey, CallerRecord, KeyIdentity, KeyLimits
 
-_COLUMNS = "id, user_id, name, prefix, enabled, request_count, last_used_at, created_at"
+_LIMITS = "requests_per_minute, concurrency, tokens_per_day, allowed_models"
+_KEY_LIMITS = "k.requests_per_minute, k.concurrency, k.tokens_per_day, k.allowed_models"
+_COLUMNS = f"id, user_id, name, prefix, enabled, request_count, last_used_at, created_at, {_LIMITS}"
 
 
 async def create(
-    conn: asyncpg.Connection, *, user_id: UUID, name: str | None, prefix: str, key_hash: bytes
+    conn: asyncpg.Connection,
+    *,
+    user_id: UUID,
+    name: str | None,
+    prefix: str,
+    key_hash: bytes,
+    limits: KeyLimits | None = None,
 ) -> ApiKey:
+    limits = limits or KeyLimits()
     row = await conn.fetchrow(
-        "INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)"
-        f" RETURNING {_COLUMNS}",
+        f"INSERT INTO api_keys (user_id, name, prefix, key_hash, {_LIMITS})"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
         user_id,
         name,
         prefix,
         key_hash,
+        limits.requests_per_minute,
+        limits.concurrency,
+        limits.tokens_per_day,
+        limits.allowed_models,
+    )
+    return ApiKey(**row)
+
+
+_UPDATABLE = ("name", *KeyLimits.model_fields)
+
+
+async def update(conn: asyncpg.Connection, *, key_id: UUID, changes: dict[str, object]) -> ApiKey:
+    """Set the named columns (a key's name and limits) to the values given."""
+    columns = [c for c in _UPDATABLE if c in changes]
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+    row = await conn.fetchrow(
+        f"UPDATE api_keys SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
+        key_id,
+        *(changes[c] for c in columns),
     )
     return ApiKey(**row)
 
 
 async def identity_by_hash(conn: asyncpg.Connection, *, key_hash: bytes) -> KeyIdentity | None:
     row = await conn.fetchrow(
-        "SELECT k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin"
-        " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
+        "SELECT k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin,"
+        f" {_KEY_LIMITS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
         key_hash,
     )
     return KeyIdentity(**row) if row else None
 
 
 _IDENTITY = (
-    "SELECT k.key_hash, k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin"
-    " FROM api_keys k JOIN users u ON u.id = k.user_id"
+    "SELECT k.key_hash, k.id, k.user_id, k.enabled, u.disabled_at IS NOT NULL AS user_disabled, u.is_admin,"
+    f" {_KEY_LIMITS} FROM api_keys k JOIN users u ON u.id = k.user_id"
 )
 
 

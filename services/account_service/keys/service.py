@@ -5,7 +5,7 @@ from uuid import UUID
 import asyncpg
 
 from services.account_service.keys import hashing, repository
-from services.account_service.keys.schemas import ApiKey, Caller
+from services.account_service.keys.schemas import ApiKey, Caller, KeyLimits, KeyUpdate
 from services.account_service.outbox.writer import record
 from services.account_service.users.schemas import Actor
 from services.account_service.users.service import get_user, owner_scope
@@ -14,7 +14,7 @@ from shared.messages.contracts import ApiKeyChanged
 
 
 async def create_key(
-    conn: asyncpg.Connection, *, username: str, name: str | None = None
+    conn: asyncpg.Connection, *, username: str, name: str | None = None, limits: KeyLimits | None = None
 ) -> tuple[ApiKey, str]:
     """Returns the stored key and its plaintext, which is never stored and shown only now."""
     user = await get_user(conn, username=username)
@@ -25,6 +25,7 @@ async def create_key(
         name=name,
         prefix=hashing.display_prefix(plaintext),
         key_hash=hashing.key_hash(plaintext),
+        limits=limits,
     )
     await record(conn, ApiKeyChanged(key_id=str(key.id), user_id=str(user.id)))
     return key, plaintext
@@ -63,10 +64,29 @@ async def page_of_keys(
     return keys, await repository.count(conn, user_id=user_id)
 
 
-async def _owned(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID) -> ApiKey:
+async def _owned(conn: asyncpg.Connection, *, actor: Actor | None, key_id: UUID) -> ApiKey:
+    """The key, if the actor may see it (None: the operator, through the CLI, sees every key)."""
     key = await repository.get(conn, key_id=key_id)
-    if key is None or not actor.may_see(key.user_id):
+    if key is None or (actor is not None and not actor.may_see(key.user_id)):
         raise NotFound("no such API key", param="key_id")
+    return key
+
+
+async def get_key(conn: asyncpg.Connection, *, actor: Actor, key_id: UUID) -> ApiKey:
+    return await _owned(conn, actor=actor, key_id=key_id)
+
+
+async def update_key(
+    conn: asyncpg.Connection, *, actor: Actor | None, key_id: UUID, update: KeyUpdate
+) -> ApiKey:
+    """Change the fields `update` was given (a limit given as null goes back to the default). Every
+    replica reloads the key on `api_key.changed`, so new limits hold everywhere at once."""
+    key = await _owned(conn, actor=actor, key_id=key_id)
+    changes = {field: getattr(update, field) for field in update.model_fields_set}
+    if all(getattr(key, field) == value for field, value in changes.items()):
+        return key
+    key = await repository.update(conn, key_id=key_id, changes=changes)
+    await record(conn, ApiKeyChanged(key_id=str(key.id), user_id=str(key.user_id)))
     return key
 
 

@@ -66,6 +66,11 @@ class KeyStore:
         self._put(digest, identity)
         return identity
 
+    def by_id(self, key_id: UUID) -> KeyIdentity | None:
+        """A key known to this replica, by its id (the usage consumer's view of its limits)."""
+        digest = self._hash_of.get(key_id)
+        return self._by_hash.get(digest) if digest is not None else None
+
     async def reload(self, *, key_id: UUID | None = None, user_id: UUID | None = None) -> None:
         """Read one key, or one user's keys, again (changed, disabled or deleted)."""
         found = await repository.identities(self._pool, key_id=key_id, user_id=user_id)

@@ -11,16 +11,15 @@ import asyncio
 import contextlib
 
 import asyncpg
-from prometheus_client import Counter
 
 from services.account_service.db import connect
+from services.account_service.metrics import OUTBOX_RELAY_FAILURES as RELAY_FAILURES
+from services.account_service.metrics import OUTBOX_RELAYED as RELAYED
 from services.account_service.outbox import repository
 from shared.logging import get_logger
 from shared.messages import Broker, Envelope
 
 log = get_logger(__name__)
-RELAYED = Counter("poolgate_outbox_relayed_total", "Outbox events confirmed by RabbitMQ")
-RELAY_FAILURES = Counter("poolgate_outbox_relay_failures_total", "Outbox relay rounds that failed")
 
 
 class OutboxRelay:

@@ -13,6 +13,7 @@ announces credentials that expire soon and brings exhausted accounts back at the
   account that can and whose sessionid is dead or about to expire. The day's pass is marked in
   Redis, so it runs once per day whichever replica leads; one missed (Redis away, no leader at
   that time) runs later the same day.
+* Hourly usage rollups older than `usage_retention_days` are deleted, at most once an hour.
 * With Redis away a pass announces nothing (it cannot tell what it announced already) but still
   reactivates; a failed pass is logged and the next one runs on time.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time as monotonic
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 import asyncpg
@@ -29,6 +31,7 @@ from redis.asyncio import Redis
 from services.account_service.accounts import repository as accounts
 from services.account_service.db import connect
 from services.account_service.outbox.writer import record
+from services.account_service.usage import repository as usage
 from shared.logging import get_logger
 from shared.messages.contracts import AccountRefreshDue, AccountStatusChanged
 from shared.outages import is_unavailable
@@ -39,6 +42,7 @@ _LOCK_ID = 0x7377656570  # "sweep"
 KIRO_WINDOW = timedelta(minutes=10)
 DREAMINA_WINDOW = timedelta(hours=24)
 _DAILY_MARK_TTL_S = 2 * 24 * 3600
+_PRUNE_USAGE_EVERY_S = 3600.0
 
 
 class Sweeper:
@@ -54,6 +58,7 @@ class Sweeper:
         lock_id: int = _LOCK_ID,
         daily_check: time | None = None,
         zone: tzinfo = UTC,
+        usage_retention_days: int = 400,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
@@ -64,6 +69,8 @@ class Sweeper:
         self._lock_id = lock_id
         self._daily_check = daily_check
         self._zone = zone
+        self._usage_retention = timedelta(days=usage_retention_days)
+        self._usage_pruned_at: float | None = None
         self._task: asyncio.Task | None = None
         self.is_leader = False
 
@@ -92,6 +99,7 @@ class Sweeper:
                     if self.is_leader:
                         await self.sweep_once()
                         await self.revalidate_daily()
+                        await self._prune_usage_hourly()
                 except Exception as exc:  # the sweeper outlives any one failed pass
                     if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
                         log.warning("sweeper.failed", error=repr(exc))
@@ -147,6 +155,22 @@ class Sweeper:
         if announced:
             log.info("sweeper.refresh_due", count=announced)
         return announced
+
+    async def _prune_usage_hourly(self) -> None:
+        now = monotonic.monotonic()
+        if self._usage_pruned_at is not None and now - self._usage_pruned_at < _PRUNE_USAGE_EVERY_S:
+            return
+        await self.prune_usage()
+        self._usage_pruned_at = now
+
+    async def prune_usage(self, now: datetime | None = None) -> int:
+        """Deletes the usage rollups of hours older than the retention; returns how many rows."""
+        before = (now or datetime.now(UTC)) - self._usage_retention
+        async with self._pool.acquire() as conn:
+            deleted = await usage.delete_before(conn, before=before)
+        if deleted:
+            log.info("sweeper.usage_pruned", rows=deleted, before=before.isoformat())
+        return deleted
 
     async def revalidate_daily(self, now: datetime | None = None) -> int:
         """The day's revalidation of every Dreamina account, once its time has come; returns how

@@ -1,8 +1,11 @@
 """Consumes `usage.recorded`: keeps live health, acts on outcomes, and adds the outcomes to the
 account and key counters in one statement per batch (never a row per request), today's calls per
 account among them: a call counts in the day it happened (its `occurred_at`, in the configured day of
-shared/day_boundary.py), and the first call of a new day starts the account's count again. It releases
-nothing: the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
+shared/day_boundary.py), and the first call of a new day starts the account's count again. The same
+transaction adds the batch to the hourly rollups (`usage_hourly`, rollup.py), also in one statement.
+It releases nothing: the proxy releases each lease directly when its attempt ends (`/internal/v1/leases`).
+Each key's tokens of the day go to Redis after the commit too, for its tokens-per-day limit
+(keys/tokens.py); the batch that reaches the limit publishes `api_key.limit_reached` through the outbox.
 
 Exactly once: each AMQP message's id is claimed in the same transaction as its counts
 (`inbox.py`), so a message delivered again is skipped and every counted call is counted once. Live
@@ -18,8 +21,9 @@ retries the whole batch through the delayed retry queue.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -29,13 +33,16 @@ from services.account_service.accounts.service import change_status
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picks
 from services.account_service.keys import repository as keys
+from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
 from services.account_service.usage import outcomes
+from services.account_service.usage import repository as usage_rollups
 from services.account_service.usage.inbox import Inbox
+from services.account_service.usage.rollup import roll_up
 from shared.day_boundary import DayBoundary
 from shared.logging import get_logger
 from shared.messages.broker import Delivery
-from shared.messages.contracts import AccountCredentialRejected, UsageRecorded
+from shared.messages.contracts import AccountCredentialRejected, ApiKeyLimitReached, UsageRecorded
 from shared.messages.topology import USAGE_QUEUE
 from shared.outages import is_unavailable
 
@@ -68,11 +75,22 @@ class _Tally:
 
 
 class UsageConsumer:
-    def __init__(self, *, pool: asyncpg.Pool, picker: Picks, health: Health, days: DayBoundary) -> None:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        picker: Picks,
+        health: Health,
+        days: DayBoundary,
+        tokens: KeyTokens | None = None,
+        tokens_limit: Callable[[str], int | None] = lambda key_id: None,
+    ) -> None:
         self._pool = pool
         self._picker = picker
         self._health = health
         self._days = days
+        self._tokens = tokens
+        self._tokens_limit = tokens_limit  # a key's tokens per day (its own or the default), by key id
         self._inbox = Inbox(QUEUE)
 
     async def handle(self, deliveries: list[Delivery]) -> None:
@@ -94,10 +112,44 @@ class UsageConsumer:
             await self._cool_rate_limited([u for u, _ in usages])  # kept in memory while Redis is away
             try:
                 await self._live_health([u for u, _ in usages])
+                await self._count_tokens(usages)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 log.warning("usage.health_skipped", count=len(usages), error=exc.__class__.__name__)
+
+    async def _count_tokens(self, usages: list[tuple[UsageRecorded, datetime]]) -> None:
+        """Add the batch's tokens to each key's day in Redis (keys/tokens.py); a key that reached its
+        tokens per day is announced as `api_key.limit_reached`, once per key and day."""
+        if self._tokens is None:
+            return
+        counts: dict[tuple[str, date], tuple[int, int | None]] = {}
+        users: dict[str, str] = {}
+        for usage, at in usages:
+            tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+            if tokens > 0:
+                day_key = (usage.api_key_id, self._days.day_of(at))
+                before = counts.get(day_key, (0, None))[0]
+                counts[day_key] = (before + tokens, self._tokens_limit(usage.api_key_id))
+                users[usage.api_key_id] = usage.user_id
+        reached = await self._tokens.add(counts)
+        if not reached:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            for key_id, day in reached:
+                limit = counts[(key_id, day)][1] or 0
+                await record(
+                    conn,
+                    ApiKeyLimitReached(
+                        key_id=key_id,
+                        user_id=users[key_id],
+                        limit="tokens_per_day",
+                        value=limit,
+                        day=day,
+                        resets_at=self._days.start_of(day + timedelta(days=1)),
+                    ),
+                )
+                log.info("api_key.limit_reached", key_id=key_id, limit="tokens_per_day", value=limit)
 
     async def _cool_rate_limited(self, usages: list[UsageRecorded]) -> None:
         for usage in usages:
@@ -175,6 +227,7 @@ class UsageConsumer:
             counts=[t[0] for t in per_key.values()],
             last_used=[t[1] for t in per_key.values()],
         )
+        await usage_rollups.add_hourly(conn, groups=roll_up(usages))
 
 
 def _codes(usage: UsageRecorded) -> dict[str, int | None]:

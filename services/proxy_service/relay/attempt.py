@@ -146,7 +146,7 @@ class Attempt:
                 upstream_code=upstream_code,
             )
         )
-        metrics.count_attempt(outcome)
+        metrics.count_attempt(outcome, allocation.account_kind, allocation.upstream.format)
 
     def _prepare(self, correlation_id: str | None) -> UpstreamCall | Response | Failure:
         try:
@@ -187,7 +187,7 @@ class Attempt:
                 )
             self.first_byte = perf_counter()
             self.upstream_s = self.first_byte - sent
-            metrics.FIRST_BYTE_SECONDS.observe(self.upstream_s)
+            metrics.observe_first_byte(self.allocation.account_kind, self.upstream_s)
             status = resp.status
             if self.req.stream and 200 <= status < 300:
                 return RelayStream(resp, bridge=call.bridge, attempt=self, drain=deps.drain)

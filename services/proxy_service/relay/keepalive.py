@@ -41,11 +41,12 @@ def ping_event(fmt: ClientFormat) -> bytes:
 class KeepAliveStream(Response):
     def __init__(
         self,
-        answer: Coroutine[Any, Any, Response],
+        answer: Coroutine[Any, Any, tuple[Response, str]],  # and the answering account's kind
         *,
         fmt: ClientFormat,
         after_s: float,
         interval_s: float,
+        in_flight: metrics.InFlight | None = None,
         drain: Drain | None = None,
     ) -> None:
         self.status_code = 200
@@ -55,12 +56,15 @@ class KeepAliveStream(Response):
         self._fmt = fmt
         self._after_s = after_s
         self._interval_s = max(interval_s, 0.01)
+        self._in_flight = in_flight
         self._drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.ensure_future(self._answer)
         gone = asyncio.ensure_future(disconnected(receive))
         ended = asyncio.ensure_future((self._drain.ended if self._drain else asyncio.Event()).wait())
+        if self._in_flight is not None:
+            self._in_flight.count += 1
         try:
             done, _ = await asyncio.wait(
                 (task, gone, ended), timeout=self._after_s, return_when=asyncio.FIRST_COMPLETED
@@ -70,18 +74,18 @@ class KeepAliveStream(Response):
             if ended in done and task not in done:
                 assert self._drain is not None
                 refusal = self._drain.refusal(self._fmt)
-                metrics.count_request(self._fmt.route, refusal.status_code)
+                metrics.count_request(self._fmt.route, self._fmt.name, refusal.status_code)
                 await refusal(scope, receive, send)
                 return
             if done:
                 gone.cancel()
-                response = task.result()
-                metrics.count_request(self._fmt.route, response.status_code)
+                response, kind = task.result()
+                metrics.count_request(self._fmt.route, self._fmt.name, response.status_code, kind)
                 await response(scope, receive, send)
                 return
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            metrics.count_request(self._fmt.route, 200)
             if not await self._ping_until_answered(task, gone, ended, send):
+                metrics.count_request(self._fmt.route, self._fmt.name, 200)
                 if ended.done() and not gone.done():
                     assert self._drain is not None
                     error = self._drain.stream_error(self._fmt)
@@ -89,7 +93,8 @@ class KeepAliveStream(Response):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             gone.cancel()
-            response = task.result()
+            response, kind = task.result()
+            metrics.count_request(self._fmt.route, self._fmt.name, 200, kind)
             if isinstance(response, RelayStream):
                 await response.send_body(receive, send)
                 return
@@ -99,10 +104,16 @@ class KeepAliveStream(Response):
         finally:
             gone.cancel()
             ended.cancel()
+            if self._in_flight is not None:
+                self._in_flight.count -= 1
             await _settle(task)
 
     async def _ping_until_answered(
-        self, task: asyncio.Future[Response], gone: asyncio.Future[None], ended: asyncio.Future, send: Send
+        self,
+        task: asyncio.Future[tuple[Response, str]],
+        gone: asyncio.Future[None],
+        ended: asyncio.Future,
+        send: Send,
     ) -> bool:
         """Ping until the loop answers (True), or the client leaves or the drain deadline passes
         (False: the loop is cancelled)."""
@@ -118,13 +129,13 @@ class KeepAliveStream(Response):
                 return False
 
 
-async def _settle(task: asyncio.Future[Response]) -> None:
+async def _settle(task: asyncio.Future[tuple[Response, str]]) -> None:
     """Cancel a loop nobody waits for any more; an upstream it already found is dropped unread."""
     if not task.done():
         task.cancel()
         await asyncio.wait((task,))
     if task.cancelled() or task.exception() is not None:
         return
-    response = task.result()
+    response, _ = task.result()
     if isinstance(response, RelayStream):
         response.abandon()  # a no-op once it was relayed

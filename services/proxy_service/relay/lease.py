@@ -29,6 +29,7 @@ import random
 from services.proxy_service.metrics import LEASES_HELD
 from shared.internal_client import InternalClient
 from shared.logging import get_logger
+from shared.metrics import sampled
 
 log = get_logger(__name__)
 
@@ -53,7 +54,7 @@ class Leases:
         self._all_landed.set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        LEASES_HELD.set_function(lambda: len(self._held))
+        sampled(LEASES_HELD, lambda: len(self._held))
 
     @property
     def held(self) -> int:

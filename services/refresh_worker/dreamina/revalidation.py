@@ -26,6 +26,7 @@ from services.refresh_worker.dreamina.decisions import DreaminaAccount, Step
 from services.refresh_worker.dreamina.failures import LoginFailure, LoginTimeout, Session
 from services.refresh_worker.dreamina.jimeng import Jimeng, JimengUnavailable
 from services.refresh_worker.dreamina.login import Login
+from services.refresh_worker.metrics import login_result, refresh_result
 from services.refresh_worker.settings import RefreshWorkerSettings
 from services.refresh_worker.storing import store_credentials
 from shared.errors import NotFound
@@ -37,6 +38,13 @@ log = get_logger(__name__)
 
 Publish = Callable[[Event], Awaitable[object]]
 _RENEWED_AT_TTL_S = 24 * 3600
+# A revalidation's result by its decision (a login's own result is counted as a login).
+_RESULTS = {
+    Step.KEEP: "live",
+    Step.KEEP_DEAD: "dead_kept",
+    Step.INVALIDATE: "invalidated",
+    Step.LOGIN: "login",
+}
 DEAD_CN = "the upstream says the sessionid is dead; a cn account cannot log in, so it stays in the pool"
 DEAD_NO_LOGIN = "the upstream says the sessionid is dead, and the account cannot log in (no password)"
 
@@ -97,11 +105,13 @@ class DreaminaRevalidator:
             account = DreaminaAccount.from_read(await self._internal.account_credentials(event.account_id))
         except NotFound:
             log.info("dreamina.account_gone", account_id=event.account_id, trigger=event.TYPE)
+            refresh_result("dreamina", "account_gone")
             return
         renewed_at = await self._stamp("renewed_at", account.id)
         skip = decisions.skip_reason(event, occurred_at=occurred_at, account=account, renewed_at=renewed_at)
         if skip:
             log.info("dreamina.skipped", account_id=account.id, trigger=event.TYPE, reason=skip)
+            refresh_result("dreamina", "skipped")
             return
         live = await self._is_live(account)
         held_back = not decisions.is_manual(event) and await self._stamp("login_failed_at", account.id)
@@ -113,6 +123,7 @@ class DreaminaRevalidator:
             retry_held_back=bool(held_back),
         )
         log.info("dreamina.checked", account_id=account.id, trigger=event.TYPE, live=live, step=step.value)
+        refresh_result("dreamina", _RESULTS[step])
         if step is Step.KEEP:
             await self._checks.record(
                 account.id, "revalidation", True, "the sessionid is live", credits_of=account.token
@@ -131,6 +142,7 @@ class DreaminaRevalidator:
         try:
             return await self._jimeng.is_live(account.token)
         except JimengUnavailable as exc:
+            refresh_result("dreamina", "check_unavailable")
             reason = f"could not check the sessionid: {exc.reason}"
             await self._checks.record(account.id, "revalidation", False, reason)
             await self._failed(account.id, reason, final=False)
@@ -145,8 +157,11 @@ class DreaminaRevalidator:
                 password=account.password,
             )
         except LoginFailure as exc:
+            transient = exc.transient and not isinstance(exc, LoginTimeout)
+            login_result("dreamina", "transient_failure" if transient else "failed")
             await self._login_failed(account, exc, dead=dead)
             return
+        login_result("dreamina", "logged_in")
         await self._store(account.id, session)
         fresh = DreaminaAccount.from_read(await self._internal.account_credentials(account.id))
         await self._checks.record(

@@ -89,12 +89,10 @@ def publish_usage(api: Api, account_id: str, outcome: str, **fields) -> None:
                 UsageRecorded(
                     lease_id=uuid.uuid4().hex,
                     account_id=account_id,
-                    api_key_id=str(uuid.uuid4()),
-                    user_id=str(uuid.uuid4()),
                     model=CLAUDE_MODEL,
                     outcome=outcome,
                     latency_ms=5.0,
-                    **fields,
+                    **{"api_key_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())} | fields,
                 )
             )
         finally:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.account_service.sweeper.service import Sweeper
 from services.refresh_worker.dreamina.revalidation import DEAD_CN, DEAD_NO_LOGIN
@@ -39,6 +40,10 @@ def _sweeper(h: Harness, **kwargs) -> Sweeper:
     )
 
 
+def _counted(metric: str, result: str) -> float:
+    return REGISTRY.get_sample_value(metric, {"kind": "dreamina", "result": result}) or 0.0
+
+
 async def _allocated(h: Harness, key: str, sessionid: str, region: str) -> bool:
     """An image allocation for the key's pool carries this stored sessionid and its region (the proxy
     puts the region's prefix in front), once the allocation index shows it."""
@@ -55,12 +60,14 @@ async def test_a_dead_us_account_with_a_password_is_logged_in_again_and_its_new_
     key = await h.user()
     old, new = _sid(), _sid()
     await h.token(new, region="us", points=321)  # only the new session lives
+    logins = _counted("poolgate_worker_logins_total", "logged_in")
     account = await h.add(key, region="us", password=PASSWORD, sessionid=old)
     await h.login_account(account["email"], sessionid=new, expires_in_s=30 * 24 * 3600)
 
     refreshed = await h.outcome(account["id"], "account.refreshed")
 
     assert h.spy.calls.count(account["email"]) == 1
+    assert _counted("poolgate_worker_logins_total", "logged_in") == logins + 1
     stored = await h.stored(account["id"])
     assert stored["secrets"]["sessionid"] == new
     expires = datetime.fromisoformat(stored["credential_expires_at"])
@@ -97,11 +104,13 @@ async def test_an_account_added_with_a_password_and_no_sessionid_is_logged_in_an
 
 async def test_a_dead_us_account_without_a_password_becomes_invalid_with_the_reason(h):
     key = await h.user()
+    invalidated = _counted("poolgate_worker_refreshes_total", "invalidated")
     account = await h.add(key, region="us", password="", sessionid=_sid())
 
     failed = await h.outcome(account["id"], "account.refresh_failed")
 
     assert failed.data["final"] is True and failed.data["reason"] == DEAD_NO_LOGIN
+    assert _counted("poolgate_worker_refreshes_total", "invalidated") == invalidated + 1
     row = await h.row(account["id"])
     assert (row["status"], row["status_reason"]) == ("invalid", DEAD_NO_LOGIN)
     assert (row["last_check_kind"], row["last_check_ok"], row["last_check_reason"]) == (

@@ -1,4 +1,4 @@
-"""account_service's Dreamina schedule settings: the daily revalidation time and its zone."""
+"""account_service settings: the Dreamina schedule (daily revalidation time and zone), usage retention."""
 
 from __future__ import annotations
 
@@ -34,3 +34,12 @@ def test_an_unknown_zone_is_refused_naming_it():
     # The zone is the shared settings' day (shared/day_boundary.py), the same for every service.
     with pytest.raises(ValidationError, match=r"(?s)timezone.*unknown time zone 'Mars/Olympus'"):
         AccountServiceSettings(timezone="Mars/Olympus")
+
+
+def test_usage_rollups_are_kept_400_days_unless_the_environment_says_otherwise(monkeypatch):
+    monkeypatch.delenv("POOLGATE_USAGE_RETENTION_DAYS", raising=False)
+    assert AccountServiceSettings().usage_retention_days == 400
+    monkeypatch.setenv("POOLGATE_USAGE_RETENTION_DAYS", "30")
+    assert AccountServiceSettings().usage_retention_days == 30
+    with pytest.raises(ValidationError, match="usage_retention_days"):
+        AccountServiceSettings(usage_retention_days=0)

@@ -106,7 +106,10 @@ def test_healthz_answers_without_any_backend(client: TestClient) -> None:
 def test_metrics_are_exposed(client: TestClient) -> None:
     client.post("/v1/chat/completions", content=b"{}")
     text = client.get("/metrics").text
-    assert 'poolgate_proxy_requests_total{route="/v1/chat/completions",status="401"}' in text
+    assert (
+        'poolgate_proxy_requests_total{client_format="openai",kind="none",outcome="client_error",'
+        'route="/v1/chat/completions",status="401"}'
+    ) in text
 
 
 def test_the_body_is_not_needed_to_refuse_a_missing_key(client: TestClient) -> None:

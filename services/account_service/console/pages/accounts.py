@@ -25,6 +25,7 @@ from services.account_service.console.deps import ConsoleSession
 from services.account_service.console.i18n import _
 from services.account_service.console.pages.auth import local_target
 from services.account_service.deps import MAX_PAGE, Box, Days, LiveHealth, LivePicker, Tx
+from services.account_service.usage.service import sparklines
 from services.account_service.users.schemas import Actor
 from shared.errors import Unprocessable
 
@@ -103,6 +104,8 @@ async def section(
         kind=kind,
         kinds=tuple(PAGES),
         items=await service.present(conn, box, accounts, today=days.today()),
+        # Calls per hour of the last 24 hours, of the accounts on the page that had any.
+        sparks=await sparklines(conn, account_ids=[a.id for a in accounts], now=days.now()),
         total=total,
         q=query,
         regions=REGIONS[kind] if kind else ALL_REGIONS,

@@ -12,12 +12,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from prometheus_client import Gauge
 from starlette.responses import Response, StreamingResponse
 
 from services.account_service.console import sessions, web
 from services.account_service.console.deps import AdminSession
 from services.account_service.console.i18n import _
+from services.account_service.metrics import CONSOLE_EVENT_WATCHES
 from shared.errors import DependencyUnavailable, Unprocessable
 from shared.messages.contracts import EVENT_TYPES
 from shared.messages.envelope import Envelope
@@ -26,7 +26,7 @@ from shared.outages import is_unavailable
 
 router = APIRouter(prefix="/admin/events")
 
-WATCHING = Gauge("poolgate_console_event_watches", "Console pages watching the event stream now")
+WATCHING = CONSOLE_EVENT_WATCHES
 KEEPALIVE_S = 15.0
 ROWS_KEPT = 200
 Pattern = Annotated[str, Query(alias="type", max_length=MAX_PATTERN_LENGTH * 4)]

@@ -1,4 +1,5 @@
-"""API keys: create one, list them (prefix and use, never the key), enable, disable, delete.
+"""API keys: create one, list them (prefix and use, never the key), enable, disable, delete, and
+set a key's limits (keys/limits.py) on a page of its own.
 
 A new key's plaintext is shown once, in the page that answers the form (never in a URL or a
 redirect): PoolGate keeps only its hash. An admin sees every user's keys with an owner column, or one
@@ -16,13 +17,13 @@ from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from services.account_service.console import web
+from services.account_service.console import forms, web
 from services.account_service.console.deps import ConsoleSession
 from services.account_service.console.i18n import _
 from services.account_service.console.sessions import Session
 from services.account_service.deps import PageNumber, Tx
 from services.account_service.keys import service
-from services.account_service.keys.schemas import NAME_MAX_LENGTH, KeyCreate
+from services.account_service.keys.schemas import NAME_MAX_LENGTH, ApiKey, KeyCreate, KeyUpdate
 from services.account_service.users.service import resolve_owner, usernames
 from shared.errors import PoolGateError
 
@@ -65,6 +66,53 @@ async def create_key(
     key, plaintext = await service.create_key(conn, username=target.username, name=body.name)
     shown_once = {"created": key, "plaintext": plaintext}
     return await _render(request, conn, session, owner=user, status_code=201, **shown_once)
+
+
+LIMIT_FIELDS = ("requests_per_minute", "concurrency", "tokens_per_day", "allowed_models")
+
+
+def _limits_page(request: Request, key: ApiKey, *, status_code: int = 200, **form: object) -> Response:
+    values = {
+        field: ", ".join(value) if isinstance(value, list) else value
+        for field, value in key.model_dump(include=set(LIMIT_FIELDS)).items()
+    }
+    form = {"errors": {}, "values": values} | form
+    defaults = request.app.state.settings.key_limit_defaults
+    return web.render(request, "key_limits.html", status_code=status_code, k=key, defaults=defaults, **form)
+
+
+@router.get("/keys/{key_id}/limits")
+async def limits_form(request: Request, key_id: UUID, conn: Tx, session: ConsoleSession) -> Response:
+    return _limits_page(request, await service.get_key(conn, actor=session.actor, key_id=key_id))
+
+
+@router.post("/keys/{key_id}/limits")
+async def set_limits(
+    request: Request,
+    key_id: UUID,
+    conn: Tx,
+    session: ConsoleSession,
+    requests_per_minute: Annotated[str, Form(max_length=40)] = "",
+    concurrency: Annotated[str, Form(max_length=40)] = "",
+    tokens_per_day: Annotated[str, Form(max_length=40)] = "",
+    allowed_models: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    """Through `update_key`, as `PATCH /api/v1/keys/{id}`: an empty field is the operator's default
+    (for the models: any model)."""
+    key = await service.get_key(conn, actor=session.actor, key_id=key_id)
+    form = {
+        "requests_per_minute": requests_per_minute,
+        "concurrency": concurrency,
+        "tokens_per_day": tokens_per_day,
+        "allowed_models": allowed_models,
+    }
+    async with forms.attempt(conn, LIMIT_FIELDS) as tried:
+        change: dict[str, object] = {k: v.strip() or None for k, v in form.items() if k != "allowed_models"}
+        change["allowed_models"] = [m for m in allowed_models.replace("\n", ",").split(",") if m.strip()]
+        await service.update_key(conn, actor=session.actor, key_id=key_id, update=KeyUpdate(**change))
+    if tried.errors:
+        return _limits_page(request, key, status_code=422, errors=tried.errors, values=form)
+    return web.redirect("/keys?notice=updated", request=request)
 
 
 @router.post("/keys/{key_id}/enable")

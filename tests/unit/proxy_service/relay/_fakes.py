@@ -123,6 +123,7 @@ class FakeInternal:
         self.retry_after = retry_after
         self.calls: list[tuple[list[str], list[str]]] = []
         self.released: list[tuple[str, str]] = []  # leases released by allocations or settle calls
+        self.retries: list[bool] = []  # each allocation's `retry` (not the call's first attempt)
 
     async def allocate(
         self,
@@ -134,8 +135,10 @@ class FakeInternal:
         exclude: list[str],
         release: list[tuple[str, str]] | None = None,
         prefer: list[str] | None = None,
+        retry: bool = False,
     ) -> Allocation:
         self.calls.append((list(prefer or ()), list(exclude)))
+        self.retries.append(retry)
         self.released += release or []
         for allowed in (prefer or formats, formats):
             for account_id, fmt in self.accounts:

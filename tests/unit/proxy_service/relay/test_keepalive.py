@@ -23,9 +23,9 @@ def keepalive(answer, fmt: ClientFormat = CLAUDE) -> KeepAliveStream:
     return KeepAliveStream(answer, fmt=fmt, after_s=AFTER_S, interval_s=INTERVAL_S)
 
 
-async def later(response: Response, delay_s: float) -> Response:
+async def later(response: Response, delay_s: float) -> tuple[Response, str]:
     await asyncio.sleep(delay_s)
-    return response
+    return response, "custom_api"
 
 
 def error(status: int, body: dict) -> RawResponse:

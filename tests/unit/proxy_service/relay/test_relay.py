@@ -18,6 +18,7 @@ from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.settings import ProxySettings
 from services.proxy_service.upstreams.custom_api import CustomApiUpstream
 from services.proxy_service.upstreams.kiro import KiroUpstream
+from shared.errors import RateLimited
 from tests.unit.proxy_service.relay._fakes import (
     HANG,
     Client,
@@ -145,6 +146,74 @@ async def test_the_other_format_serves_when_none_of_the_own_or_kiro_is_left() ->
     assert internal.calls == [(["claude", "kiro"], []), (["claude", "kiro"], ["cl-1"])]
     assert session.posts == ["cl-1", "oa-1"]
     assert outcomes(usage) == ["rate_limited", "success"]
+
+
+async def test_only_the_first_attempt_of_a_call_counts_against_the_keys_limits() -> None:
+    internal = FakeInternal(("cl-1", "claude"), ("cl-2", "claude"))
+    session = FakeSession({"cl-1": [failed(429, **{"retry-after-ms": "20"}), ok()], "cl-2": [failed(503)]})
+    response = await relay(internal, session, Recorder()).handle(client_request(), CLAUDE)
+    assert response.status_code == 200
+    assert internal.retries[0] is False
+    assert internal.retries[1:] and all(internal.retries[1:])  # failover and the try after the wait
+    await relay(internal, FakeSession({"cl-1": [ok()]}), Recorder()).handle(client_request(), CLAUDE)
+    assert internal.retries[-1] is False  # the next client call is a first attempt again
+
+
+async def test_a_keys_limit_is_the_clients_429_in_its_format_and_not_retried() -> None:
+    class LimitedInternal(FakeInternal):
+        async def allocate(self, **kwargs: Any) -> Any:
+            self.calls.append((kwargs.get("prefer"), kwargs["exclude"]))
+            raise RateLimited(
+                "requests_per_minute limit of 2 reached for this API key",
+                code="requests_per_minute_exceeded",
+                retry_after=42,
+            )
+
+    internal = LimitedInternal(("cl-1", "claude"))
+    session = FakeSession({"cl-1": [ok()]})
+    response = await relay(internal, session, Recorder()).handle(client_request(), CLAUDE)
+    assert response.status_code == 429
+    assert dict(response.headers)["retry-after"] == "42"
+    assert orjson.loads(response.body) == {
+        "type": "error",
+        "error": {
+            "type": "rate_limit_error",
+            "message": "requests_per_minute limit of 2 reached for this API key",
+        },
+    }
+    assert len(internal.calls) == 1 and session.posts == []
+
+
+async def test_a_concurrency_refusal_waits_for_this_proxys_releases_in_transit() -> None:
+    """The key's slot of a call that just ended may be on its way back in another allocation: the
+    refused one is asked again once that has landed, as for an account's slot."""
+
+    class OneSlot(FakeInternal):
+        def __init__(self) -> None:
+            super().__init__(("cl-1", "claude"))
+            self.carrying = asyncio.Event()
+            self.refused = 0
+
+        async def allocate(self, **kwargs: Any) -> Any:
+            if kwargs.get("release"):  # the allocation that carries the slot back, slowly
+                self.carrying.set()
+                await asyncio.sleep(0.05)
+            elif not self.released:  # the slot is not back yet
+                self.refused += 1
+                raise RateLimited(
+                    "concurrency limit of 1 reached", code="concurrency_exceeded", retry_after=1
+                )
+            return await super().allocate(**kwargs)
+
+    internal = OneSlot()
+    subject = relay(internal, FakeSession({"cl-1": [ok()]}), Recorder())
+    subject._deps.leases.release("cl-0", "lease-cl-0")  # a call of this key just ended
+    carrier = asyncio.create_task(subject.handle(client_request(), CLAUDE))
+    await internal.carrying.wait()
+    response = await subject.handle(client_request(), CLAUDE)
+    assert internal.refused == 1
+    assert response.status_code == 200
+    assert (await carrier).status_code == 200
 
 
 async def test_a_malformed_answer_is_an_upstream_error_in_the_clients_format() -> None:
