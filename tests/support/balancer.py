@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from tests.support.tcp_proxy import pipe
+
 
 @dataclass
 class Backend:
@@ -80,19 +82,10 @@ class ReadyBalancer:
                 continue
             self.connections[backend.port] += 1
             self._writers.update((writer, up_writer))
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(
+                pipe(reader, up_writer, self._writers, abort=False),
+                pipe(up_reader, writer, self._writers, abort=False),
+            )
             return
         self.no_backend += 1
         writer.transport.abort()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            with contextlib.suppress(Exception):
-                writer.close()

@@ -42,16 +42,28 @@ class CuttableProxy:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, self._writers), pipe(up_reader, writer, self._writers))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            with contextlib.suppress(Exception):
+
+async def pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    open_writers: set[asyncio.StreamWriter],
+    *,
+    abort: bool = True,
+) -> None:
+    """Copy one direction of a connection until it ends, then drop `writer` from `open_writers` and
+    close it: aborted (a reset, as a cut connection looks) or closed gracefully (`abort=False`)."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        open_writers.discard(writer)
+        with contextlib.suppress(Exception):
+            if abort:
                 writer.transport.abort()
+            else:
+                writer.close()
