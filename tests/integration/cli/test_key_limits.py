@@ -13,10 +13,6 @@ import orjson
 from services.account_service.keys.hashing import key_hash
 from services.account_service.settings import get_settings
 from services.cli import main
-from tests.integration.cli import test_secrets_rotate
-
-_cli = test_secrets_rotate._cli
-scratch_env = test_secrets_rotate.scratch_env  # a database of its own, in the CLI's environment
 
 
 async def _fetch(dsn: str, sql: str, *args):
@@ -36,10 +32,9 @@ def _fails(*args: str) -> str:
     return err.getvalue()
 
 
-def test_limits_are_set_at_creation_and_changed_later(scratch_env, capsys) -> None:
-    _cli(capsys, "users", "create", "limited")
-    plaintext = _cli(
-        capsys,
+def test_limits_are_set_at_creation_and_changed_later(scratch_env, cli) -> None:
+    cli("users", "create", "limited")
+    plaintext = cli(
         "keys",
         "create",
         "--user",
@@ -56,8 +51,7 @@ def test_limits_are_set_at_creation_and_changed_later(scratch_env, capsys) -> No
     assert row["allowed_models"] == ["gpt-4o", "claude-*"]
 
     shown = orjson.loads(
-        _cli(
-            capsys,
+        cli(
             "keys",
             "limits",
             str(row["id"]),
@@ -81,8 +75,8 @@ def test_limits_are_set_at_creation_and_changed_later(scratch_env, capsys) -> No
     assert changed["n"] == 2  # created, then changed
 
 
-def test_a_bad_limit_is_refused_naming_it(scratch_env, capsys) -> None:
-    _cli(capsys, "users", "create", "careless")
+def test_a_bad_limit_is_refused_naming_it(scratch_env, cli) -> None:
+    cli("users", "create", "careless")
     assert "concurrency" in _fails("keys", "create", "--user", "careless", "--concurrency", "0")
     assert "key_id" in _fails("keys", "limits", "not-a-key", "--rpm", "5")
     assert "no such API key" in _fails("keys", "limits", "00000000-0000-0000-0000-000000000000")
