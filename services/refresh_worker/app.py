@@ -18,6 +18,7 @@ from services.refresh_worker.dreamina.login import Login, LoginDriver
 from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.dreamina.slots import BrowserSlots
 from services.refresh_worker.kiro_refresh import KiroRefresher
+from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
 from shared.internal_client import InternalClient
 from shared.logging import configure_logging, get_logger
@@ -75,11 +76,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             prefetch=settings.prefetch,
             on_dead_letter=accounts.on_dead_letter,
         )
+        jimeng = Jimeng(http, base_url=settings.jimeng_api_url, timeout_s=settings.jimeng_timeout_s)
         dreamina = consumers.DreaminaConsumer(
             DreaminaRevalidator(
                 settings=settings,
                 internal=internal,
-                jimeng=Jimeng(http, base_url=settings.jimeng_api_url, timeout_s=settings.jimeng_timeout_s),
+                jimeng=jimeng,
                 login=Login(
                     login_driver,
                     BrowserSlots(
@@ -105,6 +107,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 policy=policy,
                 prefetch=1,
                 on_dead_letter=dreamina.on_dead_letter,
+            )
+        # Probes on their own queue, on the same upstream client as refreshes and revalidations.
+        prober = Prober(settings=settings, internal=internal, http=http, jimeng=jimeng)
+        probes = consumers.ProbeConsumer(prober)
+        for _ in range(settings.probe_consumers):
+            await broker.consume(
+                consumers.PROBE_QUEUE, consumers.PROBE_BINDINGS, probes.on_event, policy=policy, prefetch=4
             )
         app.state.redis, app.state.broker = redis, broker
         app.state.readings = metrics.readings(broker)
