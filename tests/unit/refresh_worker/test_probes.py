@@ -83,7 +83,8 @@ async def test_without_a_listing_an_openai_account_gets_one_max_tokens_1_call(ht
 
     assert (result.ok, result.method, result.status) == (True, "max_tokens_1", 200)
     log = await _log(openai_fake)
-    assert [(e["method"], e["path"]) for e in log] == [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
+    calls = [(e["method"], e["path"]) for e in log]
+    assert calls == [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
     assert log[1]["body"]["max_tokens"] == 1 and log[1]["body"]["model"] == "gpt-4o-mini"
 
 
@@ -190,7 +191,8 @@ async def test_a_kiro_account_lists_its_models_at_its_api_regions_host_and_never
     assert (result.ok, result.method, result.status) == (True, "list_available_models", 200)
     [entry] = await _log(kiro_fake)
     assert entry["path"] == "/q/eu-west-1/ListAvailableModels"
-    assert entry["query"] == {"origin": "AI_EDITOR", "profileArn": "arn:aws:codewhisperer:eu-west-1:1:profile/P"}
+    arn = "arn:aws:codewhisperer:eu-west-1:1:profile/P"
+    assert entry["query"] == {"origin": "AI_EDITOR", "profileArn": arn}
 
 
 async def test_a_kiro_account_whose_token_is_refused_fails_its_probe(http, kiro_fake):
