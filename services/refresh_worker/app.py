@@ -20,6 +20,7 @@ from services.refresh_worker.dreamina.slots import BrowserSlots
 from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
+from services.refresh_worker.upstream_client import upstream_client
 from shared.internal_client import InternalClient
 from shared.logging import configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
@@ -108,8 +109,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 prefetch=1,
                 on_dead_letter=dreamina.on_dead_letter,
             )
-        # Probes on their own queue, on the same upstream client as refreshes and revalidations.
-        prober = Prober(settings=settings, internal=internal, http=http, jimeng=jimeng)
+        # Probes on their own queue: Kiro's and Dreamina's on the clients their refreshes and
+        # revalidations use; a custom API account's on the guarded client for user-given upstreams.
+        upstreams = upstream_client(allow_private=settings.allow_private_upstreams)
+        stack.push_async_callback(upstreams.aclose)
+        prober = Prober(settings=settings, internal=internal, http=http, upstreams=upstreams, jimeng=jimeng)
         probes = consumers.ProbeConsumer(prober)
         for _ in range(settings.probe_consumers):
             await broker.consume(

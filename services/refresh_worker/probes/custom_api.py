@@ -125,7 +125,8 @@ async def _call(
     try:
         response = await http.request(verb, url, headers=headers, json=body, timeout=timeout_s)
     except httpx.HTTPError as exc:
-        return ProbeResult(ok=False, method=method, detail=f"no answer: {exc.__class__.__name__}")
+        reason = f"no answer: {exc.__class__.__name__}" + (f": {exc}" if str(exc) else "")
+        return ProbeResult(ok=False, method=method, detail=redacted(reason, key))
     latency_ms = round((time.perf_counter() - started) * 1000)
     if response.is_success:
         return ProbeResult(ok=True, method=method, status=response.status_code, latency_ms=latency_ms)

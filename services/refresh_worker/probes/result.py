@@ -9,8 +9,16 @@ from typing import Any
 import orjson
 
 DETAIL_LIMIT = 200
-# Anything that looks like a key or token: `sk-…`-style keys and long unbroken runs of token characters.
-_TOKENISH = re.compile(r"\b(?:sk|pk|rk|key|tok)[-_][A-Za-z0-9_\-]{6,}|[A-Za-z0-9+/=_\-]{24,}")
+# Anything that looks like a key or token: `sk-…`-style keys, and long unbroken runs of token
+# characters with digits and letters mixed (a setting's NAME_IN_CAPITALS is left alone).
+_KEYISH = re.compile(r"\b(?:sk|pk|rk|key|tok)[-_][A-Za-z0-9_\-]{6,}")
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{24,}")
+
+
+def _tokenish(run: re.Match[str]) -> str:
+    text = run[0]
+    mixed = any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+    return "****" if mixed else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +35,7 @@ def redacted(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "****")
-    text = _TOKENISH.sub("****", " ".join(text.split()))
+    text = _LONG_RUN.sub(_tokenish, _KEYISH.sub("****", " ".join(text.split())))
     return text[: DETAIL_LIMIT - 1] + "…" if len(text) > DETAIL_LIMIT else text
 
 

@@ -1,7 +1,7 @@
 """Running one probe: read the account, ask its upstream the cheapest question, report the result.
 
 The account's credentials are read through the internal API as for a refresh, and the calls go out
-on the worker's own HTTP client for upstreams (so whatever egress it gets applies to probes too).
+on the worker's own HTTP clients (so whatever egress they get applies to probes too).
 Reporting is retried by the broker (a probe is cheap to run again) while account_service cannot be
 reached; an account deleted meanwhile is simply not probed."""
 
@@ -31,17 +31,21 @@ class Prober:
         settings: RefreshWorkerSettings,
         internal: InternalClient,
         http: httpx.AsyncClient,
+        upstreams: httpx.AsyncClient,
         jimeng: Jimeng,
     ) -> None:
+        """`http`: the worker's client for Kiro's hosts; `upstreams`: for a custom API account's own
+        `api_base` (upstream_client.py: the SSRF guard)."""
         self._settings = settings
         self._internal = internal
         self._http = http
+        self._upstreams = upstreams
         self._jimeng = jimeng
 
     async def run(self, stored: dict) -> ProbeResult:
         timeout_s = self._settings.probe_timeout_s
         if stored["kind"] == "custom_api":
-            return await custom_api.probe(self._http, stored, timeout_s=timeout_s)
+            return await custom_api.probe(self._upstreams, stored, timeout_s=timeout_s)
         if stored["kind"] == "kiro":
             return await kiro.probe(
                 self._http, stored, url_template=self._settings.kiro_models_url, timeout_s=timeout_s

@@ -17,6 +17,7 @@ from services.refresh_worker.probes import custom_api, dreamina, kiro
 from services.refresh_worker.probes.result import redacted
 from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings
+from services.refresh_worker.upstream_client import REFUSED, upstream_client
 from shared.errors import NotFound
 from shared.messages.contracts import AccountProbeRequested
 from tests.fakes import anthropic_upstream, jimeng_upstream, kiro_upstream, openai_upstream
@@ -257,6 +258,7 @@ async def test_the_prober_reports_each_result_and_counts_it(http, openai_fake):
         settings=RefreshWorkerSettings(),
         internal=internal,  # type: ignore[arg-type]
         http=http,
+        upstreams=http,
         jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
     )
     before = _probes_counted("custom_api", "ok"), _probes_counted("custom_api", "failed")
@@ -280,7 +282,23 @@ async def test_a_deleted_account_is_not_probed(http):
         settings=RefreshWorkerSettings(),
         internal=internal,  # type: ignore[arg-type]
         http=http,
+        upstreams=http,
         jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
     )
     assert await prober.handle(AccountProbeRequested(account_id="gone", kind="kiro")) is None
     assert internal.reports == []
+
+
+async def test_a_custom_upstream_on_an_internal_address_is_never_connected_to(openai_fake):
+    """The guarded client refuses the fake on 127.0.0.1 (as it would a name rebound to an internal
+    address); the plain one, for operators who allow private upstreams, reaches it."""
+    stored = _custom(openai_fake, "openai")
+    async with upstream_client(allow_private=False) as guarded:
+        refused = await custom_api.probe(guarded, stored, timeout_s=5)
+    async with upstream_client(allow_private=True) as plain:
+        reached = await custom_api.probe(plain, stored, timeout_s=5)
+
+    assert (refused.ok, refused.status) == (False, None)
+    assert refused.detail == f"no answer: ConnectError: {REFUSED}"
+    assert reached.ok
+    assert len(await _log(openai_fake)) == 1, "only the allowed client's call arrived"
