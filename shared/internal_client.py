@@ -248,6 +248,31 @@ class InternalClient:
             },
         )
 
+    async def record_probe(
+        self,
+        account_id: str,
+        *,
+        at: str,
+        ok: bool,
+        latency_ms: int | None,
+        status: int | None,
+        method: str,
+        detail: str | None,
+    ) -> dict[str, Any]:
+        """What a probe found; a healthy one brings a cooling or exhausted account back."""
+        return await self.request(
+            "POST",
+            f"/internal/v1/accounts/{account_id}/probes",
+            {
+                "at": at,
+                "ok": ok,
+                "latency_ms": latency_ms,
+                "status": status,
+                "method": method,
+                "detail": detail,
+            },
+        )
+
     async def reject_credential(self, account_id: str, *, reason: str) -> dict[str, Any]:
         """The credential is proven dead: the account becomes invalid with the reason."""
         return await self.request(

@@ -104,6 +104,7 @@ async def lifespan(app: FastAPI):
             daily_check=settings.dreamina_daily_check_time,
             zone=settings.zone,
             usage_retention_days=settings.usage_retention_days,
+            probes_per_pass=settings.probes_per_pass,
         )
         await sweeper.start()
         stack.push_async_callback(sweeper.stop)

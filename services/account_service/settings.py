@@ -58,6 +58,10 @@ class AccountServiceSettings(BaseServiceSettings):
 
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)
+    # Probes (services/account_service/probes): the results kept per account, and how many due
+    # probes one sweeper pass announces at most (the rest are announced by the next pass).
+    probe_results_kept: int = Field(default=20, ge=1, le=1000)
+    probes_per_pass: int = Field(default=200, ge=1, le=10000)
 
     @field_validator("dreamina_daily_check")
     @classmethod

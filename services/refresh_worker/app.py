@@ -18,7 +18,9 @@ from services.refresh_worker.dreamina.login import Login, LoginDriver
 from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.dreamina.slots import BrowserSlots
 from services.refresh_worker.kiro_refresh import KiroRefresher
+from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
+from services.refresh_worker.upstream_client import upstream_client
 from shared.internal_client import InternalClient
 from shared.logging import configure_logging, get_logger
 from shared.messages import AckPolicy, Broker
@@ -75,11 +77,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             prefetch=settings.prefetch,
             on_dead_letter=accounts.on_dead_letter,
         )
+        jimeng = Jimeng(http, base_url=settings.jimeng_api_url, timeout_s=settings.jimeng_timeout_s)
         dreamina = consumers.DreaminaConsumer(
             DreaminaRevalidator(
                 settings=settings,
                 internal=internal,
-                jimeng=Jimeng(http, base_url=settings.jimeng_api_url, timeout_s=settings.jimeng_timeout_s),
+                jimeng=jimeng,
                 login=Login(
                     login_driver,
                     BrowserSlots(
@@ -105,6 +108,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 policy=policy,
                 prefetch=1,
                 on_dead_letter=dreamina.on_dead_letter,
+            )
+        # Probes on their own queue: Kiro's and Dreamina's on the clients their refreshes and
+        # revalidations use; a custom API account's on the guarded client for user-given upstreams.
+        upstreams = upstream_client(allow_private=settings.allow_private_upstreams)
+        stack.push_async_callback(upstreams.aclose)
+        prober = Prober(settings=settings, internal=internal, http=http, upstreams=upstreams, jimeng=jimeng)
+        probes = consumers.ProbeConsumer(prober)
+        for _ in range(settings.probe_consumers):
+            await broker.consume(
+                consumers.PROBE_QUEUE, consumers.PROBE_BINDINGS, probes.on_event, policy=policy, prefetch=4
             )
         app.state.redis, app.state.broker = redis, broker
         app.state.readings = metrics.readings(broker)

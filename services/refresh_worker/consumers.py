@@ -6,6 +6,9 @@ validation), `account.refresh_due`, `account.refresh_requested` and `account.cre
 `refresh_worker.dreamina` carries the same triggers (but `account.updated`) for Dreamina sessionid
 revalidation; it has consumers of its own, so a browser login never holds up a Kiro refresh.
 
+`refresh_worker.probes` carries `account.probe_requested` for every kind: one cheap health check,
+reported to account_service (probes/runner.py); a failure to report raises, so it is run again.
+
 Policy: a transient failure raises, so the broker retries it through the delayed retry queue up to
 `max_attempts` and then dead-letters it, announcing a final `account.refresh_failed`; a malformed
 message is dead-lettered at once; each queue acknowledges and ignores the other kinds.
@@ -17,18 +20,20 @@ from services.refresh_worker.dreamina import decisions as dreamina
 from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.metrics import HANDLED, IN_FLIGHT
+from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.refresh_rules import is_new_credential
 from shared.logging import get_logger
 from shared.messages import Envelope
 from shared.messages.contracts import (
     AccountCreated,
     AccountCredentialRejected,
+    AccountProbeRequested,
     AccountRefreshDue,
     AccountRefreshRequested,
     AccountUpdated,
 )
 from shared.messages.topology import DREAMINA_QUEUE as DREAMINA_QUEUE
-from shared.messages.topology import REFRESH_QUEUE
+from shared.messages.topology import PROBE_QUEUE, REFRESH_QUEUE
 
 log = get_logger(__name__)
 
@@ -42,6 +47,7 @@ _TRIGGERS = (
 )
 ACCOUNTS_BINDINGS = [trigger.TYPE for trigger in _TRIGGERS]
 DREAMINA_BINDINGS = [trigger.TYPE for trigger in dreamina.TRIGGERS]
+PROBE_BINDINGS = [AccountProbeRequested.TYPE]
 
 
 def _kiro_trigger(envelope: Envelope):
@@ -73,6 +79,21 @@ class AccountConsumer:
         event = _kiro_trigger(envelope)
         if event is not None:
             await self._kiro.give_up(event, error)
+
+
+class ProbeConsumer:
+    """`account.probe_requested`, every kind: run the probe and report it (probes/runner.py)."""
+
+    def __init__(self, prober: Prober) -> None:
+        self._prober = prober
+
+    async def on_event(self, envelope: Envelope) -> None:
+        event = envelope.event()
+        HANDLED.labels(envelope.type).inc()
+        if not isinstance(event, AccountProbeRequested):
+            return
+        with IN_FLIGHT.labels(PROBE_QUEUE).track_inprogress():
+            await self._prober.handle(event)
 
 
 def _dreamina_trigger(envelope: Envelope):

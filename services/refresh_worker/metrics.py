@@ -8,7 +8,7 @@ from prometheus_client import Counter, Gauge
 
 from shared.messages import Broker
 from shared.messages.depth import queue_reading
-from shared.messages.topology import DREAMINA_QUEUE, REFRESH_QUEUE
+from shared.messages.topology import DREAMINA_QUEUE, PROBE_QUEUE, REFRESH_QUEUE
 from shared.metrics import Reading
 
 HANDLED = Counter("poolgate_worker_events_total", "Events handled by the refresh worker", ["type"])
@@ -23,6 +23,11 @@ REFRESHES = Counter(
     "Credential refreshes (Kiro) and sessionid revalidations (Dreamina), by account kind and result",
     ["kind", "result"],
 )
+PROBES = Counter(
+    "poolgate_worker_probes_total",
+    "Account probes, by account kind and result (ok, failed)",
+    ["kind", "result"],
+)
 LOGINS = Counter(
     "poolgate_worker_logins_total", "Browser logins, by account kind and result", ["kind", "result"]
 )
@@ -32,9 +37,13 @@ def refresh_result(kind: str, result: str) -> None:
     REFRESHES.labels(kind, result).inc()
 
 
+def probe_result(kind: str, result: str) -> None:
+    PROBES.labels(kind, result).inc()
+
+
 def login_result(kind: str, result: str) -> None:
     LOGINS.labels(kind, result).inc()
 
 
 def readings(broker: Broker) -> list[Reading]:
-    return [queue_reading(broker, (REFRESH_QUEUE, DREAMINA_QUEUE))]
+    return [queue_reading(broker, (REFRESH_QUEUE, DREAMINA_QUEUE, PROBE_QUEUE))]

@@ -36,6 +36,13 @@ class RefreshWorkerSettings(BaseServiceSettings):
     # seconds and must not hold up the revalidations (or the Kiro refreshes, on their own queue).
     dreamina_consumers: int = Field(default=4, ge=1)
 
+    # Probes (services/refresh_worker/probes): each upstream call waits at most `probe_timeout_s`; a
+    # Kiro account is probed with ListAvailableModels on its API region's host (`{api_region}`,
+    # `{region}`: the token's region), as the proxy's POOLGATE_KIRO_CHAT_URL is.
+    probe_timeout_s: float = Field(default=15.0, gt=0, le=120)
+    kiro_models_url: str = "https://q.{api_region}.amazonaws.com/ListAvailableModels"
+    probe_consumers: int = Field(default=2, ge=1)
+
     # The browser login (Playwright driving Debian's Chromium).
     browser_executable: str = "/usr/bin/chromium"
     dreamina_login_url: str = "https://dreamina.capcut.com/ai-tool/home"

@@ -61,6 +61,16 @@ class AccountRefreshRequested(Event):
     requested_by: str | None = None
 
 
+class AccountProbeRequested(Event):
+    """Run one cheap health check of the account now (the worker reports the result through the
+    internal API): scheduled by the sweeper for accounts that opted in, or asked for by a person."""
+
+    TYPE = "account.probe_requested"
+    account_id: str
+    kind: AccountKind
+    requested_by: str | None = None
+
+
 class AccountCredentialRejected(Event):
     TYPE = "account.credential_rejected"
     account_id: str
@@ -200,6 +210,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountStatusChanged,
         AccountRefreshDue,
         AccountRefreshRequested,
+        AccountProbeRequested,
         AccountCredentialRejected,
         AccountRefreshed,
         AccountRefreshFailed,

@@ -22,9 +22,11 @@ REFRESH_QUEUE = "refresh_worker.accounts"
 # Dreamina's triggers on a queue of their own: a browser login takes tens of seconds and must not
 # hold up Kiro refreshes.
 DREAMINA_QUEUE = "refresh_worker.dreamina"
+# Probes (one cheap health check per account) on a queue of their own: never behind a login.
+PROBE_QUEUE = "refresh_worker.probes"
 # Alerts for webhooks (services/account_service/webhooks/alerts.py).
 ALERTS_QUEUE = "account_service.alerts"
-CONSUMER_QUEUES = (USAGE_QUEUE, REFRESH_QUEUE, DREAMINA_QUEUE, ALERTS_QUEUE)
+CONSUMER_QUEUES = (USAGE_QUEUE, REFRESH_QUEUE, DREAMINA_QUEUE, PROBE_QUEUE, ALERTS_QUEUE)
 
 
 @dataclass(frozen=True)

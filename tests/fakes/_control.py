@@ -24,6 +24,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Added to every API answer, as a CDN in front of a real upstream does (e.g. Cloudflare's
     # `set-cookie: __cf_bm=...` on api.openai.com).
     "response_headers": {},
+    # Whether the models listing (`GET …/models`) exists; false: it answers 404, as some
+    # OpenAI-compatible servers' does.
+    "models_listing": True,
+    "models": ["fake-model-1", "fake-model-2"],
 }
 # Fields a key script may override for that key only, e.g. one slow account in a pool.
 OVERRIDABLE = frozenset({"delay_ms", "stream_chunks", "chunk_delay_ms", "text"})
@@ -125,6 +129,13 @@ async def read_body(request: web.Request) -> Any:
     return body
 
 
+def models_listing(request: web.Request) -> list[str] | None:
+    """Log a models listing call; the configured model names, or None when there is no listing."""
+    state = request.app[STATE]
+    state.log(request, None, b"")
+    return list(state.config["models"]) if state.config["models_listing"] else None
+
+
 def bearer_token(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
@@ -175,6 +186,11 @@ def _check_fields(patch: Any, allowed: Iterable[str]) -> str | None:
         return "text must be a string"
     if not isinstance(patch.get("valid_keys", []), list | None):
         return "valid_keys must be a list of keys or null"
+    if not isinstance(patch.get("models_listing", True), bool):
+        return "models_listing must be true or false"
+    models = patch.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        return "models must be a list of model names"
     headers = patch.get("response_headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         return "response_headers must be an object of strings"

@@ -1,4 +1,5 @@
-"""The chat host: `POST /q/{api_region}/generateAssistantResponse`, answered as AWS event-stream frames."""
+"""The chat host: `POST /q/{api_region}/generateAssistantResponse`, answered as AWS event-stream frames,
+and `GET /q/{api_region}/ListAvailableModels` (kiro.md §2.1), which needs a live access token."""
 
 from __future__ import annotations
 
@@ -155,5 +156,20 @@ async def _send(request: web.Request, pieces: list[bytes], delay_ms: float, cut:
     return resp
 
 
+async def list_available_models(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.log(request, None, b"")
+    if state.config["log_requests"] and state.requests:
+        state.requests[-1]["kiro"] = {"host": "q", "region": request.match_info["api_region"]}
+    if request.app[KIRO].access(bearer_token(request)) is None:
+        return _error(*PRESETS["invalid_bearer"])
+    models = [
+        {"modelId": m, "modelName": m, "tokenLimits": {"maxInputTokens": CONTEXT_TOKENS}}
+        for m in ("claude-sonnet-4.5", "claude-haiku-4.5")
+    ]
+    return json_response({"models": models})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/q/{api_region}/ListAvailableModels", list_available_models)
     app.router.add_post("/q/{api_region}/generateAssistantResponse", generate)

@@ -29,6 +29,7 @@ from tests.fakes._control import (
     bearer_token,
     json_response,
     main,
+    models_listing,
     new_app,
     read_body,
     think,
@@ -182,10 +183,26 @@ async def count_tokens(request: web.Request) -> web.Response:
     return json_response({"input_tokens": _input_tokens(body)})
 
 
+async def list_models(request: web.Request) -> web.Response:
+    """`GET /v1/models`, authenticated like a message."""
+    models = models_listing(request)
+    if models is None:
+        return anthropic_error(404, "Not found")
+    auth = _auth_error(request, request.headers.get("x-api-key"))
+    if auth is not None:
+        return auth
+    data = [
+        {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"} for m in models
+    ]
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return json_response({"data": data, "has_more": False, "first_id": first, "last_id": last})
+
+
 def create_app(state: FakeState | None = None) -> web.Application:
     app = new_app(state)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.router.add_get("/v1/models", list_models)
     return app
 
 

@@ -27,6 +27,7 @@ from tests.fakes._control import (
     bearer_token,
     json_response,
     main,
+    models_listing,
     new_app,
     read_body,
     think,
@@ -219,6 +220,20 @@ def _chunks(completion: dict[str, Any], pieces: list[str], n_chunks: int, includ
     return events
 
 
+async def list_models(request: web.Request) -> web.Response:
+    """`GET /v1/models` (Azure: `/openai/models?api-version=…`), authenticated like a completion."""
+    models = models_listing(request)
+    if models is None:
+        return json_response({"error": {"message": "Not Found", "type": "invalid_request_error"}}, status=404)
+    key = bearer_token(request) or request.headers.get("api-key")
+    if not key:
+        return openai_error(401, _NO_KEY)
+    if not request.app[STATE].key_allowed(key):
+        return openai_error(401, f"Incorrect API key provided: {key[:3]}***{key[-4:]}.")
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
+    return json_response({"object": "list", "data": data})
+
+
 def create_app(state: FakeState | None = None) -> web.Application:
     app = new_app(state)
     for path in (
@@ -228,6 +243,8 @@ def create_app(state: FakeState | None = None) -> web.Application:
         "/openai/deployments/{deployment}/chat/completions",
     ):
         app.router.add_post(path, chat_completions)
+    for path in ("/v1/models", "/models", "/openai/v1/models", "/openai/models"):
+        app.router.add_get(path, list_models)
     return app
 
 

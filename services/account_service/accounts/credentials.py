@@ -18,6 +18,7 @@ import asyncpg
 from services.account_service.accounts import repository, rules
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import change_status, decrypt_secrets, encrypt_secrets
+from services.account_service.accounts.views import chat_region
 from services.account_service.outbox.writer import record
 from shared.crypto import SecretBox
 from shared.errors import NotFound
@@ -50,6 +51,8 @@ async def read(conn: asyncpg.Connection, box: SecretBox, *, account_id: UUID) ->
         "credential_expires_at": account.credential_expires_at,
         "secrets": secrets,
     }
+    if account.kind == "kiro":
+        read["chat_region"] = chat_region(account)[0]  # the host its calls (and probes) go to
     if account.kind == "dreamina":
         region, sessionid = account.region or "cn", secrets.get("sessionid")
         read["can_login"] = rules.can_login(secrets.get("password"), region)

@@ -14,7 +14,7 @@ _COLUMNS = (
     "id, owner_id, kind, name, visibility, status, status_reason, status_changed_at, status_until, weight,"
     " max_concurrency, region, credential_expires_at, settings, secrets, success_count, fail_count,"
     " last_used_at, created_at, updated_at, last_check_at, last_check_ok, last_check_kind, last_check_reason,"
-    " credits, credits_read_at, calls_day, calls_today, calls_today_ok"
+    " credits, credits_read_at, calls_day, calls_today, calls_today_ok, probe_enabled, probe_interval_s"
 )
 # Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
 _FILTER = (

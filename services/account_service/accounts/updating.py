@@ -21,6 +21,7 @@ from services.account_service.accounts.service import (
     parse_spec,
 )
 from services.account_service.outbox.writer import record
+from services.account_service.probes import repository as probes
 from services.account_service.users.schemas import Actor
 from shared.crypto import SecretBox
 from shared.errors import Unprocessable
@@ -66,6 +67,31 @@ def _changed_fields(account: Account, stored: dict[str, Any], after: AccountCrea
     return sorted(changed)
 
 
+PROBE_FIELDS = ("probe_enabled", "probe_interval_s")
+
+
+async def _update_probe(conn: asyncpg.Connection, account: Account, probe: dict[str, Any]) -> Account:
+    """Apply the probe fields of a change (every kind has them); the account as it is after."""
+    for name, value in probe.items():
+        if value is None:
+            raise Unprocessable(f"{name} cannot be null", param=name)
+    enabled = probe.get("probe_enabled", account.probe_enabled)
+    interval_s = probe.get("probe_interval_s", account.probe_interval_s)
+    changed = sorted(
+        name
+        for name, before, after in (
+            ("probe_enabled", account.probe_enabled, enabled),
+            ("probe_interval_s", account.probe_interval_s, interval_s),
+        )
+        if before != after
+    )
+    if not changed:
+        return account
+    await probes.set_schedule(conn, account_id=account.id, enabled=enabled, interval_s=interval_s)
+    await record(conn, AccountUpdated(account_id=str(account.id), kind=account.kind, fields=changed))
+    return account.model_copy(update={"probe_enabled": enabled, "probe_interval_s": interval_s})
+
+
 async def update_account(
     conn: asyncpg.Connection,
     box: SecretBox,
@@ -77,6 +103,9 @@ async def update_account(
 ) -> Account:
     account = await get_account(conn, actor=actor, account_id=account_id, lock=True)
     patch = update.model_dump(exclude_unset=True)
+    account = await _update_probe(conn, account, {f: patch.pop(f) for f in PROBE_FIELDS if f in patch})
+    if not patch:
+        return account
     fields = CREATE_MODELS[account.kind].model_fields
     foreign = [f for f in patch if f not in fields]
     if foreign:

@@ -11,6 +11,7 @@ from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
 from services.account_service.pool.endpoints import router as pool
+from services.account_service.probes.endpoints import router as probes
 from services.account_service.usage.endpoints import router as usage
 from services.account_service.users.endpoints import router as users
 from services.account_service.webhooks.endpoints import router as webhooks
@@ -21,7 +22,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, jobs, users, keys, webhooks, pool, usage):
+for part in (transfer, accounts, probes, jobs, users, keys, webhooks, pool, usage):
     router.include_router(part)
 
 TAGS = [

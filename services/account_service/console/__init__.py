@@ -21,6 +21,7 @@ from services.account_service.console.pages import (
     kiro,
     overview,
     pool,
+    probes,
     usage,
     users,
     webhooks,
@@ -40,6 +41,7 @@ for part in (
     webhooks,
     users,
     pool,
+    probes,
     events,
     jobs,
 ):

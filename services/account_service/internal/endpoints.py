@@ -13,8 +13,17 @@ from starlette.routing import Route
 
 from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
-from services.account_service.deps import Box, ServiceCaller, Tx, require_service_token
+from services.account_service.deps import (
+    Box,
+    LiveHealth,
+    LivePicker,
+    ServiceCaller,
+    Tx,
+    require_service_token,
+)
 from services.account_service.input_check import reject_unstorable_text
+from services.account_service.probes import service as probes
+from services.account_service.probes.schemas import ProbeOut, ProbeReport
 from shared.errors import InvalidRequest
 from shared.responses import JSONResponse
 
@@ -173,3 +182,23 @@ async def record_check(account_id: UUID, body: CredentialCheck, conn: Tx) -> JSO
 async def set_credential_verdict(account_id: UUID, body: CredentialVerdict, conn: Tx) -> JSONResponse:
     account = await credentials.reject(conn, account_id=account_id, reason=body.reason)
     return JSONResponse({"id": str(account.id), "status": account.status})
+
+
+@router.post("/accounts/{account_id}/probes")
+async def record_probe(
+    account_id: UUID,
+    body: ProbeReport,
+    conn: Tx,
+    request: Request,
+    picker: LivePicker,
+    health: LiveHealth,
+) -> ProbeOut:
+    """What a probe found; a healthy one brings a cooling or exhausted account back (probes/service.py)."""
+    return await probes.record_result(
+        conn,
+        picker=picker,
+        health=health,
+        account_id=account_id,
+        report=body,
+        keep=request.app.state.settings.probe_results_kept,
+    )

@@ -13,6 +13,9 @@ announces credentials that expire soon and brings exhausted accounts back at the
   account that can and whose sessionid is dead or about to expire. The day's pass is marked in
   Redis, so it runs once per day whichever replica leads; one missed (Redis away, no leader at
   that time) runs later the same day.
+* Accounts that opted in to probes and whose probe is due → `account.probe_requested`, at most
+  `probes_per_pass` per pass (the due time moves on by the account's interval as it is announced, in
+  the database, so a new leader neither repeats nor skips one).
 * Hourly usage rollups older than `usage_retention_days` are deleted, at most once an hour.
 * With Redis away a pass announces nothing (it cannot tell what it announced already) but still
   reactivates; a failed pass is logged and the next one runs on time.
@@ -31,6 +34,7 @@ from redis.asyncio import Redis
 from services.account_service.accounts import repository as accounts
 from services.account_service.db import connect
 from services.account_service.outbox.writer import record
+from services.account_service.probes import service as probes
 from services.account_service.usage import repository as usage
 from shared.logging import get_logger
 from shared.messages.contracts import AccountRefreshDue, AccountStatusChanged
@@ -59,6 +63,7 @@ class Sweeper:
         daily_check: time | None = None,
         zone: tzinfo = UTC,
         usage_retention_days: int = 400,
+        probes_per_pass: int = 200,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
@@ -71,6 +76,7 @@ class Sweeper:
         self._zone = zone
         self._usage_retention = timedelta(days=usage_retention_days)
         self._usage_pruned_at: float | None = None
+        self._probes_per_pass = probes_per_pass
         self._task: asyncio.Task | None = None
         self.is_leader = False
 
@@ -98,6 +104,7 @@ class Sweeper:
                         )
                     if self.is_leader:
                         await self.sweep_once()
+                        await self.schedule_probes()
                         await self.revalidate_daily()
                         await self._prune_usage_hourly()
                 except Exception as exc:  # the sweeper outlives any one failed pass
@@ -155,6 +162,14 @@ class Sweeper:
         if announced:
             log.info("sweeper.refresh_due", count=announced)
         return announced
+
+    async def schedule_probes(self, now: datetime | None = None) -> int:
+        """Announce the due probes; returns how many."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            count = await probes.schedule_due(conn, now=now or datetime.now(UTC), limit=self._probes_per_pass)
+        if count:
+            log.info("sweeper.probes_due", count=count)
+        return count
 
     async def _prune_usage_hourly(self) -> None:
         now = monotonic.monotonic()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from services.refresh_worker.consumers import (
     ACCOUNTS_BINDINGS,
     DREAMINA_BINDINGS,
+    PROBE_BINDINGS,
     AccountConsumer,
     DreaminaConsumer,
+    ProbeConsumer,
 )
 from shared.messages import Envelope
 from shared.messages.contracts import (
     AccountCreated,
     AccountCredentialRejected,
+    AccountProbeRequested,
     AccountRefreshDue,
     AccountRefreshRequested,
     AccountUpdated,
@@ -115,3 +118,24 @@ async def test_a_dead_lettered_dreamina_trigger_is_given_up_by_the_revalidator()
     await consumer.on_dead_letter(_wrap(AccountRefreshDue(account_id=ID, kind="dreamina")), RuntimeError("x"))
     await consumer.on_dead_letter(_wrap(AccountRefreshDue(account_id=ID, kind="kiro")), RuntimeError("y"))
     assert revalidator.given_up == [("account.refresh_due", "x")]
+
+
+class _Prober:
+    def __init__(self) -> None:
+        self.probed: list[tuple[str, str]] = []
+
+    async def handle(self, event) -> None:
+        self.probed.append((event.account_id, event.kind))
+
+
+async def test_probe_requests_of_every_kind_reach_the_prober_and_nothing_else_does():
+    prober = _Prober()
+    consumer = ProbeConsumer(prober)  # type: ignore[arg-type]
+    assert PROBE_BINDINGS == ["account.probe_requested"]
+    assert not set(PROBE_BINDINGS) & (set(ACCOUNTS_BINDINGS) | set(DREAMINA_BINDINGS))
+
+    for kind in ("kiro", "custom_api", "dreamina"):
+        await consumer.on_event(_wrap(AccountProbeRequested(account_id=ID, kind=kind)))
+    await consumer.on_event(_wrap(AccountRefreshRequested(account_id=ID, kind="kiro")))
+
+    assert prober.probed == [(ID, "kiro"), (ID, "custom_api"), (ID, "dreamina")]

@@ -51,3 +51,6 @@ class Account(BaseModel):
     calls_day: date | None = None
     calls_today: int = 0
     calls_today_ok: int = 0
+    # Probes (probes/): a scheduled health check, off unless the owner turns it on.
+    probe_enabled: bool = False
+    probe_interval_s: int = 300

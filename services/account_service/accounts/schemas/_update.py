@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.account_service.accounts.schemas._stored import Format, KiroAuthType, Visibility
 
+# Probes: the bounds of an account's interval (the database checks the same).
+PROBE_INTERVAL_MIN_S = 60
+PROBE_INTERVAL_MAX_S = 86400
+
 
 class AccountUpdate(BaseModel):
     """Send only what changes; `null` clears an optional field. Fields of another kind are refused."""
@@ -20,6 +24,15 @@ class AccountUpdate(BaseModel):
     visibility: Visibility | None = None
     weight: int | None = None
     max_concurrency: int | None = None
+    probe_enabled: bool | None = Field(
+        default=None, description="every kind: probe the account on a schedule"
+    )
+    probe_interval_s: int | None = Field(
+        default=None,
+        ge=PROBE_INTERVAL_MIN_S,
+        le=PROBE_INTERVAL_MAX_S,
+        description=f"every kind: seconds between probes ({PROBE_INTERVAL_MIN_S}-{PROBE_INTERVAL_MAX_S})",
+    )
     # kiro and dreamina
     region: str | None = Field(default=None, description="kiro and dreamina")
     # kiro

@@ -61,6 +61,8 @@ class AccountOut(BaseModel):
     last_check: LastCheck | None = Field(description="The last refresh, revalidation or login and its result")
     credits: int | None = Field(description="dreamina: the credits the upstream last reported")
     credits_read_at: datetime | None = Field(description="dreamina: when those credits were read")
+    probe_enabled: bool = Field(default=False, description="Whether the account is probed on a schedule")
+    probe_interval_s: int = Field(default=300, description="Seconds between scheduled probes")
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime
