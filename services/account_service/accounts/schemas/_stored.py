@@ -51,3 +51,6 @@ class Account(BaseModel):
     calls_day: date | None = None
     calls_today: int = 0
     calls_today_ok: int = 0
+    # The last upstream error an error rule named (its reason), and when.
+    last_error: str | None = None
+    last_error_at: datetime | None = None
