@@ -11,7 +11,10 @@ ANTHROPIC = (
     b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
 )
 OPENAI = b'data: {"error":{"message":"account suspended","type":"invalid_request_error"}}\n\n'
-TEXT = b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"an \\"error\\": here"}}\n\n'
+TEXT = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta",'
+    b'"delta":{"text":"an \\"error\\": here"}}\n\n'
+)
 
 
 def watch(*chunks: bytes) -> bytes | None:
