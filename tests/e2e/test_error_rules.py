@@ -5,6 +5,7 @@ reaches the rules too (its excerpt travels in `usage.recorded`). Each call sends
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -12,6 +13,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Stack
+from tests.e2e.test_kiro import _kiro_user
+from tests.e2e.test_kiro import _script as _kiro_script
 
 pytestmark = pytest.mark.e2e
 MODEL = "claude-sonnet-4-6"
@@ -116,3 +119,22 @@ def test_an_error_event_after_the_stream_started_reaches_the_rules(stack: Stack)
     assert answer.status_code == 200 and b"event: error" in answer.content  # the client saw the error
     got = _account_when(stack, key, account["id"], lambda a: a["status"] != "active")
     assert got["status"] == "disabled" and got["status_reason"] == "mid-stream"
+
+
+async def test_a_kiro_exception_frame_after_the_stream_started_reaches_the_rules(stack: Stack) -> None:
+    user = await _kiro_user(stack, "us-east-1")
+    ((lineage, account_id),) = user.accounts.items()
+    _rule(
+        stack,
+        user.key,
+        kind="kiro",
+        pattern="InternalServerException",
+        action="cooldown",
+        seconds=300,
+        reason="kiro hiccup",
+    )
+    _kiro_script(stack, lineage, fault="failure_frame", times=1)
+    answer = await asyncio.to_thread(_ask, stack, user.key, stream=True)
+    assert answer.status_code == 200 and b"event: error" in answer.content
+    got = await asyncio.to_thread(_account_when, stack, user.key, account_id, lambda a: a["last_error"])
+    assert got["last_error"] == "kiro hiccup" and got["status"] == "active"  # cooled, not disabled
