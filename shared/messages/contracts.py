@@ -155,7 +155,9 @@ class UsageRecorded(Event):
 
     `capability` is chat, image or video; an image or video call says what it produced (`images`,
     `video_seconds`); `upstream_code` is the upstream's own failure code where it has one (jimeng-api's
-    envelope `code`, which comes with HTTP 200)."""
+    envelope `code`, which comes with HTTP 200); `error_excerpt` is a failed attempt's error body,
+    redacted and cut to 512 characters (shared/error_excerpt.py), including an error event that
+    ended a stream after it started; error rules match it."""
 
     TYPE = "usage.recorded"
     lease_id: str
@@ -175,6 +177,7 @@ class UsageRecorded(Event):
     images: int | None = None
     video_seconds: float | None = None
     upstream_code: int | None = None
+    error_excerpt: str | None = None
 
 
 class ApiKeyLimitReached(Event):

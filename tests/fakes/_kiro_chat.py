@@ -35,7 +35,7 @@ PRESETS: dict[str, tuple[int, dict[str, Any]]] = {
     "too_long": (400, {"message": "Input is too long.", "reason": "CONTENT_LENGTH_EXCEEDS_THRESHOLD"}),
     "improperly_formed": (400, {"message": "Improperly formed request.", "reason": None}),
 }
-FAULTS = frozenset({"cut_mid_tool", "bad_crc", "exception_frame"})
+FAULTS = frozenset({"cut_mid_tool", "bad_crc", "exception_frame", "failure_frame"})
 # A scripted status without a reason answers with the preset of that status, if there is one.
 _PRESET_BY_STATUS = {403: "invalid_bearer", 429: "throttled", 402: "monthly_quota", 400: "improperly_formed"}
 _SERVER_ERROR = {
@@ -49,6 +49,10 @@ CONTEXT_TOKENS = 200_000
 _WEATHER = re.compile(r"\bweather\b", re.IGNORECASE)
 _METERING = frames.event("meteringEvent", b'{"unit":"credit","unitPlural":"credits","usage":0.01}')
 _EXCEPTION = frames.exception("ContentLengthExceededException", b'{"message":"Input is too long."}')
+# An exception that fails the answer after text was sent (not a cut at the output limit).
+_FAILURE = frames.exception(
+    "InternalServerException", b'{"message":"Encountered an unexpected error for this profile."}'
+)
 # Both tags cut across events, as the real stream does.
 _THINK_A, _THINK_B = split_text(THINKING_TEXT, 2)
 _THINKING_PIECES = ("<thi", "nking>" + _THINK_A, _THINK_B + "</thin", "king>")
@@ -101,6 +105,8 @@ def _answer(state: dict[str, Any], settings: dict[str, Any], chars: int, fault: 
     out = list(_text_frames(text, settings["stream_chunks"], _thinking(state, current)))
     if fault == "exception_frame":
         return [*out[:2], _EXCEPTION]
+    if fault == "failure_frame":
+        return [*out[:2], _FAILURE]
     if (tools and not results and _WEATHER.search(current["content"])) or fault == "cut_mid_tool":
         name = (tools or [{}])[0].get("toolSpecification", {}).get("name", "get_weather")
         calls = _tool_frames(name, "tooluse_" + os.urandom(11).hex(), settings["stream_chunks"])

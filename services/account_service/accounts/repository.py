@@ -14,7 +14,8 @@ _COLUMNS = (
     "id, owner_id, kind, name, visibility, status, status_reason, status_changed_at, status_until, weight,"
     " max_concurrency, region, credential_expires_at, settings, secrets, success_count, fail_count,"
     " last_used_at, created_at, updated_at, last_check_at, last_check_ok, last_check_kind, last_check_reason,"
-    " credits, credits_read_at, calls_day, calls_today, calls_today_ok, probe_enabled, probe_interval_s"
+    " credits, credits_read_at, calls_day, calls_today, calls_today_ok, probe_enabled, probe_interval_s,"
+    " last_error, last_error_at"
 )
 # Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
 _FILTER = (
@@ -103,6 +104,13 @@ async def get_many(conn: asyncpg.Connection, *, account_ids: Sequence[UUID]) -> 
     """The accounts of `account_ids` that exist, by id."""
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])", account_ids)
     return {r["id"]: Account(**r) for r in rows}
+
+
+async def set_last_error(conn: asyncpg.Connection, *, account_id: UUID, error: str) -> None:
+    """The last upstream error an error rule named for the account (error_rules), and when."""
+    await conn.execute(
+        "UPDATE accounts SET last_error = $2, last_error_at = now() WHERE id = $1", account_id, error
+    )
 
 
 async def list_active(conn: asyncpg.Connection | asyncpg.Pool) -> list[Account]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from services.account_service.accounts.endpoints import router as accounts
 from services.account_service.accounts.transfer_endpoints import router as transfer
+from services.account_service.error_rules.endpoints import router as error_rules
 from services.account_service.input_check import reject_unstorable_text
 from services.account_service.jobs.endpoints import router as jobs
 from services.account_service.keys.endpoints import router as keys
@@ -22,7 +23,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, probes, jobs, users, keys, webhooks, pool, usage):
+for part in (transfer, accounts, probes, jobs, users, keys, webhooks, error_rules, pool, usage):
     router.include_router(part)
 
 TAGS = [
@@ -35,6 +36,7 @@ TAGS = [
     {"name": "users", "description": "Users (admins) and the caller's own identity"},
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
     {"name": "webhooks", "description": "Alerts by signed webhook: secrets shown once; delivery logs"},
+    {"name": "error rules", "description": "What an upstream error does to its account: match, then act"},
     {"name": "pool", "description": "The pool's health: which accounts can serve now, and why not"},
     {"name": "usage", "description": "Calls, tokens and latency per hour, key, account and model"},
 ]

@@ -13,6 +13,10 @@ health and cooldowns go to Redis after the commit and only for newly claimed mes
 health is skipped (it is a moving rate) and cooldowns are kept in this replica's memory
 (`allocation/fallback.py`), so a Redis outage never holds up counting.
 
+Error rules (error_rules/): a failed attempt matching an operator's rule gets the rule's action
+(cool down, exhausted, disabled, or ignored: not counted as a failure) instead of its outcome's
+default consequence below; the rules are cached and reloaded only when their version row moves.
+
 Ack policy (`shared/messages/broker.py`): the batch is acked after its transaction commits; while
 PostgreSQL is unreachable the batch waits unacked and is tried again until it is back; any other failure
 retries the whole batch through the delayed retry queue.
@@ -32,6 +36,11 @@ from services.account_service.accounts import repository as accounts
 from services.account_service.accounts.service import change_status
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picks
+from services.account_service.error_rules import applying as error_rule
+from services.account_service.error_rules.cache import RuleCache
+from services.account_service.error_rules.matching import Failure as RuleFailure
+from services.account_service.error_rules.matching import first_match
+from services.account_service.error_rules.schemas import ErrorRule
 from services.account_service.keys import repository as keys
 from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
@@ -50,6 +59,8 @@ log = get_logger(__name__)
 
 QUEUE = USAGE_QUEUE
 BINDINGS = ["usage.recorded"]
+# Attempts no error rule judges: a success, a client that left, the proxy's own failure.
+_NEVER_RULED = frozenset({"success", "cancelled", "proxy_error"})
 
 
 @dataclass(slots=True)
@@ -61,17 +72,18 @@ class _Tally:
     day_calls: int = 0
     day_successes: int = 0
 
-    def add(self, *, ok: bool, at: datetime, day: date) -> None:
+    def add(self, *, ok: bool | None, at: datetime, day: date) -> None:
+        """`ok` None: a failure an error rule said to ignore (neither a success nor a failure)."""
         if ok:
             self.successes += 1
-        else:
+        elif ok is not None:
             self.failures += 1
         self.last_used = max(self.last_used or at, at)
         if self.day is None or day > self.day:
             self.day, self.day_calls, self.day_successes = day, 0, 0
         if day == self.day:
             self.day_calls += 1
-            self.day_successes += ok
+            self.day_successes += bool(ok)
 
 
 class UsageConsumer:
@@ -92,9 +104,11 @@ class UsageConsumer:
         self._tokens = tokens
         self._tokens_limit = tokens_limit  # a key's tokens per day (its own or the default), by key id
         self._inbox = Inbox(QUEUE)
+        self._rules = RuleCache()
 
     async def handle(self, deliveries: list[Delivery]) -> None:
         once = {d.message_id: d for d in reversed(deliveries)}  # the same message twice in a batch
+        cooldowns: list[tuple[str, float]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await self._inbox.claim(conn, list(once))
             usages = [
@@ -103,20 +117,76 @@ class UsageConsumer:
                 for e in once[message_id].envelopes
                 if e.type == UsageRecorded.TYPE
             ]
-            for usage, _ in usages:
-                if usage.outcome in ("credential_rejected", "exhausted"):
+            ruled = await self._match_rules(conn, [u for u, _ in usages])
+            for i, (usage, _) in enumerate(usages):
+                rule = ruled.get(i)
+                if rule is not None:  # the operator's rule replaces the default consequence
+                    seconds = await self._apply_rule(conn, usage, rule)
+                    if seconds:
+                        cooldowns.append((usage.account_id, seconds))
+                elif usage.outcome in ("credential_rejected", "exhausted"):
                     await self._change_status(conn, usage)
+            ignored = {i for i, rule in ruled.items() if rule.action == "ignore"}
             if usages:
-                await self._count(conn, usages)
+                await self._count(conn, usages, ignored=ignored)
         if usages:
-            await self._cool_rate_limited([u for u, _ in usages])  # kept in memory while Redis is away
+            unruled = [u for i, (u, _) in enumerate(usages) if i not in ruled]
+            await self._cool_rate_limited(unruled)  # kept in memory while Redis is away
+            await self._cool_ruled(cooldowns)
             try:
-                await self._live_health([u for u, _ in usages])
+                await self._live_health(
+                    [(u, i in ruled) for i, (u, _) in enumerate(usages) if i not in ignored]
+                )
                 await self._count_tokens(usages)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 log.warning("usage.health_skipped", count=len(usages), error=exc.__class__.__name__)
+
+    async def _match_rules(
+        self, conn: asyncpg.Connection, usages: list[UsageRecorded]
+    ) -> dict[int, ErrorRule]:
+        """The error rule each failed attempt matches (by its position in `usages`); the rules are
+        read again only when they changed (error_rules/cache.py), the accounts only when there are rules."""
+        failed = [i for i, u in enumerate(usages) if u.outcome not in _NEVER_RULED]
+        if not failed:
+            return {}
+        rules = await self._rules.current(conn)
+        if not rules:
+            return {}
+        found = await accounts.get_many(conn, account_ids=list({UUID(usages[i].account_id) for i in failed}))
+        decided: dict[int, ErrorRule] = {}
+        for i in failed:
+            usage = usages[i]
+            account = found.get(UUID(usage.account_id))
+            if account is None:
+                continue
+            failure = RuleFailure(
+                account_id=account.id,
+                kind=account.kind,
+                owner_id=account.owner_id,
+                status=usage.status_code,
+                excerpt=usage.error_excerpt or "",
+            )
+            rule = first_match(rules, failure)
+            if rule is not None:
+                decided[i] = rule
+        return decided
+
+    async def _apply_rule(
+        self, conn: asyncpg.Connection, usage: UsageRecorded, rule: ErrorRule
+    ) -> float | None:
+        account = await accounts.get_for_update(conn, account_id=UUID(usage.account_id))
+        if account is None:
+            return None
+        return await error_rule.apply(
+            conn, rule=rule, account=account, status=usage.status_code, days=self._days
+        )
+
+    async def _cool_ruled(self, cooldowns: list[tuple[str, float]]) -> None:
+        for account_id, seconds in cooldowns:
+            await self._picker.cool_down(account_id, seconds)
+            log.info("account.cooling", account_id=account_id, seconds=seconds, reason="error rule")
 
     async def _count_tokens(self, usages: list[tuple[UsageRecorded, datetime]]) -> None:
         """Add the batch's tokens to each key's day in Redis (keys/tokens.py); a key that reached its
@@ -160,12 +230,14 @@ class UsageConsumer:
                     "account.cooling", account_id=usage.account_id, seconds=seconds, reason="rate limited"
                 )
 
-    async def _live_health(self, usages: list[UsageRecorded]) -> None:
+    async def _live_health(self, usages: list[tuple[UsageRecorded, bool]]) -> None:
+        """Each (usage, ruled): a failure a rule decided is a failure, never part of a server-error
+        streak (the rule said what it means)."""
         cooled = await self._health.record(
             [
-                (u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS)
-                for u in usages
-                if u.outcome not in outcomes.NEUTRAL
+                (u.account_id, u.outcome == "success", u.outcome in outcomes.SERVER_ERRORS and not ruled)
+                for u, ruled in usages
+                if u.outcome not in outcomes.NEUTRAL or ruled
             ]
         )
         for account_id, seconds in cooled.items():
@@ -202,11 +274,15 @@ class UsageConsumer:
             ),
         )
 
-    async def _count(self, conn: asyncpg.Connection, usages: list[tuple[UsageRecorded, datetime]]) -> None:
+    async def _count(
+        self, conn: asyncpg.Connection, usages: list[tuple[UsageRecorded, datetime]], *, ignored: set[int]
+    ) -> None:
+        """`ignored`: the positions of failures an `ignore` rule matched; counted as calls, not failures."""
         per_account: dict[str, _Tally] = defaultdict(_Tally)
         per_key: dict[str, list] = defaultdict(lambda: [0, None])
-        for usage, at in usages:
-            per_account[usage.account_id].add(ok=usage.outcome == "success", at=at, day=self._days.day_of(at))
+        for i, (usage, at) in enumerate(usages):
+            ok = None if i in ignored else usage.outcome == "success"
+            per_account[usage.account_id].add(ok=ok, at=at, day=self._days.day_of(at))
             key = per_key[usage.api_key_id]
             key[0] += 1
             key[1] = max(key[1] or at, at)

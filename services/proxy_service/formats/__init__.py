@@ -51,6 +51,12 @@ class Bridge(Protocol):
         ...
 
     @property
+    def stream_error(self) -> str | None:
+        """The error an upstream that is not SSE (Kiro's event stream) ended its stream with, in
+        words, for the usage event's excerpt; None otherwise (the relay reads SSE error events)."""
+        ...
+
+    @property
     def usage(self) -> tuple[int | None, int | None] | None:
         """Token counts the bridge itself knows (an upstream whose answer is not Anthropic or
         OpenAI JSON); None when they are read from the upstream's bytes."""

@@ -41,6 +41,7 @@ class ClaudeClientToOpenAI:
     )
     usage = None  # read from the upstream's bytes
     produced = None  # a chat answer produces no images or video
+    stream_error = None  # SSE: the relay reads error events itself
 
     def __init__(self, client_model: str, upstream_model: str | None, provider: Provider) -> None:
         self._client_model = client_model
@@ -113,6 +114,7 @@ class OpenAIClientToClaude:
     __slots__ = ("_client_model", "_include_usage", "_stream", "_upstream_model")
     usage = None  # read from the upstream's bytes
     produced = None  # a chat answer produces no images or video
+    stream_error = None  # SSE: the relay reads error events itself
 
     def __init__(self, client_model: str, upstream_model: str | None) -> None:
         self._client_model = client_model

@@ -21,6 +21,7 @@ class Passthrough:
     __slots__ = ("_clean", "_client_model", "_stream_pairs", "_upstream_model")
     usage = None  # read from the relayed bytes
     produced = None  # a chat answer produces no images or video
+    stream_error = None  # SSE: the relay reads error events itself
 
     def __init__(
         self, client_model: str, upstream_model: str | None, *, clean: RequestCleaner | None = None

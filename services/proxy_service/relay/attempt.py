@@ -38,6 +38,7 @@ from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, err
 from services.proxy_service.upstreams import UnsupportedUpstream, Upstream, UpstreamCall
 from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE
 from services.proxy_service.usage_publisher import UsagePublisher
+from shared.error_excerpt import error_excerpt
 from shared.errors import PoolGateError, UpstreamError
 from shared.internal_client import Allocation
 from shared.logging import get_logger
@@ -114,6 +115,7 @@ class Attempt:
         images: int | None = None,
         video_seconds: float | None = None,
         upstream_code: int | None = None,
+        error_excerpt: str | None = None,
     ) -> None:
         """Release the lease and publish this attempt's `usage.recorded` (once; later calls do nothing)."""
         if self._finished:
@@ -144,6 +146,7 @@ class Attempt:
                 images=images,
                 video_seconds=video_seconds,
                 upstream_code=upstream_code,
+                error_excerpt=error_excerpt,
             )
         )
         metrics.count_attempt(outcome, allocation.account_kind, allocation.upstream.format)
@@ -248,7 +251,13 @@ class Attempt:
                 return RawResponse(answer, status, out)
 
         retry_after_s = parse_retry_after(headers)
-        self.finish(outcome, status, retry_after=retry_after_s, upstream_code=upstream_code)
+        self.finish(
+            outcome,
+            status,
+            retry_after=retry_after_s,
+            upstream_code=upstream_code,
+            error_excerpt=error_excerpt(data),  # redacted, at most 512 characters: for error rules
+        )
         failure = Failure(
             status=status,
             body=data,

@@ -2,7 +2,9 @@
 
 No per-chunk parsing or re-encoding: each chunk is scanned for usage (cheap unless it mentions
 `"usage"`), optionally passed through the bridge, and sent. A stream the upstream breaks ends with
-an error event in the client's format, never a fake normal end; so does a stream still running when
+an error event in the client's format, never a fake normal end; an error event the upstream sent
+after it started (stream_errors.py, or a converter's `stream_error`) makes the attempt a failure
+with that error's redacted excerpt; so does a stream still running when
 a shutdown's drain deadline passes (drain.py). A client that goes away closes the upstream response
 at once (a task waits for `http.disconnect`, since sending to a gone client is a
 silent no-op in uvicorn). `send_body` relays into a response another started (`keepalive.py`).
@@ -21,6 +23,8 @@ from services.proxy_service.formats import Bridge
 from services.proxy_service.formats.token_counts import SseUsageScanner
 from services.proxy_service.relay.disconnect import gone_before
 from services.proxy_service.relay.outcome import RETRYABLE_EXCEPTIONS
+from services.proxy_service.relay.stream_errors import StreamErrorWatch
+from shared.error_excerpt import error_excerpt
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -85,6 +89,7 @@ class RelayStream(Response):
         # A bridge that knows the token counts itself (Kiro) needs no scan of the upstream's bytes.
         scanner = SseUsageScanner() if self._bridge.usage is None else None
         rewrite = self._bridge.stream_chunk if self._bridge.rewrites else None
+        errors = StreamErrorWatch()
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
         outcome = "cancelled"
         last = b"\n\n"
@@ -98,6 +103,7 @@ class RelayStream(Response):
                 while chunk := await content.readany():
                     if scanner is not None:
                         scanner.feed(chunk)
+                    errors.feed(chunk)
                     if rewrite is not None:
                         chunk = rewrite(chunk)
                         if not chunk:  # a converter may need more bytes before it can say anything
@@ -116,7 +122,9 @@ class RelayStream(Response):
                     closing = bridge.stream_end()
                     if closing:
                         await send({"type": "http.response.body", "body": closing, "more_body": True})
-                    outcome = "upstream_error" if bridge.stream_failed else "success"
+                    errors.end()
+                    failed = bridge.stream_failed or errors.found is not None
+                    outcome = "upstream_error" if failed else "success"
             except RETRYABLE_EXCEPTIONS as exc:
                 if self._drained:
                     await self._send_drain_error(send, last)
@@ -144,11 +152,13 @@ class RelayStream(Response):
                 input_tokens, output_tokens = self._bridge.usage or (None, None)
             else:
                 input_tokens, output_tokens = scanner.input_tokens, scanner.output_tokens
+            said = self._bridge.stream_error or errors.found
             self._attempt.finish(
                 outcome,
                 self.status_code,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
+                error_excerpt=error_excerpt(said) if outcome == "upstream_error" else None,
             )
 
     async def _send_drain_error(self, send: Send, last: bytes) -> None:

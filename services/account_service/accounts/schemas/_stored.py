@@ -54,3 +54,6 @@ class Account(BaseModel):
     # Probes (probes/): a scheduled health check, off unless the owner turns it on.
     probe_enabled: bool = False
     probe_interval_s: int = 300
+    # The last upstream error an error rule named (its reason), and when.
+    last_error: str | None = None
+    last_error_at: datetime | None = None

@@ -59,6 +59,8 @@ class AccountOut(BaseModel):
     fail_count: int
     calls_today: CallsToday
     last_check: LastCheck | None = Field(description="The last refresh, revalidation or login and its result")
+    last_error: str | None = Field(default=None, description="The last upstream error an error rule named")
+    last_error_at: datetime | None = Field(default=None, description="When that error happened")
     credits: int | None = Field(description="dreamina: the credits the upstream last reported")
     credits_read_at: datetime | None = Field(description="dreamina: when those credits were read")
     probe_enabled: bool = Field(default=False, description="Whether the account is probed on a schedule")

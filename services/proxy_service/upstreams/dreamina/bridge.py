@@ -19,6 +19,7 @@ class JimengBridge:
     usage = (None, None)  # no tokens: the answer is not parsed for them
     rewrites = False
     stream_failed = False
+    stream_error = None
 
     def __init__(self, capability: str, *, video_seconds: float | None) -> None:
         self._capability = capability

@@ -69,6 +69,10 @@ class KiroBridge:
         return self._events is not None and self._events.failed
 
     @property
+    def stream_error(self) -> str | None:
+        return None if self._events is None else self._events.failure
+
+    @property
     def usage(self) -> tuple[int | None, int | None]:
         if self._events is None:
             return self._input_tokens, None

@@ -61,6 +61,7 @@ class KiroEvents:
         "_writer",
         "ended",
         "failed",
+        "failure",
     )
 
     def __init__(
@@ -85,6 +86,7 @@ class KiroEvents:
         self._started = False
         self.ended = False
         self.failed = False
+        self.failure: str | None = None  # what the failing frame said
 
     @property
     def usage(self) -> tuple[int, int]:
@@ -245,6 +247,7 @@ class KiroEvents:
     def _fail(self, error_type: str, message: str) -> None:
         self._writer.fail(error_type, message)
         self.ended = self.failed = True
+        self.failure = message
 
 
 def _text(payload: bytes) -> str:

@@ -220,3 +220,41 @@ async def test_the_body_can_be_relayed_into_a_response_started_elsewhere() -> No
     assert all(m["type"] == "http.response.body" for m in sent)
     assert body_of(sent) == MESSAGE_START + MESSAGE_DELTA
     assert [e.outcome for e in recorder.events] == ["success"]
+
+
+async def test_a_relayed_error_event_fails_the_attempt_with_its_redacted_excerpt() -> None:
+    recorder = Recorder()
+    error = (
+        b'event: error\ndata: {"type":"error","error":{"type":"permission_error",'
+        b'"message":"org of ops@example.com suspended"}}\n\n'
+    )
+    upstream = FakeUpstreamResponse([MESSAGE_START, error])
+    stream = RelayStream(
+        upstream, bridge=Passthrough("claude-sonnet-4", None), attempt=make_attempt(recorder, CLAUDE)
+    )
+    sent = await run(stream)
+    assert error in body_of(sent)  # relayed as the upstream sent it
+    [event] = recorder.events
+    assert event.outcome == "upstream_error" and event.status_code == 200
+    assert "suspended" in event.error_excerpt and "ops@example.com" not in event.error_excerpt
+
+
+async def test_a_converted_stream_records_the_upstream_error_chunk_as_its_excerpt() -> None:
+    recorder = Recorder()
+    chunk = b'data: {"error":{"message":"quota for this key is gone","type":"insufficient_quota"}}\n\n'
+    upstream = FakeUpstreamResponse([chunk])
+    stream = RelayStream(upstream, bridge=converting_bridge(), attempt=make_attempt(recorder, CLAUDE))
+    await run(stream)
+    [event] = recorder.events
+    assert event.outcome == "upstream_error" and "quota for this key is gone" in event.error_excerpt
+
+
+async def test_a_healthy_stream_has_no_excerpt() -> None:
+    recorder = Recorder()
+    stream = RelayStream(
+        FakeUpstreamResponse([MESSAGE_START, MESSAGE_DELTA]),
+        bridge=Passthrough("claude-sonnet-4", None),
+        attempt=make_attempt(recorder, CLAUDE),
+    )
+    await run(stream)
+    assert recorder.events[0].error_excerpt is None

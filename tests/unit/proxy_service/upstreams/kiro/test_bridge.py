@@ -318,6 +318,14 @@ def test_a_failed_stream_is_reported() -> None:
 
     assert check_claude(out)[-1]["type"] == "error"
     assert b.stream_failed
+    assert b.stream_error == "InternalServerException: oops"  # the usage event's excerpt, for error rules
+
+
+def test_a_healthy_stream_has_no_stream_error() -> None:
+    b = bridge()
+    kiro_body(b, claude_request())
+    stream(b, answer(text("a")), 1000)
+    assert not b.stream_failed and b.stream_error is None
 
 
 # --- upstream error answers --------------------------------------------------------------------------
