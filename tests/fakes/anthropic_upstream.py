@@ -24,6 +24,7 @@ from tests.fakes._content import (
     wants_tool,
 )
 from tests.fakes._control import (
+    LOG_ENTRY,
     STATE,
     FakeState,
     bearer_token,
@@ -85,6 +86,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return web.Response(status=499)  # nobody is listening any more
 
     cache = state.prompt_cache.use(key, [body.get("system"), body.get("tools")], body["messages"])
+    logged = request.get(LOG_ENTRY)
+    if logged is not None:  # what the cache gave, for tests that measure the hit rate
+        logged["cache_read_input_tokens"] = cache.read
     reply, blocks = _answer(body, settings, cache)
     if not stream:
         reply["content"] = [final for _, _, final in blocks]

@@ -18,7 +18,6 @@ from tests.fakes._content import (
     fragments,
     new_id,
     split_text,
-    text_chars,
     wants_tool,
 )
 from tests.fakes._control import (

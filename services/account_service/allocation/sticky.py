@@ -39,4 +39,3 @@ def sticky_for(key_id: str, session: str | None, *, lookup: bool, ttl_s: float) 
 def valid_session(value: object) -> bool:
     """A session key as the proxy sends it: a short string (a hex digest)."""
     return isinstance(value, str) and 0 < len(value) <= _MAX_SESSION
-

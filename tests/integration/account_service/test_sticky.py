@@ -112,11 +112,12 @@ def test_no_ttl_means_no_sticky_sessions() -> None:
     assert sticky_for("k", "s", lookup=False, ttl_s=1.5) == Sticky("k:s", 1500, False)
 
 
-def _pool(api: Api, n: int = 3) -> tuple[str, list[str]]:
+def _pool(api: Api, n: int = 3) -> str:
+    """A user's key whose pool of `n` accounts allocation sees."""
     _, key = api.new_user()
-    ids = [custom(api, key)["id"] for _ in range(n)]
-    wait_until(lambda: {allocate(api, key).json().get("account", {}).get("id") for _ in range(30)} == set(ids))
-    return key, ids
+    ids = {custom(api, key)["id"] for _ in range(n)}
+    wait_until(lambda: {allocate(api, key).json().get("account", {}).get("id") for _ in range(30)} == ids)
+    return key
 
 
 def _account(api: Api, key: str, **extra) -> str:
@@ -126,7 +127,7 @@ def _account(api: Api, key: str, **extra) -> str:
 
 
 def test_the_allocation_api_keeps_a_session_on_its_account_and_moves_it_on_failover(api: Api) -> None:
-    key, ids = _pool(api)
+    key = _pool(api)
     session = uuid.uuid4().hex
     bound = _account(api, key, session=session)
     assert {_account(api, key, session=session) for _ in range(20)} == {bound}
@@ -136,7 +137,7 @@ def test_the_allocation_api_keeps_a_session_on_its_account_and_moves_it_on_failo
 
 
 def test_an_invalid_bound_account_moves_the_session(api: Api) -> None:
-    key, ids = _pool(api)
+    key = _pool(api)
     session = uuid.uuid4().hex
     bound = _account(api, key, session=session)
     publish_usage(api, bound, "credential_rejected", status_code=401)
@@ -146,7 +147,7 @@ def test_an_invalid_bound_account_moves_the_session(api: Api) -> None:
 
 
 def test_two_keys_never_share_a_binding(api: Api) -> None:
-    key, ids = _pool(api)
+    key = _pool(api)
     other = api.call("POST", "/keys", key, json={"name": "second"})
     assert other.status_code == 201, other.text
     second = other.json()["key"]

@@ -59,5 +59,3 @@ async def test_another_key_has_a_cold_cache(anthropic_fake, claude) -> None:
         model="m", max_tokens=64, system=SYSTEM, messages=_second(first.content[0].text)
     )
     assert second.usage.cache_read_input_tokens == 0
-
-
