@@ -170,10 +170,14 @@ class InternalClient:
         release: list[tuple[str, str]] | None = None,
         prefer: list[str] | None = None,
         retry: bool = False,
+        session: str | None = None,
+        session_lookup: bool = True,
     ) -> Allocation:
         """An account and its lease. `release`: (account_id, lease_id) pairs released first;
         `prefer`: formats chosen from first, the other `formats` only when none of these is free;
-        `retry`: another attempt of a call already allocated once (the key's limits count it once)."""
+        `retry`: another attempt of a call already allocated once (the key's limits count it once);
+        `session`: the conversation's sticky-session key, looked up only with `session_lookup` (else
+        only recorded; proxy relay/session.py)."""
         payload = {
             "api_key": api_key,
             "capability": capability,
@@ -187,6 +191,9 @@ class InternalClient:
             payload["prefer"] = prefer
         if retry:
             payload["retry"] = True
+        if session is not None:
+            payload["session"] = session
+            payload["session_lookup"] = session_lookup
         return Allocation.from_json(await self._hot("allocate", "/internal/v1/allocations", payload))
 
     async def settle_leases(

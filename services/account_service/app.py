@@ -150,6 +150,7 @@ async def lifespan(app: FastAPI):
             unavailable=unavailable,
             limit_defaults=settings.key_limit_defaults,
             days=app.state.days,
+            sticky_ttl_s=settings.sticky_ttl_s,
         )
         channel = channel_server(
             app.state,

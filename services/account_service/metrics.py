@@ -39,6 +39,12 @@ DEGRADED = Gauge(
     "1 while Redis is unreachable and a replica allocates from its own lease and cooldown memory",
     multiprocess_mode="livemax",
 )
+STICKY_LOOKUPS = Counter(
+    "poolgate_sticky_lookups_total",
+    "Allocations of chat calls by what their sticky session found (allocation/sticky.py): `hit` (the "
+    "bound account), `moved` (it could not serve: bound anew), `new` (no binding yet), `none` (no session)",
+    ["result"],
+)
 OUTBOX_RELAYED = Counter("poolgate_outbox_relayed_total", "Outbox events confirmed by RabbitMQ")
 OUTBOX_RELAY_FAILURES = Counter("poolgate_outbox_relay_failures_total", "Outbox relay rounds that failed")
 CONSOLE_EVENT_WATCHES = Gauge(
@@ -66,6 +72,14 @@ def count_allocation(refusal: Exception | None, seconds: float) -> None:
     else:
         _refused[next(cls for cls in REFUSED if isinstance(refusal, cls))].inc()
     ALLOCATION_SECONDS.observe(seconds)
+
+
+_sticky = {result: STICKY_LOOKUPS.labels(result) for result in ("hit", "moved", "new", "none")}
+
+
+def count_sticky(result: str | None) -> None:
+    """What an allocation's sticky lookup found; None (no shared state to keep bindings in): `none`."""
+    _sticky.get(result or "none", _sticky["none"]).inc()
 
 
 def accounts_family(counts: Mapping[tuple[str, str], int], cooling: Mapping[str, int]) -> Metric:

@@ -56,6 +56,9 @@ class AccountServiceSettings(BaseServiceSettings):
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # Sticky sessions (allocation/sticky.py): how long a conversation's binding to an account lasts
+    # after its last call, in seconds; 0 turns sticky sessions off.
+    sticky_ttl_s: float = Field(default=3600.0, ge=0)
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)
     # Probes (services/account_service/probes): the results kept per account, and how many due

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.fakes._prompt_cache import PromptCache
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "delay_ms": 0,  # before the first byte (headers included)
     "stream_chunks": 5,  # text delta events per stream
@@ -55,11 +57,13 @@ class FakeState:
         self.config: dict[str, Any] = dict(DEFAULT_CONFIG)
         self.scripts: dict[str, dict[str, Any]] = {}
         self.requests: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self.prompt_cache = PromptCache()  # per upstream key, as the accounts' caches (_prompt_cache.py)
 
     def reset(self) -> None:
         self.config = dict(DEFAULT_CONFIG)
         self.scripts.clear()
         self.requests.clear()
+        self.prompt_cache.clear()
 
     def key_allowed(self, key: str) -> bool:
         valid = self.config["valid_keys"]

@@ -24,6 +24,7 @@ from tests.fakes._content import (
     wants_tool,
 )
 from tests.fakes._control import (
+    LOG_ENTRY,
     STATE,
     FakeState,
     bearer_token,
@@ -35,6 +36,7 @@ from tests.fakes._control import (
     think,
 )
 from tests.fakes._errors import anthropic_error, anthropic_error_body
+from tests.fakes._prompt_cache import CacheUse
 from tests.fakes._sse import send_events
 
 
@@ -84,7 +86,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if not await think(request, settings["delay_ms"]):
         return web.Response(status=499)  # nobody is listening any more
 
-    reply, blocks = _answer(body, settings)
+    cache = state.prompt_cache.use(key, [body.get("system"), body.get("tools")], body["messages"])
+    logged = request.get(LOG_ENTRY)
+    if logged is not None:  # what the cache gave, for tests that measure the hit rate
+        logged["cache_read_input_tokens"] = cache.read
+    reply, blocks = _answer(body, settings, cache)
     if not stream:
         reply["content"] = [final for _, _, final in blocks]
         return json_response(reply)
@@ -96,7 +102,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
 Block = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]
 
 
-def _answer(body: dict[str, Any], settings: dict[str, Any]) -> tuple[dict[str, Any], list[Block]]:
+def _answer(
+    body: dict[str, Any], settings: dict[str, Any], cache: CacheUse
+) -> tuple[dict[str, Any], list[Block]]:
     blocks: list[Block] = []
     output_chars = 0
     if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
@@ -134,9 +142,10 @@ def _answer(body: dict[str, Any], settings: dict[str, Any]) -> tuple[dict[str, A
         "stop_reason": "tool_use" if tool else "end_turn",
         "stop_sequence": None,
         "usage": {
-            "input_tokens": _input_tokens(body),
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            # Anthropic's input_tokens are those neither read from nor written to the cache.
+            "input_tokens": max(1, cache.total - cache.read - cache.written),
+            "cache_creation_input_tokens": cache.written,
+            "cache_read_input_tokens": cache.read,
             "output_tokens": estimate_tokens(output_chars),
         },
     }

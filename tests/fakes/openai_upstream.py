@@ -18,7 +18,6 @@ from tests.fakes._content import (
     fragments,
     new_id,
     split_text,
-    text_chars,
     wants_tool,
 )
 from tests.fakes._control import (
@@ -92,12 +91,12 @@ def _invalid(body: dict[str, Any], azure: bool) -> web.Response | None:
     return None
 
 
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
+def _usage(prompt: int, completion: int, cached: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     }
 
@@ -133,9 +132,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     pieces = [] if tool else split_text(settings["text"], settings["stream_chunks"])
     model = body.get("model") or request.match_info.get("deployment", "")
     completion = _completion(model, pieces, tool, REASONING_TEXT if _wants_reasoning(body) else None)
+    cache = state.prompt_cache.use(key, [body.get("tools")], body["messages"])
     completion["usage"] = _usage(
-        estimate_tokens(text_chars(body["messages"]) + text_chars(body.get("tools"))),
+        cache.total,
         estimate_tokens(len(tool) + len(TOOL_ARGUMENTS) if tool else sum(map(len, pieces))),
+        cache.read,
     )
     if not stream:
         return json_response(completion)

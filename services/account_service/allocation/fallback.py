@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from services.account_service.allocation.local import LocalPicker
 from services.account_service.allocation.picker import Lease, Live, Pick, Picker
+from services.account_service.allocation.sticky import Sticky
 from services.account_service.keys.limits import Gate
 from services.account_service.metrics import DEGRADED
 from shared.logging import get_logger
@@ -52,12 +53,15 @@ class FallbackPicker:
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,
+        sticky: Sticky | None = None,
     ) -> Pick:
         """The key's limits are shared state: while Redis is away they are not enforced (failing
         open, as the rest of degraded allocation does), rather than refusing every call."""
         if not self.degraded:
             try:
-                pick = await self._shared.pick(lease_id, candidates, release=release, gate=gate)
+                pick = await self._shared.pick(
+                    lease_id, candidates, release=release, gate=gate, sticky=sticky
+                )
             except Exception as exc:
                 self._degrade(exc)
             else:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from services.account_service.allocation.picker import Lease, Live, Pick
+from services.account_service.allocation.sticky import Sticky
 from services.account_service.keys.limits import Gate
 
 
@@ -29,6 +30,7 @@ class LocalPicker:
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,  # not enforced here: a key's limits hold across replicas or not at all
+        sticky: Sticky | None = None,  # no bindings either: they are shared state (sticky.py)
     ) -> Pick:
         self._release(release)
         now = time.time()

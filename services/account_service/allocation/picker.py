@@ -15,7 +15,8 @@ one is refused without another round trip and before any account is taken.
 Keys: `<prefix>:cooldown:<account>` (value: until, epoch ms), `<prefix>:inflight:<account>` (a
 sorted set of lease ids scored by their expiry) and `<prefix>:health:<account>` (see health.py); per
 API key `<prefix>:keyleases:<key>` (its leases, like `inflight`), `<prefix>:keyrpm:<key>` (its calls of
-the last minute, scored by when) and `<prefix>:keytokens:<key>:<day>` (keys/tokens.py).
+the last minute, scored by when) and `<prefix>:keytokens:<key>:<day>` (keys/tokens.py); per sticky
+session `<prefix>:sticky:<key id>:<session>` (the account it is bound to; sticky.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from services.account_service.allocation.sticky import Sticky
 from services.account_service.keys.limits import Gate
 
 # A lease id `<key id>/<unique>` also holds one of its key's concurrent slots (keys/limits.py `Gate`).
@@ -43,6 +45,11 @@ end
 # ARGV 7-12: the key's gate (keys/limits.py): its id ('' for none), '1' to check and count (a first
 # attempt), its requests per minute, concurrency and tokens per day (0: none), and today's day.
 # A refusal answers {'', '-1', '0', limit, retry after ms ('-1': unknown here)}.
+# ARGV 13-15: the sticky session (sticky.py): its binding's key ('' for none), its TTL in ms, and '1'
+# to look the binding up ('0': only record it). The bound account is taken when it is among the
+# candidates and eligible now (not cooling, under its cap, weighted); otherwise the draw decides and
+# the binding moves to what it chose. The 4th field of an answer with an account says which:
+# 'hit', 'moved', 'new' or 'none' (no session).
 _PICK = (
     _RELEASE_KEY_SLOT
     + """
@@ -50,8 +57,9 @@ local now, ttl, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local prefix, draw, released = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local gate, check = ARGV[7], ARGV[8] == '1'
 local rpm, conc, tpd = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local first = 13 + 2 * released
-for i = 13, first - 1, 2 do
+local sticky, sticky_ttl = ARGV[13], tonumber(ARGV[14])
+local first = 16 + 2 * released
+for i = 16, first - 1, 2 do
   redis.call('ZREM', prefix .. ':inflight:' .. ARGV[i], ARGV[i + 1])
   release_key_slot(prefix, ARGV[i + 1])
 end
@@ -74,7 +82,8 @@ if gate ~= '' and check then
     end
   end
 end
-local ids, weights, total, earliest, full = {}, {}, 0, -1, 0
+local bound = sticky ~= '' and ARGV[15] == '1' and redis.call('GET', sticky) or nil
+local ids, weights, total, earliest, full, chosen = {}, {}, 0, -1, 0, nil
 for i = first, #ARGV, 3 do
   local id, weight, cap = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local cool = tonumber(redis.call('GET', prefix .. ':cooldown:' .. id) or '0')
@@ -89,6 +98,7 @@ for i = first, #ARGV, 3 do
     elseif weight > 0 then
       local rate = tonumber(redis.call('HGET', prefix .. ':health:' .. id, 'rate') or '1')
       local w = weight * math.max(rate, 0.05) * (cap - busy) / cap
+      if id == bound then chosen = id end
       total = total + w
       ids[#ids + 1] = id
       weights[#weights + 1] = w
@@ -96,11 +106,19 @@ for i = first, #ARGV, 3 do
   end
 end
 if total <= 0 then return {'', tostring(earliest), tostring(full)} end
-local target, chosen = draw * total, ids[#ids]
-for i = 1, #ids do
-  target = target - weights[i]
-  if target <= 0 then chosen = ids[i] break end
+local found = 'none'
+if chosen then
+  found = 'hit'
+else
+  local target = draw * total
+  chosen = ids[#ids]
+  for i = 1, #ids do
+    target = target - weights[i]
+    if target <= 0 then chosen = ids[i] break end
+  end
+  if sticky ~= '' then found = bound and 'moved' or 'new' end
 end
+if sticky ~= '' then redis.call('SET', sticky, chosen, 'PX', sticky_ttl) end
 local key = prefix .. ':inflight:' .. chosen
 redis.call('ZADD', key, now + ttl, lease)
 redis.call('PEXPIRE', key, ttl)
@@ -116,7 +134,7 @@ if gate ~= '' then
     redis.call('PEXPIRE', key, 60000)
   end
 end
-return {chosen, '-1', tostring(full)}
+return {chosen, '-1', tostring(full), found}
 """
 )
 
@@ -185,6 +203,7 @@ class Pick:
     full: int
     refused: str | None = None  # the key's limit that refused the call (keys/limits.py)
     retry_after_ms: int | None = None  # when that limit lets a call through again, where known
+    sticky: str | None = None  # with an account: 'hit', 'moved', 'new' or 'none' (sticky.py)
 
 
 class Picks(Protocol):
@@ -198,6 +217,7 @@ class Picks(Protocol):
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,
+        sticky: Sticky | None = None,
     ) -> Pick: ...
 
     async def settle(self, *, release: Sequence[Lease] = (), renew: Sequence[Lease] = ()) -> int: ...
@@ -210,6 +230,7 @@ class Picks(Protocol):
 
 
 _NO_GATE = ("", "0", 0, 0, 0, "")
+_NO_STICKY = ("", 0, "0")
 
 
 def _gate_args(gate: Gate) -> tuple:
@@ -240,9 +261,10 @@ class Picker:
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,
+        sticky: Sticky | None = None,
     ) -> Pick:
         """Release `release`, check the key's `gate`, then pick one of (account_id, weight, cap) and
-        lease it as `lease_id`."""
+        lease it as `lease_id`, the one `sticky` is bound to when it is eligible."""
         args: list = [
             int(time.time() * 1000),
             self._ttl_ms,
@@ -251,6 +273,7 @@ class Picker:
             random.random(),
             len(release),
             *(_NO_GATE if gate is None else _gate_args(gate)),
+            *(_NO_STICKY if sticky is None else self._sticky_args(sticky)),
         ]
         for pair in release:
             args += pair
@@ -262,7 +285,7 @@ class Picker:
             reply = await self._redis.execute_command("EVALSHA", self._pick_sha, 0, *args)
         except NoScriptError:  # a restarted or flushed Redis: the wrapper loads it again
             reply = await self._pick(args=args)
-        if len(reply) > 3:
+        if len(reply) > 4:
             limit, retry_after_ms = reply[3], int(reply[4])
             return Pick(
                 None,
@@ -271,12 +294,19 @@ class Picker:
                 refused=limit.decode() if isinstance(limit, bytes) else limit,
                 retry_after_ms=retry_after_ms if retry_after_ms >= 0 else None,
             )
-        chosen, earliest, full = reply
+        chosen, earliest, full = reply[:3]
         chosen = chosen.decode() if isinstance(chosen, bytes) else chosen
         earliest = int(earliest)
+        found = reply[3] if len(reply) > 3 else None
         return Pick(
-            account_id=chosen or None, cooling_until_ms=earliest if earliest >= 0 else None, full=int(full)
+            account_id=chosen or None,
+            cooling_until_ms=earliest if earliest >= 0 else None,
+            full=int(full),
+            sticky=found.decode() if isinstance(found, bytes) else found,
         )
+
+    def _sticky_args(self, sticky: Sticky) -> tuple:
+        return (f"{self._prefix}:sticky:{sticky.key}", sticky.ttl_ms, "1" if sticky.lookup else "0")
 
     async def settle(self, *, release: Sequence[Lease] = (), renew: Sequence[Lease] = ()) -> int:
         """Release finished leases and extend running ones by the TTL; returns how many were renewed

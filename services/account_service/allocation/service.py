@@ -11,6 +11,7 @@ from services.account_service.allocation import dreamina
 from services.account_service.allocation.catalog import ChatModels, chat_models
 from services.account_service.allocation.index import AccountIndex, Candidate
 from services.account_service.allocation.picker import Lease, Pick, Picks
+from services.account_service.allocation.sticky import sticky_for
 from services.account_service.allocation.unavailable import UnavailableNotice
 from services.account_service.keys.limits import (
     Gate,
@@ -22,7 +23,7 @@ from services.account_service.keys.limits import (
 )
 from services.account_service.keys.schemas import KeyIdentity
 from services.account_service.keys.store import KeyStore
-from services.account_service.metrics import REFUSED, count_allocation
+from services.account_service.metrics import REFUSED, count_allocation, count_sticky
 from shared.day_boundary import DayBoundary
 from shared.errors import Forbidden, NoAccountAvailable, RateLimited, Unauthenticated
 
@@ -41,6 +42,9 @@ class AllocationRequest:
     prefer: tuple[str, ...] = ()
     # Another attempt of a client call already let through: the key's limits neither refuse nor count it.
     retry: bool = False
+    # The conversation's sticky session (allocation/sticky.py), looked up only with `session_lookup`.
+    session: str | None = None
+    session_lookup: bool = True
 
 
 class Allocator:
@@ -54,6 +58,7 @@ class Allocator:
         unavailable: UnavailableNotice | None = None,
         limit_defaults: LimitDefaults | None = None,
         days: DayBoundary | None = None,
+        sticky_ttl_s: float = 3600.0,
     ) -> None:
         self._index = index
         self._keys = keys
@@ -62,6 +67,7 @@ class Allocator:
         self._unavailable = unavailable
         self._defaults = limit_defaults or LimitDefaults()
         self._days = days or DayBoundary()
+        self._sticky_ttl_s = sticky_ttl_s
         self._today: tuple[date, datetime, datetime] | None = None  # (today, its start, the next day's)
 
     async def allocate(self, request: AllocationRequest) -> dict:
@@ -151,15 +157,23 @@ class Allocator:
         gate = self._gate(identity, retry=request.retry)
         lease_id = uuid.uuid4().hex if gate is None else gate.lease_id(uuid.uuid4().hex)
         release = request.release
+        sticky = sticky_for(
+            str(identity.id), request.session, lookup=request.session_lookup, ttl_s=self._sticky_ttl_s
+        )
         for tier in self._tiers(candidates, request.prefer):
             pick = await self._picker.pick(
-                lease_id, [(c.id, c.weight, c.max_concurrency) for c in tier], release=release, gate=gate
+                lease_id,
+                [(c.id, c.weight, c.max_concurrency) for c in tier],
+                release=release,
+                gate=gate,
+                sticky=sticky,
             )
             release = ()
             if pick.refused is not None and gate is not None:
                 raise self._refusal(pick, gate)
             if pick.account_id is not None:
                 chosen = next(c for c in tier if c.id == pick.account_id)
+                count_sticky(pick.sticky if sticky is not None else "none")
                 break
         else:
             refusal = self._nothing_free(pick, len(candidates))

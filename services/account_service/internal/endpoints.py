@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from services.account_service.accounts import credentials
 from services.account_service.allocation.service import AllocationRequest
+from services.account_service.allocation.sticky import valid_session
 from services.account_service.deps import (
     Box,
     LiveHealth,
@@ -59,10 +60,14 @@ def _leases(body: dict, field: str) -> tuple[tuple[str, str], ...]:
 
 async def allocate(state: State, body: Any) -> dict:
     """An account and its lease for `{api_key, capability, model, formats, prefer, exclude,
-    release, retry}`; the leases in `release` are released before the pick; `retry` marks another
-    attempt of a client call already let through (the key's limits do not count it again)."""
+    release, retry, session, session_lookup}`; the leases in `release` are released before the
+    pick; `retry` marks another attempt of a client call already let through (the key's limits do
+    not count it again); `session` names the call's sticky session (allocation/sticky.py)."""
     api_key = _keyed(body)
     formats = body.get("formats")
+    session = body.get("session")
+    if session is not None and not valid_session(session):
+        raise InvalidRequest("session must be a string of at most 128 characters", param="session")
     return await state.allocator.allocate(
         AllocationRequest(
             api_key=api_key,
@@ -73,6 +78,8 @@ async def allocate(state: State, body: Any) -> dict:
             release=_leases(body, "release"),
             prefer=tuple(body.get("prefer") or ()),
             retry=body.get("retry") is True,
+            session=session,
+            session_lookup=body.get("session_lookup") is not False,
         )
     )
 

@@ -230,6 +230,7 @@ class Relay:
         preferred, every = self._formats[fmt]
         leases = self._deps.leases
         carried = leases.carry()
+        session = req.session if isinstance(req, ClientRequest) else None
         asked = asyncio.ensure_future(
             self._internal.allocate(
                 api_key=req.api_key,
@@ -240,6 +241,8 @@ class Relay:
                 exclude=exclude,
                 release=carried,
                 retry=retry,
+                session=session.key if session is not None else None,
+                session_lookup=session is not None and session.lookup,
             )
         )
         asked.add_done_callback(lambda done: leases.carried(carried, applied=_reached(done)))

@@ -12,11 +12,22 @@ import orjson
 from starlette.requests import Request
 
 from services.proxy_service.formats import ClientFormat
+from services.proxy_service.relay.session import AFFINITY_HEADER, Session, session_of
 from shared.errors import InvalidRequest, Unauthenticated
 
 
 class ClientRequest:
-    __slots__ = ("anthropic_beta", "anthropic_version", "api_key", "body", "model", "query", "raw", "stream")
+    __slots__ = (
+        "anthropic_beta",
+        "anthropic_version",
+        "api_key",
+        "body",
+        "model",
+        "query",
+        "raw",
+        "session",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -27,6 +38,7 @@ class ClientRequest:
         anthropic_version: str | None = None,
         anthropic_beta: str | None = None,
         query: str = "",
+        session: Session | None = None,
     ) -> None:
         self.api_key = api_key
         self.raw = raw
@@ -36,6 +48,7 @@ class ClientRequest:
         self.anthropic_version = anthropic_version
         self.anthropic_beta = anthropic_beta
         self.query = query
+        self.session = session  # the conversation's sticky-session key (relay/session.py)
 
 
 def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str | None]:
@@ -105,11 +118,23 @@ async def read_client_request(request: Request, fmt: ClientFormat) -> ClientRequ
     if api_key is None:
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`")
     raw = await request.body()
+    body = parse_body(raw, fmt)
     return ClientRequest(
         api_key=api_key,
         raw=raw,
-        body=parse_body(raw, fmt),
+        body=body,
         anthropic_version=version,
         anthropic_beta=beta,
         query=scope["query_string"].decode("latin-1"),
+        session=session_of(body, fmt, _affinity(scope["headers"])),
     )
+
+
+_AFFINITY = AFFINITY_HEADER.encode()
+
+
+def _affinity(raw_headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in raw_headers:
+        if name == _AFFINITY:
+            return value.decode("latin-1")
+    return None

@@ -124,6 +124,7 @@ class FakeInternal:
         self.calls: list[tuple[list[str], list[str]]] = []
         self.released: list[tuple[str, str]] = []  # leases released by allocations or settle calls
         self.retries: list[bool] = []  # each allocation's `retry` (not the call's first attempt)
+        self.sessions: list[tuple[str | None, bool]] = []  # each allocation's sticky session, lookup
 
     async def allocate(
         self,
@@ -136,9 +137,12 @@ class FakeInternal:
         release: list[tuple[str, str]] | None = None,
         prefer: list[str] | None = None,
         retry: bool = False,
+        session: str | None = None,
+        session_lookup: bool = True,
     ) -> Allocation:
         self.calls.append((list(prefer or ()), list(exclude)))
         self.retries.append(retry)
+        self.sessions.append((session, session_lookup))
         self.released += release or []
         for allowed in (prefer or formats, formats):
             for account_id, fmt in self.accounts:

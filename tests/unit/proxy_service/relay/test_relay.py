@@ -467,3 +467,20 @@ async def test_a_client_that_leaves_during_allocation_strands_no_lease() -> None
     await asyncio.sleep(0.15)  # the allocation completes behind the cancelled call
     assert session.posts == []
     assert subject._deps.leases.waiting == [("cl-1", "lease-cl-1")]  # released, not stranded
+
+
+async def test_every_attempt_of_a_call_carries_its_sticky_session() -> None:
+    internal = FakeInternal(("cl-1", "claude"), ("cl-2", "claude"))
+    session = FakeSession({"cl-1": [failed(429)], "cl-2": [ok()]})
+    body = {
+        "model": MODEL,
+        "max_tokens": 16,
+        "metadata": {"user_id": "user_x_account__session_1"},
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    response = await relay(internal, session, Recorder()).handle(client_request(body=body), CLAUDE)
+    assert response.status_code == 200
+    (first, lookup), second = internal.sessions
+    assert first is not None and lookup is True and second == (first, True)
+    await relay(internal, FakeSession({"cl-1": [ok()]}), Recorder()).handle(client_request(), CLAUDE)
+    assert internal.sessions[-1][0] not in (None, first) and internal.sessions[-1][1] is False  # a first turn

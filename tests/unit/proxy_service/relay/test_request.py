@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
 
 from services.proxy_service.formats import CLAUDE, OPENAI
-from services.proxy_service.relay.request import ClientRequest, parse_body, read_headers
+from services.proxy_service.relay.request import ClientRequest, parse_body, read_client_request, read_headers
+from services.proxy_service.relay.session import session_of
 from shared.errors import InvalidRequest
 
 
@@ -73,3 +75,25 @@ def test_openai_does_not_require_max_tokens() -> None:
 
 def test_claude_accepts_a_complete_body() -> None:
     assert parse_body(b'{"model":"m","messages":[],"max_tokens":16}', CLAUDE)["max_tokens"] == 16
+
+
+async def test_the_affinity_header_names_the_calls_session() -> None:
+    raw = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}'
+
+    def request(*headers: tuple[bytes, bytes]) -> Request:
+        async def receive() -> dict:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "query_string": b"",
+            "headers": [(b"x-api-key", b"k"), *headers],
+        }
+        return Request(scope, receive)
+
+    with_header = await read_client_request(request((b"x-session-affinity", b"conv-7")), OPENAI)
+    assert with_header.session == session_of({"messages": []}, OPENAI, "conv-7")
+    assert with_header.session is not None and with_header.session.lookup
+    plain = await read_client_request(request(), OPENAI)
+    assert plain.session is not None and not plain.session.lookup  # a first turn: recorded only
