@@ -56,6 +56,10 @@ class AccountServiceSettings(BaseServiceSettings):
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # Quota-aware routing (allocation/quota.py): accounts are drawn by weight × the share of quota
+    # they have left (at least 5%), and one projected to run out before its reset is spared (× 0.25).
+    quota_routing: bool = True
+
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)
 

@@ -145,7 +145,9 @@ class UsageRecorded(Event):
 
     `capability` is chat, image or video; an image or video call says what it produced (`images`,
     `video_seconds`); `upstream_code` is the upstream's own failure code where it has one (jimeng-api's
-    envelope `code`, which comes with HTTP 200)."""
+    envelope `code`, which comes with HTTP 200). `quota_remaining` is the fraction of the upstream's
+    tightest rate limit left after this call and `quota_resets_at` when it resets, where the answer's
+    rate-limit headers said (proxy_service/relay/quota_headers.py)."""
 
     TYPE = "usage.recorded"
     lease_id: str
@@ -165,6 +167,8 @@ class UsageRecorded(Event):
     images: int | None = None
     video_seconds: float | None = None
     upstream_code: int | None = None
+    quota_remaining: float | None = None
+    quota_resets_at: datetime | None = None
 
 
 class ApiKeyLimitReached(Event):

@@ -153,7 +153,10 @@ class Allocator:
         release = request.release
         for tier in self._tiers(candidates, request.prefer):
             pick = await self._picker.pick(
-                lease_id, [(c.id, c.weight, c.max_concurrency) for c in tier], release=release, gate=gate
+                lease_id,
+                [(c.id, c.pick_weight(now), c.max_concurrency) for c in tier],
+                release=release,
+                gate=gate,
             )
             release = ()
             if pick.refused is not None and gate is not None:

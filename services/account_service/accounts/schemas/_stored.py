@@ -51,3 +51,10 @@ class Account(BaseModel):
     calls_day: date | None = None
     calls_today: int = 0
     calls_today_ok: int = 0
+    # What the upstream last said the account has left (allocation/quota.py, migration 0012).
+    quota_source: str | None = None
+    quota_remaining: float | None = None
+    quota_limit: float | None = None
+    quota_resets_at: datetime | None = None
+    quota_runs_out_at: datetime | None = None
+    quota_updated_at: datetime | None = None

@@ -1,0 +1,52 @@
+"""How much of its weight an account's quota leaves it (issue 14, "Quota-aware routing").
+
+An account that told us what it has left (Kiro's usage limits, Dreamina's credits, a custom API's
+rate-limit headers; see migration 0012) is drawn in proportion to that: weight × the fraction left,
+never under `FLOOR` so an account low on quota still gets the odd call that shows its reset. One
+projected to run out before its reset (at the pace between its last two readings) is spared: its
+weight is cut by `SPARE`, so callers use the others first and it lasts for when they are full.
+
+The index (index.py) works this out once per change of the account, not per call; a reading whose
+reset has passed says nothing any more, and the plain weight applies again (`Candidate.pick_weight`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+FLOOR = 0.05
+SPARE = 0.25
+# A change of the factor smaller than this is not worth telling every replica about.
+STEP = 0.05
+
+SOURCES = ("kiro_usage_limits", "dreamina_points", "ratelimit_headers")
+
+
+def fraction_left(remaining: float | None, limit: float | None) -> float | None:
+    """The fraction of the quota left, between 0 and 1; None when the account never said."""
+    if remaining is None or not limit or limit <= 0:
+        return None
+    return min(1.0, max(0.0, remaining / limit))
+
+
+def spared(runs_out_at: datetime | None, resets_at: datetime | None) -> bool:
+    return runs_out_at is not None and resets_at is not None and runs_out_at < resets_at
+
+
+def factor(
+    remaining: float | None,
+    limit: float | None,
+    *,
+    resets_at: datetime | None = None,
+    runs_out_at: datetime | None = None,
+) -> float:
+    """What the account's weight is multiplied by: 1 for an account that never said."""
+    left = fraction_left(remaining, limit)
+    if left is None:
+        return 1.0
+    return max(left, FLOOR) * (SPARE if spared(runs_out_at, resets_at) else 1.0)
+
+
+def worth_announcing(before: float, after: float) -> bool:
+    """Whether a new reading moves the factor enough for the replicas to reload the account."""
+    return abs(after - before) >= STEP or (before != after and min(before, after) < STEP * 2)
