@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from services.account_service.accounts import repository
-from services.account_service.allocation.quota import factor, worth_announcing
+from services.account_service.allocation.quota import factor, spared, worth_announcing
 from services.account_service.outbox.writer import record
 from shared.messages.contracts import AccountUpdated
 
@@ -32,9 +32,12 @@ class QuotaReading:
     read_at: datetime
 
 
-def _factor(reading: tuple) -> float:
-    remaining, limit, resets_at, runs_out_at = reading
-    return factor(remaining, limit, resets_at=resets_at, runs_out_at=runs_out_at)
+def _moved(before: tuple, after: tuple) -> bool:
+    """Whether the pick would treat the account differently: its factor moved a step, or it became
+    spared or stopped being spared (each tuple: remaining, limit, resets_at, runs_out_at)."""
+    if spared(before[3], before[2]) != spared(after[3], after[2]):
+        return True
+    return worth_announcing(factor(before[0], before[1]), factor(after[0], after[1]))
 
 
 async def store(conn: asyncpg.Connection, readings: Sequence[QuotaReading]) -> int:
@@ -52,7 +55,7 @@ async def store(conn: asyncpg.Connection, readings: Sequence[QuotaReading]) -> i
     )
     announced = 0
     for change in changes:
-        if change.before[0] is None or worth_announcing(_factor(change.before), _factor(change.after)):
+        if change.before[0] is None or _moved(change.before, change.after):
             await record(
                 conn, AccountUpdated(account_id=str(change.account_id), kind=change.kind, fields=["quota"])
             )

@@ -39,11 +39,15 @@ class Candidate:
     # reset; None: no reset known), after which the reading says nothing and `weight` applies again.
     quota_weight: float = 0.0
     quota_until: float | None = None
+    quota_spared: bool = False  # projected to run out before its reset: drawn after the others
 
     def pick_weight(self, now: float) -> float:
         if self.quota_until is None or now < self.quota_until:
             return self.quota_weight
         return self.weight
+
+    def spared(self, now: float) -> bool:
+        return self.quota_spared and (self.quota_until is None or now < self.quota_until)
 
     def serves(self, *, capability: str, model: str | None, formats: Iterable[str] | None) -> bool:
         if formats is not None and self.format not in formats:
@@ -62,15 +66,11 @@ class Candidate:
 
 def candidate_from(account: Account, box: SecretBox, *, quota_routing: bool = True) -> Candidate:
     upstream, expires_at = upstream_for(account, decrypt_secrets(box, account))
-    share = 1.0
+    share, spared = 1.0, False
     if quota_routing:
-        share = quota.factor(
-            account.quota_remaining,
-            account.quota_limit,
-            resets_at=account.quota_resets_at,
-            runs_out_at=account.quota_runs_out_at,
-        )
-    resets_at = account.quota_resets_at if quota_routing and share != 1.0 else None
+        share = quota.factor(account.quota_remaining, account.quota_limit)
+        spared = quota.spared(account.quota_runs_out_at, account.quota_resets_at)
+    resets_at = account.quota_resets_at if share != 1.0 or spared else None
     return Candidate(
         id=str(account.id),
         owner_id=str(account.owner_id),
@@ -86,6 +86,7 @@ def candidate_from(account: Account, box: SecretBox, *, quota_routing: bool = Tr
         upstream=upstream,
         quota_weight=account.weight * share,
         quota_until=resets_at.timestamp() if resets_at is not None else None,
+        quota_spared=spared,
     )
 
 

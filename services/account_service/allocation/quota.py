@@ -3,8 +3,9 @@
 An account that told us what it has left (Kiro's usage limits, Dreamina's credits, a custom API's
 rate-limit headers; see migration 0012) is drawn in proportion to that: weight × the fraction left,
 never under `FLOOR` so an account low on quota still gets the odd call that shows its reset. One
-projected to run out before its reset (at the pace between its last two readings) is spared: its
-weight is cut by `SPARE`, so callers use the others first and it lasts for when they are full.
+projected to run out before its reset (at the pace between its last two readings) is spared: it is
+drawn only when every other account that could serve the call is cooling or full
+(`Allocator._tiers`), so it lasts for the callers that need it.
 
 The index (index.py) works this out once per change of the account, not per call; a reading whose
 reset has passed says nothing any more, and the plain weight applies again (`Candidate.pick_weight`).
@@ -15,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 
 FLOOR = 0.05
-SPARE = 0.25
 # A change of the factor smaller than this is not worth telling every replica about.
 STEP = 0.05
 
@@ -33,18 +33,10 @@ def spared(runs_out_at: datetime | None, resets_at: datetime | None) -> bool:
     return runs_out_at is not None and resets_at is not None and runs_out_at < resets_at
 
 
-def factor(
-    remaining: float | None,
-    limit: float | None,
-    *,
-    resets_at: datetime | None = None,
-    runs_out_at: datetime | None = None,
-) -> float:
+def factor(remaining: float | None, limit: float | None) -> float:
     """What the account's weight is multiplied by: 1 for an account that never said."""
     left = fraction_left(remaining, limit)
-    if left is None:
-        return 1.0
-    return max(left, FLOOR) * (SPARE if spared(runs_out_at, resets_at) else 1.0)
+    return 1.0 if left is None else max(left, FLOOR)
 
 
 def worth_announcing(before: float, after: float) -> bool:

@@ -151,7 +151,7 @@ class Allocator:
         gate = self._gate(identity, retry=request.retry)
         lease_id = uuid.uuid4().hex if gate is None else gate.lease_id(uuid.uuid4().hex)
         release = request.release
-        for tier in self._tiers(candidates, request.prefer):
+        for tier in self._tiers(candidates, request.prefer, now):
             pick = await self._picker.pick(
                 lease_id,
                 [(c.id, c.pick_weight(now), c.max_concurrency) for c in tier],
@@ -184,13 +184,19 @@ class Allocator:
             )
 
     @staticmethod
-    def _tiers(candidates: list[Candidate], prefer: tuple[str, ...]) -> list[list[Candidate]]:
-        """The preferred candidates first, then the others; empty tiers left out."""
+    def _tiers(candidates: list[Candidate], prefer: tuple[str, ...], now: float) -> list[list[Candidate]]:
+        """The preferred candidates first, then the others, then those spared for their quota
+        (allocation/quota.py); empty tiers left out."""
+        spare: list[Candidate] = []
+        if any(c.quota_spared for c in candidates):
+            spare = [c for c in candidates if c.spared(now)]
+            if spare:
+                candidates = [c for c in candidates if not c.spared(now)]
         if not prefer:
-            return [candidates]
+            return [tier for tier in (candidates, spare) if tier]
         first = [c for c in candidates if c.format in prefer]
         rest = [c for c in candidates if c.format not in prefer]
-        return [tier for tier in (first, rest) if tier]
+        return [tier for tier in (first, rest, spare) if tier]
 
     @staticmethod
     def _nothing_configured(request: AllocationRequest, *, servable: int, usable: int) -> str:
