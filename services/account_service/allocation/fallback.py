@@ -48,7 +48,7 @@ class FallbackPicker:
     async def pick(
         self,
         lease_id: str,
-        candidates: Sequence[tuple[str, float, int]],
+        candidates: Sequence[tuple[str, int, int]],
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,

@@ -35,16 +35,17 @@ class Candidate:
     expires_at: float | None  # epoch seconds after which the credential is not usable
     account: dict[str, Any]
     upstream: dict[str, Any]
-    # The weight its quota leaves it (allocation/quota.py), until `quota_until` (epoch seconds of the
-    # reset; None: no reset known), after which the reading says nothing and `weight` applies again.
-    quota_weight: float = 0.0
+    # The weight its quota leaves it, scaled (allocation/quota.py), until `quota_until` (epoch seconds
+    # of the reset; None: no reset known), after which the reading says nothing and `weight` applies.
+    quota_weight: int = 0
     quota_until: float | None = None
     quota_spared: bool = False  # projected to run out before its reset: drawn after the others
 
-    def pick_weight(self, now: float) -> float:
+    def pick_weight(self, now: float) -> int:
+        """What the pick script draws by (weights are scaled by `quota.SCALE`)."""
         if self.quota_until is None or now < self.quota_until:
             return self.quota_weight
-        return self.weight
+        return self.weight * quota.SCALE
 
     def spared(self, now: float) -> bool:
         return self.quota_spared and (self.quota_until is None or now < self.quota_until)
@@ -84,7 +85,7 @@ def candidate_from(account: Account, box: SecretBox, *, quota_routing: bool = Tr
         expires_at=expires_at,
         account={"id": str(account.id), "kind": account.kind, "name": account.name, "region": account.region},
         upstream=upstream,
-        quota_weight=account.weight * share,
+        quota_weight=quota.pick_weight(account.weight, share),
         quota_until=resets_at.timestamp() if resets_at is not None else None,
         quota_spared=spared,
     )

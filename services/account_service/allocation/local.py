@@ -25,7 +25,7 @@ class LocalPicker:
     async def pick(
         self,
         lease_id: str,
-        candidates: Sequence[tuple[str, float, int]],
+        candidates: Sequence[tuple[str, int, int]],
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,  # not enforced here: a key's limits hold across replicas or not at all

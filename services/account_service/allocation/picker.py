@@ -194,7 +194,7 @@ class Picks(Protocol):
     async def pick(
         self,
         lease_id: str,
-        candidates: Sequence[tuple[str, float, int]],
+        candidates: Sequence[tuple[str, int, int]],
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,
@@ -236,7 +236,7 @@ class Picker:
     async def pick(
         self,
         lease_id: str,
-        candidates: Sequence[tuple[str, float, int]],
+        candidates: Sequence[tuple[str, int, int]],
         *,
         release: Sequence[Lease] = (),
         gate: Gate | None = None,

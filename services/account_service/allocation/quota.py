@@ -16,6 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 
 FLOOR = 0.05
+# Pick weights are whole numbers (weight × SCALE × factor): the pick script's arguments stay short
+# integers, which Redis and redis-py handle faster than fractions (bench/quota.py).
+SCALE = 100
 # A change of the factor smaller than this is not worth telling every replica about.
 STEP = 0.05
 
@@ -37,6 +40,11 @@ def factor(remaining: float | None, limit: float | None) -> float:
     """What the account's weight is multiplied by: 1 for an account that never said."""
     left = fraction_left(remaining, limit)
     return 1.0 if left is None else max(left, FLOOR)
+
+
+def pick_weight(weight: int, share: float) -> int:
+    """The whole-number weight the pick script draws by; never 0 for an account of weight > 0."""
+    return max(1, round(weight * SCALE * share)) if weight > 0 else 0
 
 
 def worth_announcing(before: float, after: float) -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.account_service.allocation.quota import SCALE, pick_weight
 from tests.integration.account_service._api import Api
 from tests.integration.account_service.test_allocation import (
     SERVICE,
@@ -57,7 +58,7 @@ def test_the_usage_consumer_stores_the_quota_the_headers_said(api: Api) -> None:
     assert abs((datetime.fromisoformat(quota["resets_at"]) - resets_at).total_seconds()) < 0.01
     assert quota["spared"] is False and quota["runs_out_at"] is None
     # The replica's index heard of it: the account weighs 40% of its weight.
-    wait_until(lambda: _indexed(api, account["id"]).quota_weight == pytest.approx(account["weight"] * 0.4))
+    wait_until(lambda: _indexed(api, account["id"]).quota_weight == pick_weight(account["weight"], 0.4))
 
 
 def test_an_account_spending_fast_enough_to_run_out_before_its_reset_is_spared(api: Api) -> None:
@@ -134,8 +135,8 @@ def test_picks_split_by_the_quota_each_account_has_left(api: Api) -> None:
     _both_servable(api, {low["id"], high["id"]})
     _reading(api, low["id"], 0.1)
     _reading(api, high["id"], 0.9)
-    wait_until(lambda: _indexed(api, low["id"]).quota_weight == pytest.approx(low["weight"] * 0.1))
-    wait_until(lambda: _indexed(api, high["id"]).quota_weight == pytest.approx(high["weight"] * 0.9))
+    wait_until(lambda: _indexed(api, low["id"]).quota_weight == pick_weight(low["weight"], 0.1))
+    wait_until(lambda: _indexed(api, high["id"]).quota_weight == pick_weight(high["weight"], 0.9))
     picks = Counter(allocate(api, key).json()["account"]["id"] for _ in range(PICKS))
     # Expected 10% : 90% (60 of 600, σ ≈ 7); an even split would give 300.
     assert 25 <= picks[low["id"]] <= 110, picks
@@ -148,7 +149,7 @@ def test_a_spared_account_serves_only_when_the_others_are_full(api: Api) -> None
     other = custom(api, key, max_concurrency=2)
     _both_servable(api, {spared["id"], other["id"]})
     _reading(api, spared["id"], 0.9, timedelta(hours=1))
-    wait_until(lambda: _indexed(api, spared["id"]).quota_weight == pytest.approx(spared["weight"] * 0.9))
+    wait_until(lambda: _indexed(api, spared["id"]).quota_weight == pick_weight(spared["weight"], 0.9))
     _reading(api, spared["id"], 0.8, timedelta(hours=1))
     wait_until(lambda: _indexed(api, spared["id"]).quota_spared)
     # Each pick releases the lease before it: the other account always has a free slot.
@@ -166,11 +167,11 @@ def test_a_reading_whose_reset_has_passed_no_longer_weighs(api: Api) -> None:
     _, key = api.new_user()
     account = custom(api, key)
     _reading(api, account["id"], 0.2, timedelta(seconds=30))
-    wait_until(lambda: _indexed(api, account["id"]).quota_weight == pytest.approx(account["weight"] * 0.2))
+    wait_until(lambda: _indexed(api, account["id"]).quota_weight == pick_weight(account["weight"], 0.2))
     candidate = _indexed(api, account["id"])
     now = datetime.now(UTC).timestamp()
-    assert candidate.pick_weight(now) == pytest.approx(account["weight"] * 0.2)
-    assert candidate.pick_weight(now + 60) == account["weight"]
+    assert candidate.pick_weight(now) == pick_weight(account["weight"], 0.2)
+    assert candidate.pick_weight(now + 60) == account["weight"] * SCALE
 
 
 def test_a_usage_without_quota_fields_leaves_the_quota_alone(api: Api) -> None:

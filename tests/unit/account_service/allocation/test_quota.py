@@ -62,6 +62,12 @@ def test_spared_only_when_it_runs_out_before_the_reset() -> None:
     assert not quota.spared(None, NOW) and not quota.spared(NOW, None)
 
 
+def test_pick_weights_are_whole_numbers_and_never_starve() -> None:
+    assert quota.pick_weight(3, 0.5) == 150
+    assert quota.pick_weight(1, 0.001) == 1
+    assert quota.pick_weight(0, 1.0) == 0
+
+
 def test_small_moves_are_not_announced_but_a_move_near_the_floor_is() -> None:
     assert not quota.worth_announcing(0.50, 0.52)
     assert quota.worth_announcing(0.50, 0.44)
@@ -79,10 +85,10 @@ def test_the_index_weighs_the_account_until_its_reset() -> None:
         quota_updated_at=NOW,
     )
     candidate = candidate_from(account, BOX)
-    assert candidate.pick_weight(NOW.timestamp()) == pytest.approx(30)
+    assert candidate.pick_weight(NOW.timestamp()) == 30 * quota.SCALE
     assert candidate.spared(NOW.timestamp())
     after_reset = resets_at.timestamp() + 1
-    assert candidate.pick_weight(after_reset) == 100 and not candidate.spared(after_reset)
+    assert candidate.pick_weight(after_reset) == 100 * quota.SCALE and not candidate.spared(after_reset)
 
 
 def test_with_quota_routing_off_the_reading_does_not_weigh() -> None:
@@ -95,10 +101,12 @@ def test_with_quota_routing_off_the_reading_does_not_weigh() -> None:
         quota_updated_at=NOW,
     )
     candidate = candidate_from(account, BOX, quota_routing=False)
-    assert candidate.pick_weight(NOW.timestamp()) == 100 and not candidate.spared(NOW.timestamp())
-    assert candidate_from(account, BOX).pick_weight(NOW.timestamp()) == pytest.approx(100 * quota.FLOOR)
+    assert candidate.pick_weight(NOW.timestamp()) == 100 * quota.SCALE and not candidate.spared(
+        NOW.timestamp()
+    )
+    assert candidate_from(account, BOX).pick_weight(NOW.timestamp()) == 100 * quota.SCALE * quota.FLOOR
 
 
 def test_an_account_that_never_said_keeps_its_weight() -> None:
     candidate = candidate_from(_account(), BOX)
-    assert candidate.pick_weight(NOW.timestamp()) == 100 and candidate.quota_until is None
+    assert candidate.pick_weight(NOW.timestamp()) == 100 * quota.SCALE and candidate.quota_until is None
