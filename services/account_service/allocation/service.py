@@ -189,9 +189,10 @@ class Allocator:
         (allocation/quota.py); empty tiers left out."""
         spare: list[Candidate] = []
         if any(c.quota_spared for c in candidates):
-            spare = [c for c in candidates if c.spared(now)]
-            if spare:
-                candidates = [c for c in candidates if not c.spared(now)]
+            rest: list[Candidate] = []
+            for c in candidates:
+                (spare if c.spared(now) else rest).append(c)
+            candidates = rest
         if not prefer:
             return [tier for tier in (candidates, spare) if tier]
         first = [c for c in candidates if c.format in prefer]
