@@ -119,6 +119,7 @@ def running_stack() -> Iterator[Stack]:
                 POOLGATE_KIRO_SOCIAL_REFRESH_URL=fake_urls["kiro"] + "/auth/{region}/refreshToken",
                 POOLGATE_KIRO_IDC_REFRESH_URL=fake_urls["kiro"] + "/oidc/{region}/token",
                 POOLGATE_KIRO_CHAT_URL=fake_urls["kiro"] + "/q/{api_region}/generateAssistantResponse",
+                POOLGATE_KIRO_USAGE_URL=fake_urls["kiro"] + "/q/{api_region}/getUsageLimits",
                 POOLGATE_JIMENG_API_URL=fake_urls["jimeng"],
             )
             run_cli("migrate", env=env)

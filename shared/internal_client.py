@@ -239,9 +239,11 @@ class InternalClient:
         checked_at: str,
         credits: int | None = None,
         credits_read_at: str | None = None,
+        usage_limits: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """What a credential check found (`kind`: refresh, revalidation or login), with the credits
-        it read and when; a good check brings an account that was invalid back."""
+        it read and when, or Kiro's `usage_limits` (remaining, limit, resets_at, read_at); a good
+        check brings an account that was invalid back."""
         return await self.request(
             "POST",
             f"/internal/v1/accounts/{account_id}/checks",
@@ -252,6 +254,7 @@ class InternalClient:
                 "checked_at": checked_at,
                 "credits": credits,
                 "credits_read_at": credits_read_at,
+                "usage_limits": usage_limits,
             },
         )
 

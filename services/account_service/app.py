@@ -74,7 +74,7 @@ async def lifespan(app: FastAPI):
         stack.push_async_callback(broker.close)
         await broker.connect()
         box = SecretBox(settings.secret_keys.get_secret_value())
-        index = AccountIndex(box)
+        index = AccountIndex(box, quota_routing=settings.quota_routing)
         keys = KeyStore(pool)
         alloc_prefix = settings.redis_key("alloc")  # the pick script and the health script share these keys
         picker = FallbackPicker(

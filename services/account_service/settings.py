@@ -59,6 +59,11 @@ class AccountServiceSettings(BaseServiceSettings):
     # Sticky sessions (allocation/sticky.py): how long a conversation's binding to an account lasts
     # after its last call, in seconds; 0 turns sticky sessions off.
     sticky_ttl_s: float = Field(default=3600.0, ge=0)
+    # Quota-aware routing (allocation/quota.py): accounts are drawn by weight × the share of quota
+    # they have left (at least 5%); one projected to run out before its reset is spared: drawn only
+    # when every other account that could serve the call is cooling down or full.
+    quota_routing: bool = True
+
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)
     # Probes (services/account_service/probes): the results kept per account, and how many due

@@ -21,7 +21,7 @@ import httpx
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
-from services.refresh_worker import kiro_auth
+from services.refresh_worker import kiro_auth, kiro_usage
 from services.refresh_worker.kiro_auth import (
     DeadCredential,
     KiroCredential,
@@ -126,7 +126,8 @@ class KiroRefresher:
             await self._failed(account_id, exc.reason, final=False)
             raise
         await self._store(account_id, tokens, rotated=tokens.refresh_token is not None)
-        await self._record(account_id, ok=True, reason="access token refreshed")
+        limits = await self._usage_limits(account_id, stored, tokens)
+        await self._record(account_id, ok=True, reason="access token refreshed", usage_limits=limits)
         refresh_result("kiro", "refreshed")
         log.info(
             "kiro.refresh.done",
@@ -162,6 +163,25 @@ class KiroRefresher:
             self._key("refreshed_at", account_id), datetime.now(UTC).isoformat(), ex=_REFRESHED_AT_TTL_S
         )
 
+    async def _usage_limits(self, account_id: str, stored: dict, tokens: KiroTokens) -> dict | None:
+        """What the account has left, read with its new token (best effort: the quota stays as it was)."""
+        if not self._settings.kiro_usage_url:
+            return None
+        settings = stored.get("settings") or {}
+        try:
+            limits = await kiro_usage.read(
+                self._http,
+                url_template=self._settings.kiro_usage_url,
+                access_token=tokens.access_token,
+                settings=settings,
+                profile_arn=tokens.profile_arn or settings.get("profile_arn"),
+                timeout_s=self._settings.kiro_usage_timeout_s,
+            )
+        except kiro_usage.UsageUnread as exc:
+            log.warning("kiro.usage_unread", account_id=account_id, reason=exc.reason)
+            return None
+        return limits.to_json(datetime.now(UTC))
+
     async def _refreshed_at(self, account_id: str) -> datetime | None:
         value = await self._redis.get(self._key("refreshed_at", account_id))
         return datetime.fromisoformat(value.decode()) if value else None
@@ -175,8 +195,11 @@ class KiroRefresher:
         await self._record(account_id, ok=False, reason=exc.reason)
         await self._failed(account_id, exc.reason, final=True)
 
-    async def _record(self, account_id: str, *, ok: bool, reason: str) -> None:
-        """Record the refresh as the account's last check (best effort: it is shown, never acted upon)."""
+    async def _record(
+        self, account_id: str, *, ok: bool, reason: str, usage_limits: dict | None = None
+    ) -> None:
+        """Record the refresh as the account's last check (best effort: it is shown, never acted upon),
+        with the usage limits read after it."""
         try:
             await self._internal.record_check(
                 account_id,
@@ -184,6 +207,7 @@ class KiroRefresher:
                 ok=ok,
                 reason=reason[:500],
                 checked_at=datetime.now(UTC).isoformat(),
+                usage_limits=usage_limits,
             )
         except PoolGateError as exc:
             log.warning("kiro.refresh.check_unrecorded", account_id=account_id, error=exc.message)

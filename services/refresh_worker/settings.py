@@ -18,6 +18,10 @@ class RefreshWorkerSettings(BaseServiceSettings):
     kiro_social_refresh_url: str = "https://prod.{region}.auth.desktop.kiro.dev/refreshToken"
     kiro_idc_refresh_url: str = "https://oidc.{region}.amazonaws.com/token"
     kiro_refresh_timeout_s: float = 15.0
+    # What a Kiro account has left, read on its chat host after each refresh (kiro_usage.py);
+    # `{api_region}` is the account's chat region. Empty: never read.
+    kiro_usage_url: str = "https://q.{api_region}.amazonaws.com/getUsageLimits"
+    kiro_usage_timeout_s: float = Field(default=10.0, gt=0)
 
     # One refresh per account at a time, across replicas (refresh tokens rotate). The lock outlives
     # the whole critical section: read credentials, the refresh call, and storing its result.

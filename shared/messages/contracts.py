@@ -157,7 +157,9 @@ class UsageRecorded(Event):
     `video_seconds`); `upstream_code` is the upstream's own failure code where it has one (jimeng-api's
     envelope `code`, which comes with HTTP 200); `error_excerpt` is a failed attempt's error body,
     redacted and cut to 512 characters (shared/error_excerpt.py), including an error event that
-    ended a stream after it started; error rules match it."""
+    ended a stream after it started; error rules match it. `quota_remaining` is the fraction of the
+    upstream's tightest rate limit left after this call and `quota_resets_at` when it resets, where
+    the answer's rate-limit headers said (proxy_service/relay/quota_headers.py)."""
 
     TYPE = "usage.recorded"
     lease_id: str
@@ -178,6 +180,8 @@ class UsageRecorded(Event):
     video_seconds: float | None = None
     upstream_code: int | None = None
     error_excerpt: str | None = None
+    quota_remaining: float | None = None
+    quota_resets_at: datetime | None = None
 
 
 class ApiKeyLimitReached(Event):

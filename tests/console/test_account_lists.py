@@ -151,3 +151,39 @@ def test_every_kind_on_one_page_filtered_by_kind(page: Page, make_user, stack):
     page.get_by_role("button", name="Show").click()
     assert _rows(page) == ["a-kiro"]
     expect(page.get_by_role("row", name=re.compile("a-kiro")).get_by_text("us-east-1")).to_be_visible()
+
+
+def test_quota_left_shows_with_its_reset_and_sorts(page: Page, make_user, stack):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.settings import DEV_SERVICE_TOKEN
+
+    user = make_user()
+    low, unknown = _custom(stack, user, "quota-low"), _custom(stack, user, "quota-unknown")
+    now = datetime.now(UTC)
+    limits = {
+        "remaining": 12.5,
+        "limit": 50,
+        "resets_at": (now + timedelta(days=3)).isoformat(),
+        "read_at": now.isoformat(),
+    }
+    checked = httpx.post(
+        f"{stack.account_service_url}/internal/v1/accounts/{low['id']}/checks",
+        headers={"authorization": f"Bearer {DEV_SERVICE_TOKEN}"},
+        json={"kind": "refresh", "ok": True, "checked_at": now.isoformat(), "usage_limits": limits},
+    )
+    assert checked.status_code == 200, checked.text
+    sign_in(page, user)
+    page.goto("/custom?sort=-quota")
+    expect(page.get_by_role("columnheader", name="Quota left")).to_have_attribute("aria-sort", "descending")
+    row = page.get_by_role("row").filter(has_text="quota-low")
+    expect(row.get_by_text("25%")).to_have_attribute("title", "12.5 of 50 left")
+    expect(row.get_by_text(re.compile(r"resets in 3 days"))).to_be_visible()
+    expect(
+        page.get_by_role("row").filter(has_text="quota-unknown").get_by_text("not reported")
+    ).to_be_visible()
+    assert _rows(page) == ["quota-low", "quota-unknown"]  # no reading sorts last
+    look(page, "custom-list-quota")
+    page.goto("/accounts")
+    expect(page.get_by_role("row").filter(has_text="quota-low").get_by_text("25%")).to_be_visible()
+    assert unknown["id"]

@@ -327,3 +327,23 @@ def test_a_custom_api_account_is_no_kiro_account(page: Page, make_user, stack):
     sign_in(page, user)
     answer = page.goto(f"/kiro/{custom['id']}/edit")
     assert answer is not None and answer.status == 404
+
+
+def test_the_quota_kiro_reports_shows_in_the_list_and_on_the_edit_page(page: Page, make_user, stack):
+    user = make_user()
+    token = _token()
+    _register(stack, token)
+    with stack.fake("kiro") as fake:
+        fake.put(f"/_fake/kiro/lineages/{token}/usage", json={"limit": 50, "used": 30}).raise_for_status()
+    account = _api_add(stack, user, token, name="quota-token")
+    sign_in(page, user)
+    page.goto("/kiro")
+    # The worker reads the usage limits after its refresh; the list shows what is left and the reset.
+    _reload_until(page, lambda: _row(page, "quota-token").get_by_text("40%"))
+    row = _row(page, "quota-token")
+    expect(row.get_by_text("40%")).to_have_attribute("title", "20 of 50 left")
+    expect(row.get_by_text(re.compile(r"^resets in \d+ \w+"))).to_be_visible()
+    look(page, "kiro-list-quota")
+    page.goto(f"/kiro/{account['id']}/edit")
+    expect(page.get_by_text("20 of 50 left")).to_be_visible()
+    look(page, "kiro-edit-quota")

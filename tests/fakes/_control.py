@@ -30,6 +30,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # OpenAI-compatible servers' does.
     "models_listing": True,
     "models": ["fake-model-1", "fake-model-2"],
+    # Added to the answers to one upstream key only (its `Authorization: Bearer` or `x-api-key`), e.g.
+    # the rate-limit headers of one account: {"<key>": {"x-ratelimit-remaining-requests": "10", ...}}.
+    "key_response_headers": {},
 }
 # Fields a key script may override for that key only, e.g. one slow account in a pool.
 OVERRIDABLE = frozenset({"delay_ms", "stream_chunks", "chunk_delay_ms", "text"})
@@ -198,6 +201,11 @@ def _check_fields(patch: Any, allowed: Iterable[str]) -> str | None:
     headers = patch.get("response_headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         return "response_headers must be an object of strings"
+    keyed = patch.get("key_response_headers", {})
+    if not isinstance(keyed, dict) or not all(
+        isinstance(h, dict) and all(isinstance(v, str) for v in h.values()) for h in keyed.values()
+    ):
+        return "key_response_headers must be an object of objects of strings"
     return None
 
 
@@ -258,7 +266,12 @@ async def _control_body(request: web.Request) -> Any:
 
 async def _add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
     if not request.path.startswith("/_fake/"):
-        response.headers.update(request.app[STATE].config["response_headers"])
+        config = request.app[STATE].config
+        response.headers.update(config["response_headers"])
+        keyed = config["key_response_headers"]
+        if keyed:
+            key = bearer_token(request) or request.headers.get("x-api-key", "")
+            response.headers.update(keyed.get(key, {}))
 
 
 def new_app(state: FakeState | None = None) -> web.Application:

@@ -36,6 +36,12 @@ class Lineage:
     dead: bool = False
     profile_arn: str | None = None  # what its refreshes answer; None: the host's own default
     access_tokens: set[str] = field(default_factory=set)
+    # getUsageLimits (_kiro_usage.py): credits of the plan, used, the reset (epoch s; None: in 30 days),
+    # and the chat regions it was asked in.
+    usage_limit: float = 50.0
+    usage_used: float = 0.0
+    usage_resets_at: float | None = None
+    usage_regions: list[str] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
         """Exactly the contract's fields, so tests may compare the whole object."""

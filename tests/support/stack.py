@@ -147,6 +147,7 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
             POOLGATE_KIRO_SOCIAL_REFRESH_URL=kiro + "/auth/{region}/refreshToken",
             POOLGATE_KIRO_IDC_REFRESH_URL=kiro + "/oidc/{region}/token",
             POOLGATE_KIRO_CHAT_URL=kiro + "/q/{api_region}/generateAssistantResponse",
+            POOLGATE_KIRO_USAGE_URL=kiro + "/q/{api_region}/getUsageLimits",
             POOLGATE_JIMENG_API_URL=jimeng,
             # No load balancer to tell: a stopped proxy skips the readiness grace (the rolling
             # restart test sets its own).

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.account_service.accounts import repository, rules
+from services.account_service.accounts import quota, repository, rules
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import change_status, decrypt_secrets, encrypt_secrets
 from services.account_service.accounts.views import chat_region
@@ -116,9 +116,12 @@ async def record_check(
     checked_at: datetime,
     credits: int | None,
     credits_read_at: datetime | None,
+    usage_limits: tuple[float, float, datetime | None, datetime] | None = None,
 ) -> Account:
     """What a credential check found, kept beside the account (with the credits it read, if any).
-    A check that proved the credential good brings an account that was `invalid` for it back."""
+    A check that proved the credential good brings an account that was `invalid` for it back.
+    Credits read and Kiro's `usage_limits` (remaining, limit, resets_at, read_at) are the account's
+    quota too (accounts/quota.py)."""
     account = await _locked(conn, account_id)
     await repository.set_check(
         conn,
@@ -130,6 +133,17 @@ async def record_check(
         credits=credits,
         credits_read_at=credits_read_at,
     )
+    readings = []
+    if credits is not None and credits_read_at is not None:
+        readings.append(
+            quota.QuotaReading(account.id, "dreamina_points", float(credits), None, None, credits_read_at)
+        )
+    if usage_limits is not None:
+        remaining, limit, resets_at, read_at = usage_limits
+        readings.append(
+            quota.QuotaReading(account.id, "kiro_usage_limits", remaining, limit, resets_at, read_at)
+        )
+    await quota.store(conn, readings)
     if ok and account.status == "invalid":
         account = await change_status(conn, account=account, status="active", reason=f"{kind}: credential ok")
     return account

@@ -15,7 +15,8 @@ _COLUMNS = (
     " max_concurrency, region, credential_expires_at, settings, secrets, success_count, fail_count,"
     " last_used_at, created_at, updated_at, last_check_at, last_check_ok, last_check_kind, last_check_reason,"
     " credits, credits_read_at, calls_day, calls_today, calls_today_ok, probe_enabled, probe_interval_s,"
-    " last_error, last_error_at"
+    " last_error, last_error_at, quota_source, quota_remaining, quota_limit, quota_resets_at,"
+    " quota_runs_out_at, quota_updated_at"
 )
 # Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
 _FILTER = (
@@ -39,6 +40,7 @@ SORTS = {
     "expires": "credential_expires_at",
     "credits": "credits",
     "last_check": "last_check_at",
+    "quota": "quota_remaining / quota_limit",
 }
 DEFAULT_SORT = "-created"
 
@@ -370,3 +372,65 @@ async def pool_accounts(conn: asyncpg.Connection, *, owner_id: UUID | None, publ
         public,
     )
     return [Account(**r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaChange:
+    """One account's quota reading before and after `set_quotas`."""
+
+    account_id: UUID
+    kind: str
+    before: tuple[
+        float | None, float | None, datetime | None, datetime | None
+    ]  # remaining, limit, resets, runs out
+    after: tuple[float | None, float | None, datetime | None, datetime | None]
+
+
+async def set_quotas(
+    conn: asyncpg.Connection,
+    *,
+    account_ids: Sequence[UUID],
+    sources: Sequence[str],
+    remaining: Sequence[float],
+    limits: Sequence[float | None],
+    resets_at: Sequence[datetime | None],
+    read_at: Sequence[datetime],
+) -> list[QuotaChange]:
+    """Store a batch of quota readings in one statement (a reading older than the stored one is left
+    out). A limit of NULL keeps the most the account has held (Dreamina's credits have no stated
+    limit). The pace since the last reading of the same source projects when it runs out: a drop
+    projects it, a rise (a reset) clears it, no change keeps it."""
+    rows = await conn.fetch(
+        "UPDATE accounts a SET quota_source = u.source, quota_remaining = u.remaining,"
+        " quota_limit = COALESCE(u.lim, GREATEST(CASE WHEN o.quota_source = u.source THEN o.quota_limit END,"
+        "   u.remaining, 1)),"
+        " quota_resets_at = u.resets_at, quota_updated_at = u.at,"
+        " quota_runs_out_at = CASE"
+        "   WHEN o.quota_source IS DISTINCT FROM u.source OR o.quota_updated_at IS NULL THEN NULL"
+        "   WHEN o.quota_remaining > u.remaining AND u.at > o.quota_updated_at"
+        "     THEN u.at + make_interval(secs => u.remaining"
+        "       * extract(epoch FROM u.at - o.quota_updated_at) / (o.quota_remaining - u.remaining))"
+        "   WHEN o.quota_remaining < u.remaining THEN NULL"
+        "   ELSE o.quota_runs_out_at END"
+        " FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::timestamptz[],"
+        "   $6::timestamptz[]) AS u(id, source, remaining, lim, resets_at, at), accounts o"
+        " WHERE a.id = u.id AND o.id = u.id AND (o.quota_updated_at IS NULL OR o.quota_updated_at <= u.at)"
+        " RETURNING a.id, a.kind, o.quota_remaining AS old_remaining, o.quota_limit AS old_limit,"
+        "   o.quota_resets_at AS old_resets_at, o.quota_runs_out_at AS old_runs_out_at, a.quota_remaining,"
+        "   a.quota_limit, a.quota_resets_at, a.quota_runs_out_at",
+        account_ids,
+        sources,
+        remaining,
+        limits,
+        resets_at,
+        read_at,
+    )
+    return [
+        QuotaChange(
+            r["id"],
+            r["kind"],
+            (r["old_remaining"], r["old_limit"], r["old_resets_at"], r["old_runs_out_at"]),
+            (r["quota_remaining"], r["quota_limit"], r["quota_resets_at"], r["quota_runs_out_at"]),
+        )
+        for r in rows
+    ]

@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from services.account_service.accounts import rules
-from services.account_service.accounts.schemas import Account, AccountOut, CallsToday, LastCheck
+from services.account_service.accounts.schemas import Account, AccountOut, CallsToday, LastCheck, QuotaOut
+from services.account_service.allocation import quota
 from shared.crypto import mask
 
 # Below this length the first four characters are most of the secret, so nothing of it is shown.
@@ -99,7 +100,26 @@ def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None,
         credits_read_at=account.credits_read_at,
         probe_enabled=account.probe_enabled,
         probe_interval_s=account.probe_interval_s,
+        quota=quota_of(account),
         last_used_at=account.last_used_at,
         created_at=account.created_at,
         updated_at=account.updated_at,
+    )
+
+
+def quota_of(account: Account) -> QuotaOut | None:
+    if account.quota_source is None or account.quota_updated_at is None:
+        return None
+    left = quota.fraction_left(account.quota_remaining, account.quota_limit)
+    if left is None:
+        return None
+    return QuotaOut(
+        source=account.quota_source,
+        remaining=account.quota_remaining,
+        limit=account.quota_limit,
+        fraction_left=left,
+        resets_at=account.quota_resets_at,
+        runs_out_at=account.quota_runs_out_at,
+        spared=quota.spared(account.quota_runs_out_at, account.quota_resets_at),
+        updated_at=account.quota_updated_at,
     )

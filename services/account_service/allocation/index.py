@@ -13,7 +13,7 @@ from typing import Any
 
 from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import decrypt_secrets
-from services.account_service.allocation import dreamina
+from services.account_service.allocation import dreamina, quota
 from services.account_service.allocation.kinds import upstream_for
 from shared.crypto import SecretBox
 from shared.kiro_models import kiro_serves
@@ -35,6 +35,20 @@ class Candidate:
     expires_at: float | None  # epoch seconds after which the credential is not usable
     account: dict[str, Any]
     upstream: dict[str, Any]
+    # The weight its quota leaves it, scaled (allocation/quota.py), until `quota_until` (epoch seconds
+    # of the reset; None: no reset known), after which the reading says nothing and `weight` applies.
+    quota_weight: int = 0
+    quota_until: float | None = None
+    quota_spared: bool = False  # projected to run out before its reset: drawn after the others
+
+    def pick_weight(self, now: float) -> int:
+        """What the pick script draws by (weights are scaled by `quota.SCALE`)."""
+        if self.quota_until is None or now < self.quota_until:
+            return self.quota_weight
+        return self.weight * quota.SCALE
+
+    def spared(self, now: float) -> bool:
+        return self.quota_spared and (self.quota_until is None or now < self.quota_until)
 
     def serves(self, *, capability: str, model: str | None, formats: Iterable[str] | None) -> bool:
         if formats is not None and self.format not in formats:
@@ -51,8 +65,13 @@ class Candidate:
         return self.expires_at is None or self.expires_at > now
 
 
-def candidate_from(account: Account, box: SecretBox) -> Candidate:
+def candidate_from(account: Account, box: SecretBox, *, quota_routing: bool = True) -> Candidate:
     upstream, expires_at = upstream_for(account, decrypt_secrets(box, account))
+    share, spared = 1.0, False
+    if quota_routing:
+        share = quota.factor(account.quota_remaining, account.quota_limit)
+        spared = quota.spared(account.quota_runs_out_at, account.quota_resets_at)
+    resets_at = account.quota_resets_at if share != 1.0 or spared else None
     return Candidate(
         id=str(account.id),
         owner_id=str(account.owner_id),
@@ -66,12 +85,16 @@ def candidate_from(account: Account, box: SecretBox) -> Candidate:
         expires_at=expires_at,
         account={"id": str(account.id), "kind": account.kind, "name": account.name, "region": account.region},
         upstream=upstream,
+        quota_weight=quota.pick_weight(account.weight, share),
+        quota_until=resets_at.timestamp() if resets_at is not None else None,
+        quota_spared=spared,
     )
 
 
 class AccountIndex:
-    def __init__(self, box: SecretBox) -> None:
+    def __init__(self, box: SecretBox, *, quota_routing: bool = True) -> None:
         self._box = box
+        self._quota_routing = quota_routing
         self._by_id: dict[str, Candidate] = {}
         self._by_owner: dict[str, dict[str, Candidate]] = {}
         self._public: dict[str, Candidate] = {}
@@ -99,7 +122,7 @@ class AccountIndex:
         self.remove(str(account.id))
         if account.status != "active":
             return
-        candidate = candidate_from(account, self._box)
+        candidate = candidate_from(account, self._box, quota_routing=self._quota_routing)
         self._pools.clear()
         self._by_id[candidate.id] = candidate
         self._by_owner.setdefault(candidate.owner_id, {})[candidate.id] = candidate

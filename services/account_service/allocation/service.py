@@ -160,10 +160,10 @@ class Allocator:
         sticky = sticky_for(
             str(identity.id), request.session, lookup=request.session_lookup, ttl_s=self._sticky_ttl_s
         )
-        for tier in self._tiers(candidates, request.prefer):
+        for tier in self._tiers(candidates, request.prefer, now):
             pick = await self._picker.pick(
                 lease_id,
-                [(c.id, c.weight, c.max_concurrency) for c in tier],
+                [(c.id, c.pick_weight(now), c.max_concurrency) for c in tier],
                 release=release,
                 gate=gate,
                 sticky=sticky,
@@ -195,13 +195,20 @@ class Allocator:
             )
 
     @staticmethod
-    def _tiers(candidates: list[Candidate], prefer: tuple[str, ...]) -> list[list[Candidate]]:
-        """The preferred candidates first, then the others; empty tiers left out."""
+    def _tiers(candidates: list[Candidate], prefer: tuple[str, ...], now: float) -> list[list[Candidate]]:
+        """The preferred candidates first, then the others, then those spared for their quota
+        (allocation/quota.py); empty tiers left out."""
+        spare: list[Candidate] = []
+        if any(c.quota_spared for c in candidates):
+            rest: list[Candidate] = []
+            for c in candidates:
+                (spare if c.spared(now) else rest).append(c)
+            candidates = rest
         if not prefer:
-            return [candidates]
+            return [tier for tier in (candidates, spare) if tier]
         first = [c for c in candidates if c.format in prefer]
         rest = [c for c in candidates if c.format not in prefer]
-        return [tier for tier in (first, rest) if tier]
+        return [tier for tier in (first, rest, spare) if tier]
 
     @staticmethod
     def _nothing_configured(request: AllocationRequest, *, servable: int, usable: int) -> str:

@@ -134,6 +134,15 @@ class RenewedCredentials(BaseModel):
     settings: dict[str, str] = Field(default_factory=dict, description="profile_arn")
 
 
+class UsageLimits(BaseModel):
+    """kiro: what `getUsageLimits` said the account has left."""
+
+    remaining: float = Field(ge=0)
+    limit: float = Field(gt=0)
+    resets_at: datetime | None = None
+    read_at: datetime
+
+
 class CredentialCheck(BaseModel):
     """What one credential check found: a Kiro refresh, a Dreamina revalidation or browser login."""
 
@@ -143,6 +152,7 @@ class CredentialCheck(BaseModel):
     checked_at: datetime
     credits: int | None = Field(default=None, description="dreamina: total credits the upstream reported")
     credits_read_at: datetime | None = None
+    usage_limits: UsageLimits | None = None
 
 
 class CredentialVerdict(BaseModel):
@@ -181,6 +191,9 @@ async def record_check(account_id: UUID, body: CredentialCheck, conn: Tx) -> JSO
         checked_at=body.checked_at,
         credits=body.credits,
         credits_read_at=body.credits_read_at,
+        usage_limits=None
+        if (u := body.usage_limits) is None
+        else (u.remaining, u.limit, u.resets_at, u.read_at),
     )
     return JSONResponse({"id": str(account.id), "status": account.status})
 

@@ -32,6 +32,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.account_service.accounts import quota
 from services.account_service.accounts import repository as accounts
 from services.account_service.accounts.service import change_status
 from services.account_service.allocation.health import Health
@@ -304,6 +305,28 @@ class UsageConsumer:
             last_used=[t[1] for t in per_key.values()],
         )
         await usage_rollups.add_hourly(conn, groups=roll_up(usages))
+        await quota.store(conn, _latest_quotas(usages))
+
+
+def _latest_quotas(usages: list[tuple[UsageRecorded, datetime]]) -> list[quota.QuotaReading]:
+    """Each account's latest rate-limit reading of the batch (the headers of its answers)."""
+    latest: dict[str, tuple[UsageRecorded, datetime]] = {}
+    for usage, at in usages:
+        if usage.quota_remaining is not None:
+            seen = latest.get(usage.account_id)
+            if seen is None or seen[1] <= at:
+                latest[usage.account_id] = (usage, at)
+    return [
+        quota.QuotaReading(
+            account_id=UUID(account_id),
+            source="ratelimit_headers",
+            remaining=min(1.0, max(0.0, usage.quota_remaining)),
+            limit=1.0,
+            resets_at=usage.quota_resets_at,
+            read_at=at,
+        )
+        for account_id, (usage, at) in latest.items()
+    ]
 
 
 def _codes(usage: UsageRecorded) -> dict[str, int | None]:

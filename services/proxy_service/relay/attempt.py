@@ -22,6 +22,7 @@ from services.proxy_service.drain import Drain
 from services.proxy_service.formats import Bridge, ClientFormat, FailedAnswer, UnsupportedConversion
 from services.proxy_service.formats.json_depth import unencodable
 from services.proxy_service.formats.token_counts import usage_from_json
+from services.proxy_service.relay import quota_headers
 from services.proxy_service.relay.lease import Leases
 from services.proxy_service.relay.media_request import MediaRequest
 from services.proxy_service.relay.outcome import (
@@ -71,6 +72,7 @@ class Attempt:
         "allocation",
         "first_byte",
         "fmt",
+        "quota",
         "req",
         "started",
         "upstream",
@@ -94,6 +96,7 @@ class Attempt:
         self.first_byte: float | None = None
         self.upstream_s = 0.0  # waiting on the upstream: not part of the time the proxy adds
         self._finished = False
+        self.quota: quota_headers.Quota | None = None  # what the answer's rate-limit headers left
         deps.leases.hold(allocation.account_id, allocation.lease_id)
 
     async def run(self, correlation_id: str | None) -> Response | Failure:
@@ -125,6 +128,7 @@ class Attempt:
         self._deps.leases.release(allocation.account_id, allocation.lease_id)
         ended = perf_counter()
         first_byte = self.first_byte
+        quota = self.quota
         # Plain construction: pydantic-core validates these few typed fields faster than
         # model_construct copies them (measured: ~3.5 µs against ~7 µs).
         self._deps.usage.record(
@@ -147,6 +151,8 @@ class Attempt:
                 video_seconds=video_seconds,
                 upstream_code=upstream_code,
                 error_excerpt=error_excerpt,
+                quota_remaining=None if quota is None else quota[0],
+                quota_resets_at=None if quota is None else quota[1],
             )
         )
         metrics.count_attempt(outcome, allocation.account_kind, allocation.upstream.format)
@@ -192,6 +198,8 @@ class Attempt:
             self.upstream_s = self.first_byte - sent
             metrics.observe_first_byte(self.allocation.account_kind, self.upstream_s)
             status = resp.status
+            if self.allocation.account_kind == "custom_api":
+                self.quota = quota_headers.read(resp.headers)
             if self.req.stream and 200 <= status < 300:
                 return RelayStream(resp, bridge=call.bridge, attempt=self, drain=deps.drain)
             try:

@@ -138,7 +138,8 @@ class Harness:
     async def row(self, account_id: str) -> asyncpg.Record:
         return await self.pool.fetchrow(
             "SELECT status, status_reason, credential_expires_at, last_check_at, last_check_ok,"
-            " last_check_kind, last_check_reason, credits, credits_read_at FROM accounts WHERE id = $1",
+            " last_check_kind, last_check_reason, credits, credits_read_at, quota_source, quota_remaining,"
+            " quota_limit FROM accounts WHERE id = $1",
             uuid.UUID(account_id),
         )
 

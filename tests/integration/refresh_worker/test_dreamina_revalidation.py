@@ -151,6 +151,8 @@ async def test_a_live_sessionid_is_kept_and_its_credits_stored_with_the_time_rea
 
     assert (row["last_check_kind"], row["last_check_ok"], row["credits"]) == ("revalidation", True, 55)
     assert row["credits_read_at"] is not None and now() - row["credits_read_at"] < timedelta(minutes=1)
+    # The credits read are the account's quota for the pick (allocation/quota.py).
+    assert (row["quota_source"], row["quota_remaining"], row["quota_limit"]) == ("dreamina_points", 55, 55)
     assert (await h.stored(account["id"]))["secrets"]["sessionid"] == sid
     assert account["email"] not in h.spy.calls
     points = [

@@ -25,6 +25,7 @@ from services.account_service.accounts.schemas._views import (
     KiroExportEntry,
     KiroImport,
     LastCheck,
+    QuotaOut,
 )
 
 AccountCreate = KiroCreate | CustomApiCreate | DreaminaCreate
@@ -57,6 +58,7 @@ __all__ = [
     "KiroExportEntry",
     "KiroImport",
     "LastCheck",
+    "QuotaOut",
     "Status",
     "Visibility",
     "rule_error",

@@ -57,3 +57,10 @@ class Account(BaseModel):
     # The last upstream error an error rule named (its reason), and when.
     last_error: str | None = None
     last_error_at: datetime | None = None
+    # What the upstream last said the account has left (allocation/quota.py, migration 0012).
+    quota_source: str | None = None
+    quota_remaining: float | None = None
+    quota_limit: float | None = None
+    quota_resets_at: datetime | None = None
+    quota_runs_out_at: datetime | None = None
+    quota_updated_at: datetime | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,8 +65,26 @@ class AccountOut(BaseModel):
     credits_read_at: datetime | None = Field(description="dreamina: when those credits were read")
     probe_enabled: bool = Field(default=False, description="Whether the account is probed on a schedule")
     probe_interval_s: int = Field(default=300, description="Seconds between scheduled probes")
+    quota: QuotaOut | None = Field(
+        default=None, description="What the account has left, where its upstream says"
+    )
     last_used_at: datetime | None
     created_at: datetime
+    updated_at: datetime
+
+
+class QuotaOut(BaseModel):
+    """What the upstream last said the account has left (allocation/quota.py)."""
+
+    source: Literal["kiro_usage_limits", "dreamina_points", "ratelimit_headers"]
+    remaining: float = Field(
+        description="Left: Kiro credits, Dreamina credits, or (rate-limit headers) a fraction"
+    )
+    limit: float = Field(description="Of this; for Dreamina the most credits the account has held")
+    fraction_left: float = Field(ge=0, le=1)
+    resets_at: datetime | None
+    runs_out_at: datetime | None = Field(description="When it runs out at its recent pace, if it is spending")
+    spared: bool = Field(description="Projected to run out before its reset, so used after the others")
     updated_at: datetime
 
 
