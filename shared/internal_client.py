@@ -36,6 +36,10 @@ class Upstream:
     region: str | None = None
     api_region: str | None = None
     profile_arn: str | None = None
+    # The account's egress proxy (shared/egress.py): its URL with credentials, and its id for the
+    # attempt's usage record. None: the account connects directly.
+    proxy: str | None = None
+    egress_proxy_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,11 @@ class AccountServiceSettings(BaseServiceSettings):
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # Egress proxies (services/account_service/proxies): a test fetches this URL through the proxy,
+    # which must answer JSON with the exit `ip` and `country` (ipinfo.io's shape), within the timeout.
+    proxy_echo_url: str = "https://ipinfo.io/json"
+    proxy_test_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)
 

@@ -136,7 +136,8 @@ Outcome = Literal[
     "credential_rejected",
     "exhausted",
     "cancelled",
-    "proxy_error",
+    "proxy_error",  # the account's egress proxy failed (never a direct connection instead)
+    "internal_error",  # the proxy service's own failure
 ]
 
 
@@ -165,6 +166,10 @@ class UsageRecorded(Event):
     images: int | None = None
     video_seconds: float | None = None
     upstream_code: int | None = None
+    # The egress proxy the attempt went through (None: the account has none); with `proxy_error`,
+    # the proxy that failed it.
+    egress_proxy_id: str | None = None
+    egress_error: str | None = None  # with `proxy_error`: how the proxy failed (no URL or credential)
 
 
 class ApiKeyLimitReached(Event):

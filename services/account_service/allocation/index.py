@@ -15,6 +15,7 @@ from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import decrypt_secrets
 from services.account_service.allocation import dreamina
 from services.account_service.allocation.kinds import upstream_for
+from services.account_service.proxies.urls import egress_url
 from shared.crypto import SecretBox
 from shared.kiro_models import kiro_serves
 
@@ -53,6 +54,12 @@ class Candidate:
 
 def candidate_from(account: Account, box: SecretBox) -> Candidate:
     upstream, expires_at = upstream_for(account, decrypt_secrets(box, account))
+    if account.egress_proxy is not None:
+        upstream = {
+            **upstream,
+            "proxy": egress_url(box, account.egress_proxy),
+            "egress_proxy_id": str(account.egress_proxy_id),
+        }
     return Candidate(
         id=str(account.id),
         owner_id=str(account.owner_id),

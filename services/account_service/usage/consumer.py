@@ -35,6 +35,7 @@ from services.account_service.allocation.picker import Picks
 from services.account_service.keys import repository as keys
 from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
+from services.account_service.proxies import repository as proxies
 from services.account_service.usage import outcomes
 from services.account_service.usage import repository as usage_rollups
 from services.account_service.usage.inbox import Inbox
@@ -106,10 +107,17 @@ class UsageConsumer:
             for usage, _ in usages:
                 if usage.outcome in ("credential_rejected", "exhausted"):
                     await self._change_status(conn, usage)
+                elif usage.outcome == "proxy_error" and usage.egress_proxy_id:
+                    await proxies.record_health(
+                        conn,
+                        proxy_id=UUID(usage.egress_proxy_id),
+                        healthy=False,
+                        error=(usage.egress_error or "a call through it failed")[:500],
+                    )
             if usages:
                 await self._count(conn, usages)
         if usages:
-            await self._cool_rate_limited([u for u, _ in usages])  # kept in memory while Redis is away
+            await self._cool_accounts([u for u, _ in usages])  # kept in memory while Redis is away
             try:
                 await self._live_health([u for u, _ in usages])
                 await self._count_tokens(usages)
@@ -151,8 +159,17 @@ class UsageConsumer:
                 )
                 log.info("api_key.limit_reached", key_id=key_id, limit="tokens_per_day", value=limit)
 
-    async def _cool_rate_limited(self, usages: list[UsageRecorded]) -> None:
+    async def _cool_accounts(self, usages: list[UsageRecorded]) -> None:
         for usage in usages:
+            if usage.outcome == "proxy_error" and usage.egress_proxy_id:
+                await self._picker.cool_down(usage.account_id, outcomes.PROXY_COOLDOWN_S)
+                log.info(
+                    "account.cooling",
+                    account_id=usage.account_id,
+                    seconds=outcomes.PROXY_COOLDOWN_S,
+                    reason="egress proxy failed",
+                    egress_proxy_id=usage.egress_proxy_id,
+                )
             if usage.outcome == "rate_limited":
                 seconds = outcomes.rate_limit_cooldown(usage.retry_after)
                 await self._picker.cool_down(usage.account_id, seconds)

@@ -51,3 +51,7 @@ class Account(BaseModel):
     calls_day: date | None = None
     calls_today: int = 0
     calls_today_ok: int = 0
+    # The egress proxy all of its traffic goes through (proxies/), as its row holds it: id, name,
+    # scheme, host, port, username, password (encrypted), healthy, last_error. None: direct.
+    egress_proxy_id: UUID | None = None
+    egress_proxy: dict[str, Any] | None = Field(default=None, repr=False)
