@@ -4,7 +4,8 @@
   origin-form), with optional Basic `Proxy-Authorization` (a wrong or missing one is a 407).
 * `Socks5Proxy`: a SOCKS5 proxy (RFC 1928, CONNECT only; IPv4, IPv6 and domain addresses), with
   optional username/password authentication (RFC 1929).
-* `EchoServer`: answers every GET with `{"ip": ..., "country": ...}` (ipinfo.io's shape).
+* `EchoServer`: answers every GET with `{"ip": ..., "country": ...}` (ipinfo.io's shape); run alone
+  (`python -m tests.fakes.egress_proxy --port 0`, prints "LISTENING <port>") for the process stack.
 
 Each records what went through it (`records`: `Passage(target, method, user)`), and `stop()` closes
 it mid-test: open connections are reset and new ones refused, as a dead proxy's would be.
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes._control import main
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +239,30 @@ class Socks5Proxy(_TcpServer):
         await self._splice(reader, writer, up_reader, up_writer)
 
 
-class EchoServer:
-    """`GET` anything: `{"ip", "country"}`, the exit a proxy test reads back."""
+ECHO_IP = "203.0.113.7"
+ECHO_COUNTRY = "NL"
 
-    def __init__(self, *, ip: str = "203.0.113.7", country: str = "NL") -> None:
+
+def create_echo_app(
+    *, ip: str = ECHO_IP, country: str = ECHO_COUNTRY, records: list[str] | None = None
+) -> web.Application:
+    """`GET` anything: `{"ip", "country"}`, the exit a proxy test reads back; each request's peer
+    address is appended to `records`."""
+
+    async def echo(request: web.Request) -> web.Response:
+        if records is not None:
+            records.append(request.remote or "")
+        return web.json_response({"ip": ip, "country": country})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", echo)
+    return app
+
+
+class EchoServer:
+    """The echo app on this loop (the process stack runs it as `python -m tests.fakes.egress_proxy`)."""
+
+    def __init__(self, *, ip: str = ECHO_IP, country: str = ECHO_COUNTRY) -> None:
         self.ip = ip
         self.country = country
         self.records: list[str] = []  # the peer address of each request
@@ -250,13 +273,8 @@ class EchoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/json"
 
-    async def _echo(self, request: web.Request) -> web.Response:
-        self.records.append(request.remote or "")
-        return web.json_response({"ip": self.ip, "country": self.country})
-
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._echo)
+        app = create_echo_app(ip=self.ip, country=self.country, records=self.records)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -299,3 +317,7 @@ class Servers:
     def stop(self, server) -> None:
         """Kill it: open connections reset, new ones refused."""
         self.run(server.stop())
+
+
+if __name__ == "__main__":
+    main(create_echo_app)
