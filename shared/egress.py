@@ -76,7 +76,8 @@ def playwright_proxy(url: str) -> dict[str, str]:
     it cannot authenticate to a SOCKS5 proxy, so a SOCKS5 one for a browser must need none)."""
     parts = urlsplit(url)
     host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
-    option = {"server": f"{parts.scheme}://{host}:{parts.port}"}
+    # `<-loopback>`: not even a loopback address bypasses the proxy (Chromium's implicit rule).
+    option = {"server": f"{parts.scheme}://{host}:{parts.port}", "bypass": "<-loopback>"}
     if parts.username:
         option["username"] = unquote(parts.username)
         option["password"] = unquote(parts.password or "")
