@@ -135,6 +135,11 @@ async def test_an_accounts_chat_calls_go_through_its_proxy(stack: Stack, servers
     assert pool.upstream_calls(upstream_key) == before[1] + 3
     assert fake.targets == [upstream_target(stack)] * len(fake.records)  # nothing else went through it
 
+    async def healthy() -> bool:  # never tested: the calls it carried make it healthy
+        return (await pool.proxy_view(proxy))["healthy"] is True
+
+    await until(healthy, "a proxy that carried calls never became healthy")
+
 
 async def test_a_dead_proxy_fails_over_and_never_falls_back_to_direct(
     stack: Stack, servers: Servers, pool: Pool

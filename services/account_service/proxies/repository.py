@@ -91,6 +91,15 @@ async def record_health(
     )
 
 
+async def mark_working(conn: asyncpg.Connection, *, proxy_ids: list[UUID]) -> None:
+    """Calls went through these proxies: healthy again (a write only for those that were not)."""
+    await conn.execute(
+        "UPDATE egress_proxies SET healthy = true, last_error = NULL, last_checked_at = now()"
+        " WHERE id = ANY($1::uuid[]) AND healthy IS NOT TRUE",
+        proxy_ids,
+    )
+
+
 async def account_ids(conn: asyncpg.Connection, *, proxy_id: UUID) -> list[UUID]:
     rows = await conn.fetch("SELECT id FROM accounts WHERE egress_proxy_id = $1 ORDER BY id", proxy_id)
     return [row["id"] for row in rows]

@@ -107,14 +107,8 @@ class UsageConsumer:
             for usage, _ in usages:
                 if usage.outcome in ("credential_rejected", "exhausted"):
                     await self._change_status(conn, usage)
-                elif usage.outcome == "proxy_error" and usage.egress_proxy_id:
-                    await proxies.record_health(
-                        conn,
-                        proxy_id=UUID(usage.egress_proxy_id),
-                        healthy=False,
-                        error=(usage.egress_error or "a call through it failed")[:500],
-                    )
             if usages:
+                await self._egress_health(conn, [u for u, _ in usages])
                 await self._count(conn, usages)
         if usages:
             await self._cool_accounts([u for u, _ in usages])  # kept in memory while Redis is away
@@ -125,6 +119,24 @@ class UsageConsumer:
                 if not is_unavailable(exc):
                     raise
                 log.warning("usage.health_skipped", count=len(usages), error=exc.__class__.__name__)
+
+    async def _egress_health(self, conn: asyncpg.Connection, usages: list[UsageRecorded]) -> None:
+        """A proxy that failed an attempt is unhealthy, with the error; one that carried a successful
+        call (and failed none of the batch) is healthy again."""
+        failed: dict[str, str] = {}
+        worked: set[str] = set()
+        for usage in usages:
+            if usage.egress_proxy_id is None:
+                continue
+            if usage.outcome == "proxy_error":
+                failed[usage.egress_proxy_id] = (usage.egress_error or "a call through it failed")[:500]
+            elif usage.outcome == "success":
+                worked.add(usage.egress_proxy_id)
+        for proxy_id, error in failed.items():
+            await proxies.record_health(conn, proxy_id=UUID(proxy_id), healthy=False, error=error)
+            log.warning("egress_proxy.failed", egress_proxy_id=proxy_id, error=error)
+        if worked - failed.keys():
+            await proxies.mark_working(conn, proxy_ids=[UUID(p) for p in worked - failed.keys()])
 
     async def _count_tokens(self, usages: list[tuple[UsageRecorded, datetime]]) -> None:
         """Add the batch's tokens to each key's day in Redis (keys/tokens.py); a key that reached its
