@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
@@ -98,6 +99,22 @@ async def mark_working(conn: asyncpg.Connection, *, proxy_ids: list[UUID]) -> No
         " WHERE id = ANY($1::uuid[]) AND healthy IS NOT TRUE",
         proxy_ids,
     )
+
+
+async def rotate_passwords(conn: asyncpg.Connection, rotate: Callable[[str], str]) -> int:
+    """Re-encrypt every proxy password (`rotate`: SecretBox.rotate); a row changed meanwhile keeps
+    its newer password. How many were rotated."""
+    rows = await conn.fetch("SELECT id, password FROM egress_proxies WHERE password IS NOT NULL")
+    if not rows:
+        return 0
+    done = await conn.fetch(
+        "UPDATE egress_proxies p SET password = t.new FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        " AS t (id, old, new) WHERE p.id = t.id AND p.password = t.old RETURNING p.id",
+        [r["id"] for r in rows],
+        [r["password"] for r in rows],
+        [rotate(r["password"]) for r in rows],
+    )
+    return len(done)
 
 
 async def account_ids(conn: asyncpg.Connection, *, proxy_id: UUID) -> list[UUID]:
