@@ -216,5 +216,19 @@ async def test_a_kiro_refresh_goes_through_the_accounts_proxy(stack: Stack, serv
     await until(refreshed_again, "the requested refresh never happened")
     account = (await pool.api.get(f"/accounts/{account_id}")).json()
     assert account["last_check"]["ok"] is True, account["last_check"]
-    assert fake.records and {r.target for r in fake.records} == {stack.kiro_url.removeprefix("http://")}
-    assert {r.user for r in fake.records} == {"kiro"}
+    kiro_host = stack.kiro_url.removeprefix("http://")
+    assert [r.target for r in fake.records] == [kiro_host] and {r.user for r in fake.records} == {"kiro"}
+
+    # Its chat calls too (a CONNECT tunnel: the refresh was an absolute-URI request).
+    content = f"egress kiro {uuid.uuid4().hex}"
+    answer = await pool.proxy.post(
+        "/v1/messages",
+        headers={"anthropic-version": "2023-06-01"},
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": content}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert [(r.target, r.method) for r in fake.records][1:] == [(kiro_host, "CONNECT")]
