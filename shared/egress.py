@@ -84,25 +84,37 @@ def playwright_proxy(url: str) -> dict[str, str]:
     return option
 
 
-def is_proxy_failure(exc: BaseException) -> bool:
-    """Whether the proxy itself failed (could not be reached, refused the tunnel or the credentials)."""
+# The proxy worked but could not reach the upstream: SOCKS5 replies 3-6 (network or host unreachable,
+# connection refused, TTL expired) and an HTTP proxy's 502/504. That is the upstream's failure.
+_DESTINATION_FAILURES = frozenset({3, 4, 5, 6, 502, 504})
+
+
+def _proxy_exception(exc: BaseException) -> BaseException | None:
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, PROXY_EXCEPTIONS):
-            return True
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
+
+
+def is_destination_failure(exc: BaseException) -> bool:
+    """Whether the proxy answered that the upstream behind it could not be reached."""
+    found = _proxy_exception(exc)
+    return isinstance(found, ProxyError) and getattr(found, "error_code", None) in _DESTINATION_FAILURES
+
+
+def is_proxy_failure(exc: BaseException) -> bool:
+    """Whether the proxy itself failed (could not be reached, refused the tunnel or the credentials)."""
+    return _proxy_exception(exc) is not None and not is_destination_failure(exc)
 
 
 def describe_failure(exc: BaseException) -> str:
     """A short reason for a proxy failure (no URL or credential in it)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, PROXY_EXCEPTIONS):
-            text = str(seen).split(" [", 1)[0]
-            return f"{seen.__class__.__name__}: {text}"[:300]
-        seen = seen.__cause__ or seen.__context__
-    return exc.__class__.__name__
+    found = _proxy_exception(exc)
+    if found is None:
+        return exc.__class__.__name__
+    return f"{found.__class__.__name__}: {str(found).split(' [', 1)[0]}"[:300]
 
 
 class EgressSessions:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -38,7 +38,7 @@ class Upstream:
     profile_arn: str | None = None
     # The account's egress proxy (shared/egress.py): its URL with credentials, and its id for the
     # attempt's usage record. None: the account connects directly.
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)
     egress_proxy_id: str | None = None
 
 

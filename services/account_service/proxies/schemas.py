@@ -75,6 +75,13 @@ class ProxyUpdate(BaseModel):
     password: str | None = Field(default=None, max_length=255)
     region: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return None if value is None else value.strip()
+
     @field_validator("host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:

@@ -18,7 +18,7 @@ import aiohttp
 from services.proxy_service.formats import Bridge, ClientFormat
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
 from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE, address_refused
-from shared.egress import PROXY_EXCEPTIONS, is_proxy_failure
+from shared.egress import PROXY_EXCEPTIONS, is_destination_failure, is_proxy_failure
 from shared.errors import PoolGateError, UpstreamError
 
 # Failures of the call itself (no usable answer); all are worth another account before the first byte.
@@ -56,6 +56,8 @@ def answer_outcome(status: int, body: bytes) -> tuple[str, bool]:
 def exception_outcome(exc: BaseException) -> str:
     if is_proxy_failure(exc):  # the account's egress proxy, not the upstream behind it
         return "proxy_error"
+    if is_destination_failure(exc):  # the proxy worked; the upstream behind it could not be reached
+        return "connect_error"
     # ConnectionTimeoutError is a TimeoutError too, but it means the host could not be reached.
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return "connect_error"

@@ -8,7 +8,15 @@ import pytest
 from aiohttp_socks import ProxyConnectionError, ProxyError
 
 from shared.dreamina import jimeng_token
-from shared.egress import connector, is_proxy_failure, playwright_proxy, proxy_url, redact, shown_url
+from shared.egress import (
+    connector,
+    is_destination_failure,
+    is_proxy_failure,
+    playwright_proxy,
+    proxy_url,
+    redact,
+    shown_url,
+)
 
 
 def test_credentials_are_percent_encoded_and_redacted_when_shown():
@@ -48,6 +56,12 @@ def test_proxy_failures_are_told_from_upstream_ones():
     wrapped.__cause__ = ProxyError("SOCKS refused")
     assert is_proxy_failure(wrapped)
     assert not is_proxy_failure(aiohttp.ServerDisconnectedError())
+    # The proxy worked, the upstream behind it did not answer: the upstream's failure.
+    for code in (5, 502):
+        assert not is_proxy_failure(ProxyError("refused by destination", error_code=code))
+        assert is_destination_failure(ProxyError("refused by destination", error_code=code))
+    assert is_proxy_failure(ProxyError("SOCKS general failure", error_code=1))
+
     assert not is_proxy_failure(TimeoutError())
 
 
