@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes._control import main
+from tests.support.tcp_proxy import pipe
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,22 +100,10 @@ class _TcpServer:
         up_writer: asyncio.StreamWriter,
     ) -> None:
         self._writers.add(up_writer)
-        try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        finally:
-            self._writers.discard(up_writer)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        with contextlib.suppress(Exception):
-            writer.transport.abort()
+        await asyncio.gather(
+            pipe(reader, up_writer, self._writers, abort=False),
+            pipe(up_reader, writer, self._writers, abort=False),
+        )
 
 
 def _split_target(target: str, default_port: int) -> tuple[str, int]:

@@ -11,9 +11,7 @@ import orjson
 
 from shared.crypto import SecretBox, generate_key
 from tests.fakes.egress_proxy import EchoServer, Servers, Socks5Proxy
-from tests.integration.cli.test_secrets_rotate import _cli, scratch_env
 
-__all__ = ["scratch_env"]  # the scratch database's fixture
 PASSWORD = "cli-proxy-password"
 
 
@@ -42,25 +40,25 @@ async def _password(dsn: str, proxy_id: str) -> str:
         await conn.close()
 
 
-def test_list_test_and_rotate(scratch_env, capsys, monkeypatch):
+def test_list_test_and_rotate(scratch_env, cli, monkeypatch):
     old, new = generate_key(), generate_key()
     monkeypatch.setenv("POOLGATE_SECRET_KEYS", old)
-    _cli(capsys, "users", "create", "proxied")
+    cli("users", "create", "proxied")
     with Servers() as servers:
         echo = servers.start(EchoServer(ip="192.0.2.44", country="SG"))
         fake = servers.start(Socks5Proxy(auth=("cli", PASSWORD)))
         monkeypatch.setenv("POOLGATE_PROXY_ECHO_URL", echo.url)
         proxy_id = asyncio.run(_add_proxy(scratch_env, SecretBox(old), fake.port))
 
-        listed = _cli(capsys, "proxies", "list", "--user", "proxied")
+        listed = cli("proxies", "list", "--user", "proxied")
         assert f"socks5://cli:****@127.0.0.1:{fake.port}" in listed and "not tested" in listed
-        tested = orjson.loads(_cli(capsys, "proxies", "test", proxy_id))
+        tested = orjson.loads(cli("proxies", "test", proxy_id))
         assert tested["ok"] is True and tested["exit_ip"] == "192.0.2.44" and tested["exit_country"] == "SG"
         assert fake.targets == [f"127.0.0.1:{echo.port}"]
-        listed = _cli(capsys, "proxies", "list")
+        listed = cli("proxies", "list")
         assert "healthy" in listed and "192.0.2.44 SG" in listed
         assert PASSWORD not in listed
 
     monkeypatch.setenv("POOLGATE_SECRET_KEYS", f"{new},{old}")
-    assert _cli(capsys, "secrets", "rotate") == "rotated 0 account(s) and 1 proxy password(s)"
+    assert cli("secrets", "rotate") == "rotated 0 account(s) and 1 proxy password(s)"
     assert SecretBox(new).decrypt(asyncio.run(_password(scratch_env, proxy_id))) == PASSWORD
