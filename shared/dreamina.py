@@ -58,6 +58,13 @@ def upstream_sessionid(region: str, sessionid: str) -> str:
     return f"{region}-{sessionid}"
 
 
+def jimeng_token(region: str, sessionid: str, proxy: str | None = None) -> str:
+    """The token jimeng-api takes: `[proxyURL@][region-]sessionid`, the proxy being the account's
+    egress proxy (jimeng-api then makes the account's Dreamina calls through it)."""
+    token = upstream_sessionid(region, sessionid)
+    return f"{proxy}@{token}" if proxy else token
+
+
 def image_model(model: str) -> str:
     """A model name as the tables spell it (they are lower case)."""
     return model.strip().lower()

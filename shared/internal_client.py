@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -36,6 +36,10 @@ class Upstream:
     region: str | None = None
     api_region: str | None = None
     profile_arn: str | None = None
+    # The account's egress proxy (shared/egress.py): its URL with credentials, and its id for the
+    # attempt's usage record. None: the account connects directly.
+    proxy: str | None = field(default=None, repr=False)
+    egress_proxy_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,10 @@ class AccountServiceSettings(BaseServiceSettings):
     # they have left (at least 5%); one projected to run out before its reset is spared: drawn only
     # when every other account that could serve the call is cooling down or full.
     quota_routing: bool = True
+    # Egress proxies (services/account_service/proxies): a test fetches this URL through the proxy,
+    # which must answer JSON with the exit `ip` and `country` (ipinfo.io's shape), within the timeout.
+    proxy_echo_url: str = "https://ipinfo.io/json"
+    proxy_test_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # Hourly usage rollups (usage_hourly) older than this are deleted by the sweeper.
     usage_retention_days: int = Field(default=400, ge=1, le=36500)

@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
 
+    egress = _group(sub, "proxies", 'egress proxies (README "Egress proxies")')
+    list_proxies = egress.add_parser("list", help="every proxy with its health, latency and exit: a table")
+    list_proxies.add_argument("--user", help="only this user's proxies")
+    test_proxy = egress.add_parser(
+        "test", help="fetch POOLGATE_PROXY_ECHO_URL through the proxy; prints the result as JSON"
+    )
+    test_proxy.add_argument("proxy_id", help="the proxy's id (as `poolgate proxies list` shows it)")
+
     usage = sub.add_parser("usage", help="calls, tokens and latency per key, account, model or user: a table")
     usage.add_argument("--by", choices=["key", "account", "model", "user"], default="key")
     usage.add_argument("--since", default="7d", help="hours or days ago (24h, 7d) or an ISO 8601 time")
@@ -112,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             from services.cli._usage import run
 
             return asyncio.run(run(args))
+        if args.command == "proxies":
+            from services.cli._proxies import run as run_proxies
+
+            return asyncio.run(run_proxies(args))
         if args.command == "events" and args.action == "dead":
             from services.cli._dead_letters import dead
 

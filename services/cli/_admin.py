@@ -17,6 +17,7 @@ from services.account_service.accounts.service import add_custom, parse_custom
 from services.account_service.keys.schemas import KeyLimits, KeyUpdate
 from services.account_service.keys.service import create_key, update_key
 from services.account_service.migrations import migrate
+from services.account_service.proxies import repository as proxies
 from services.account_service.settings import AccountServiceSettings, get_settings
 from services.account_service.users import passwords
 from services.account_service.users.service import create_user, get_user
@@ -34,7 +35,13 @@ async def run(args: argparse.Namespace) -> int:
     conn = await db.connect(settings.database_url)
     try:
         if (args.command, args.action) == ("secrets", "rotate"):
-            print(f"rotated {await _rotate(conn, box, batch_size=args.batch_size)} account(s)")
+            accounts = await _rotate(conn, box, batch_size=args.batch_size)
+            async with conn.transaction():
+                passwords = await proxies.rotate_passwords(conn, box.rotate)
+            print(
+                f"rotated {accounts} account(s)"
+                + (f" and {passwords} proxy password(s)" if passwords else "")
+            )
             return 0
         async with conn.transaction():
             answer = await _dispatch(conn, args, box, settings)

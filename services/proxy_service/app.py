@@ -27,6 +27,7 @@ from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
 from shared.channel import ChannelClient
+from shared.egress import EgressSessions
 from shared.errors import (
     InvalidRequest,
     PoolGateError,
@@ -63,20 +64,36 @@ CORS_HEADERS = [
 ]
 
 
-def upstream_session(settings: ProxySettings, *, guarded: bool = True) -> aiohttp.ClientSession:
+def _connector_options(settings: ProxySettings, *, guarded: bool) -> dict:
+    return {
+        "limit": settings.upstream_pool_limit,
+        "limit_per_host": settings.upstream_pool_limit_per_host,
+        "keepalive_timeout": 30,
+        "ttl_dns_cache": 300,
+        "socket_factory": guarded_socket if guarded and not settings.allow_private_upstreams else None,
+    }
+
+
+def egress_sessions(settings: ProxySettings) -> EgressSessions:
+    """One session per egress proxy, made on first use, like the direct one (the proxy's own address
+    is held to the SSRF guard; the upstream's name is resolved by the proxy)."""
+    return EgressSessions(
+        lambda connector: upstream_session(settings, connector=connector),
+        **_connector_options(settings, guarded=True),
+    )
+
+
+def upstream_session(
+    settings: ProxySettings, *, guarded: bool = True, connector: aiohttp.BaseConnector | None = None
+) -> aiohttp.ClientSession:
     """One pooled session for every upstream. Bytes pass through as received (no decompression).
 
     `sock_read` is the idle limit between two reads; the first-byte limit is applied per call. With
     the defaults (120 s < 300 s) each holds exactly; an idle limit below the first-byte one also
     bounds the wait for headers. Unless private upstreams are allowed, every socket of a `guarded`
     session is checked against the address it connects to (upstreams/guard.py)."""
-    connector = aiohttp.TCPConnector(
-        limit=settings.upstream_pool_limit,
-        limit_per_host=settings.upstream_pool_limit_per_host,
-        keepalive_timeout=30,
-        ttl_dns_cache=300,
-        socket_factory=guarded_socket if guarded and not settings.allow_private_upstreams else None,
-    )
+    if connector is None:
+        connector = aiohttp.TCPConnector(**_connector_options(settings, guarded=guarded))
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.idle_timeout_s
     )
@@ -116,6 +133,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.allow_private_upstreams:
             trusted_session = upstream_session(settings, guarded=False)
             stack.push_async_callback(trusted_session.close)
+        egress = egress_sessions(settings)
+        stack.push_async_callback(egress.close)
         broker = Broker(
             amqp_url=settings.amqp_url,
             exchange=settings.events_exchange,
@@ -155,6 +174,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 trusted_session=trusted_session,
                 connect_timeout_s=settings.connect_timeout_s,
                 drain=drain,
+                egress=egress,
             ),
             max_attempts=settings.max_attempts,
             retry=RetryPolicy(

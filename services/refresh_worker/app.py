@@ -17,6 +17,7 @@ from services.refresh_worker.dreamina.jimeng import Jimeng
 from services.refresh_worker.dreamina.login import Login, LoginDriver
 from services.refresh_worker.dreamina.revalidation import DreaminaRevalidator
 from services.refresh_worker.dreamina.slots import BrowserSlots
+from services.refresh_worker.egress import ProxiedClients
 from services.refresh_worker.kiro_refresh import KiroRefresher
 from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings, get_settings
@@ -29,12 +30,12 @@ from shared.observability import health_router
 log = get_logger(__name__)
 
 
-def auth_client(timeout_s: float) -> httpx.AsyncClient:
-    """The client for the auth hosts. It keeps no cookies: a cookie one account's refresh answer sets
-    (a load balancer's, say) would otherwise go with every other account's refresh at that host, and
-    mark them all as one client."""
+def auth_client(timeout_s: float, proxy: str | None = None) -> httpx.AsyncClient:
+    """The client for the auth hosts (through `proxy`, an account's egress proxy, when given). It
+    keeps no cookies: a cookie one account's refresh answer sets (a load balancer's, say) would
+    otherwise go with every other account's refresh at that host, and mark them all as one client."""
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, cookies=no_cookies)
+    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, cookies=no_cookies, proxy=proxy)
 
 
 @asynccontextmanager
@@ -64,8 +65,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         stack.push_async_callback(broker.close)  # stops consuming before the clients it uses close
         await broker.connect()
+        proxied = ProxiedClients(lambda proxy: auth_client(settings.kiro_refresh_timeout_s, proxy))
+        stack.push_async_callback(proxied.close)
         refresher = KiroRefresher(
-            settings=settings, internal=internal, http=http, redis=redis, publish=broker.publish
+            settings=settings,
+            internal=internal,
+            http=http,
+            redis=redis,
+            publish=broker.publish,
+            proxied=proxied,
         )
         accounts = consumers.AccountConsumer(refresher)
         policy = AckPolicy(max_attempts=settings.max_attempts, retry_delay_ms=settings.retry_delay_ms)

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError
 
 from services.refresh_worker import kiro_auth, kiro_usage
+from services.refresh_worker.egress import ProxiedClients
 from services.refresh_worker.kiro_auth import (
     DeadCredential,
     KiroCredential,
@@ -58,12 +59,14 @@ class KiroRefresher:
         http: httpx.AsyncClient,
         redis: Redis,
         publish: Publish,
+        proxied: ProxiedClients | None = None,
     ) -> None:
         self._settings = settings
         self._internal = internal
         self._http = http
         self._redis = redis
         self._publish = publish
+        self._proxied = proxied
         self._urls = RefreshUrls(social=settings.kiro_social_refresh_url, idc=settings.kiro_idc_refresh_url)
 
     def _key(self, *parts: str) -> str:
@@ -88,6 +91,17 @@ class KiroRefresher:
             except LockError:  # it expired: the critical section overran its TTL
                 log.warning("kiro.refresh.lock_expired", account_id=account_id)
 
+    def _client(self, stored: dict) -> httpx.AsyncClient:
+        """The account's egress proxy's client, or the direct one for an account without."""
+        proxy = stored.get("proxy")
+        if not proxy:
+            return self._http
+        if self._proxied is None:
+            raise TransientRefreshError(
+                "the account has an egress proxy and this worker has no proxied client"
+            )
+        return self._proxied.get(proxy)
+
     async def _refresh_locked(self, event: Trigger, *, occurred_at: datetime) -> None:
         account_id = event.account_id
         try:
@@ -107,7 +121,7 @@ class KiroRefresher:
         try:
             credential = KiroCredential.from_stored(stored)
             tokens = await kiro_auth.refresh(
-                self._http, credential, self._urls, timeout_s=self._settings.kiro_refresh_timeout_s
+                self._client(stored), credential, self._urls, timeout_s=self._settings.kiro_refresh_timeout_s
             )
         except DeadCredential as exc:
             refresh_result("kiro", "dead_credential")

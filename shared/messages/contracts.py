@@ -146,7 +146,8 @@ Outcome = Literal[
     "credential_rejected",
     "exhausted",
     "cancelled",
-    "proxy_error",
+    "proxy_error",  # the account's egress proxy failed (never a direct connection instead)
+    "internal_error",  # the proxy service's own failure
 ]
 
 
@@ -182,6 +183,10 @@ class UsageRecorded(Event):
     error_excerpt: str | None = None
     quota_remaining: float | None = None
     quota_resets_at: datetime | None = None
+    # The egress proxy the attempt went through (None: the account has none); with `proxy_error`,
+    # the proxy that failed it.
+    egress_proxy_id: str | None = None
+    egress_error: str | None = None  # with `proxy_error`: how the proxy failed (no URL or credential)
 
 
 class ApiKeyLimitReached(Event):

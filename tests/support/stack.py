@@ -1,7 +1,8 @@
 """The whole gateway as separate processes: account_service, proxy_service, refresh_worker, plus
 an OpenAI-format and an Anthropic-format fake upstream, a fake Kiro (auth hosts and chat host on one
 port; the region is a path segment, so the fake sees which region's host each call was meant for), and
-a fake jimeng-api (the server Dreamina accounts are called through, `POOLGATE_JIMENG_API_URL`).
+a fake jimeng-api (the server Dreamina accounts are called through, `POOLGATE_JIMENG_API_URL`), and
+the echo server an egress proxy test fetches through the proxy (`POOLGATE_PROXY_ECHO_URL`).
 Used by tests/e2e and tests/faults, each with resources of its own."""
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
         )
         processes.append(fake_jimeng)
         jimeng = f"http://127.0.0.1:{jimeng_port}"
+        fake_echo, echo_port = spawn_listening("fake_echo", "tests.fakes.egress_proxy", log_dir=log_dir)
+        processes.append(fake_echo)
         proxy_port, account_port, worker_port = free_port(), free_port(), free_port()
         env = infra.env(
             POOLGATE_PROXY_PORT=str(proxy_port),
@@ -149,6 +152,8 @@ def running_stack(infra: Infra, log_dir: Path) -> Iterator[Stack]:
             POOLGATE_KIRO_CHAT_URL=kiro + "/q/{api_region}/generateAssistantResponse",
             POOLGATE_KIRO_USAGE_URL=kiro + "/q/{api_region}/getUsageLimits",
             POOLGATE_JIMENG_API_URL=jimeng,
+            # What an egress proxy test fetches through the proxy (tests/fakes/egress_proxy.py).
+            POOLGATE_PROXY_ECHO_URL=f"http://127.0.0.1:{echo_port}/json",
             # No load balancer to tell: a stopped proxy skips the readiness grace (the rolling
             # restart test sets its own).
             POOLGATE_PROXY_SHUTDOWN_GRACE_S="0",

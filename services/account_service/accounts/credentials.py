@@ -20,7 +20,9 @@ from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import change_status, decrypt_secrets, encrypt_secrets
 from services.account_service.accounts.views import chat_region
 from services.account_service.outbox.writer import record
+from services.account_service.proxies.urls import egress_url
 from shared.crypto import SecretBox
+from shared.dreamina import jimeng_token
 from shared.errors import NotFound
 from shared.messages.contracts import AccountUpdated
 
@@ -50,13 +52,15 @@ async def read(conn: asyncpg.Connection, box: SecretBox, *, account_id: UUID) ->
         "settings": account.settings,
         "credential_expires_at": account.credential_expires_at,
         "secrets": secrets,
+        # The egress proxy all of the account's traffic goes through (never directly); None: direct.
+        "proxy": egress_url(box, account.egress_proxy),
     }
     if account.kind == "kiro":
         read["chat_region"] = chat_region(account)[0]  # the host its calls (and probes) go to
     if account.kind == "dreamina":
         region, sessionid = account.region or "cn", secrets.get("sessionid")
         read["can_login"] = rules.can_login(secrets.get("password"), region)
-        read["upstream_credential"] = rules.upstream_sessionid(region, sessionid) if sessionid else None
+        read["upstream_credential"] = jimeng_token(region, sessionid, read["proxy"]) if sessionid else None
     return read
 
 

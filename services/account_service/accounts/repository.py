@@ -16,7 +16,13 @@ _COLUMNS = (
     " last_used_at, created_at, updated_at, last_check_at, last_check_ok, last_check_kind, last_check_reason,"
     " credits, credits_read_at, calls_day, calls_today, calls_today_ok, probe_enabled, probe_interval_s,"
     " last_error, last_error_at, quota_source, quota_remaining, quota_limit, quota_resets_at,"
-    " quota_runs_out_at, quota_updated_at"
+    " quota_runs_out_at, quota_updated_at,"
+    " egress_proxy_id,"
+    # The account's egress proxy as its traffic needs it (password still encrypted).
+    " (SELECT jsonb_build_object('id', p.id, 'name', p.name, 'scheme', p.scheme, 'host', p.host,"
+    " 'port', p.port, 'username', p.username, 'password', p.password, 'healthy', p.healthy,"
+    " 'last_error', p.last_error) FROM egress_proxies p WHERE p.id = accounts.egress_proxy_id)"
+    " AS egress_proxy"
 )
 # Every filter is optional: a NULL parameter matches everything, so the statement is always the same.
 _FILTER = (

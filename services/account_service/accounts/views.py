@@ -7,8 +7,10 @@ from typing import Any
 
 from services.account_service.accounts import rules
 from services.account_service.accounts.schemas import Account, AccountOut, CallsToday, LastCheck, QuotaOut
+from services.account_service.accounts.schemas._views import EgressProxyRef
 from services.account_service.allocation import quota
 from shared.crypto import mask
+from shared.egress import shown_url
 
 # Below this length the first four characters are most of the secret, so nothing of it is shown.
 _SHORTEST_PARTLY_SHOWN = 12
@@ -63,6 +65,21 @@ def last_check(account: Account) -> LastCheck | None:
     )
 
 
+def egress_ref(proxy: dict[str, Any] | None) -> EgressProxyRef | None:
+    if proxy is None:
+        return None
+    url = shown_url(
+        proxy["scheme"], proxy["host"], proxy["port"], proxy.get("username"), bool(proxy.get("password"))
+    )
+    return EgressProxyRef(
+        id=proxy["id"],
+        name=proxy["name"],
+        url=url,
+        healthy=proxy.get("healthy"),
+        last_error=proxy.get("last_error"),
+    )
+
+
 def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None, today: date) -> AccountOut:
     can_login = (
         rules.can_login(secrets.get("password"), account.region or "cn")
@@ -102,6 +119,7 @@ def account_out(account: Account, secrets: dict[str, Any], *, owner: str | None,
         probe_interval_s=account.probe_interval_s,
         quota=quota_of(account),
         last_used_at=account.last_used_at,
+        egress_proxy=egress_ref(account.egress_proxy),
         created_at=account.created_at,
         updated_at=account.updated_at,
     )

@@ -15,6 +15,7 @@ from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import decrypt_secrets
 from services.account_service.allocation import dreamina, quota
 from services.account_service.allocation.kinds import upstream_for
+from services.account_service.proxies.urls import egress_url
 from shared.crypto import SecretBox
 from shared.kiro_models import kiro_serves
 
@@ -72,6 +73,12 @@ def candidate_from(account: Account, box: SecretBox, *, quota_routing: bool = Tr
         share = quota.factor(account.quota_remaining, account.quota_limit)
         spared = quota.spared(account.quota_runs_out_at, account.quota_resets_at)
     resets_at = account.quota_resets_at if share != 1.0 or spared else None
+    if account.egress_proxy is not None:
+        upstream = {
+            **upstream,
+            "proxy": egress_url(box, account.egress_proxy),
+            "egress_proxy_id": str(account.egress_proxy_id),
+        }
     return Candidate(
         id=str(account.id),
         owner_id=str(account.owner_id),

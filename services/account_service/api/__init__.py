@@ -13,6 +13,7 @@ from services.account_service.keys.endpoints import router as keys
 from services.account_service.openapi import ERROR_RESPONSES, DocumentedJSONResponse
 from services.account_service.pool.endpoints import router as pool
 from services.account_service.probes.endpoints import router as probes
+from services.account_service.proxies.endpoints import router as proxies
 from services.account_service.usage.endpoints import router as usage
 from services.account_service.users.endpoints import router as users
 from services.account_service.webhooks.endpoints import router as webhooks
@@ -23,7 +24,7 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(reject_unstorable_text)],
 )
-for part in (transfer, accounts, probes, jobs, users, keys, webhooks, error_rules, pool, usage):
+for part in (transfer, accounts, probes, jobs, users, keys, webhooks, error_rules, proxies, pool, usage):
     router.include_router(part)
 
 TAGS = [
@@ -37,6 +38,10 @@ TAGS = [
     {"name": "API keys", "description": "PoolGate API keys: shown once, stored as hashes"},
     {"name": "webhooks", "description": "Alerts by signed webhook: secrets shown once; delivery logs"},
     {"name": "error rules", "description": "What an upstream error does to its account: match, then act"},
+    {
+        "name": "proxies",
+        "description": "Egress proxies per account: passwords write-only, no direct fallback",
+    },
     {"name": "pool", "description": "The pool's health: which accounts can serve now, and why not"},
     {"name": "usage", "description": "Calls, tokens and latency per hour, key, account and model"},
 ]

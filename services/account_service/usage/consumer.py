@@ -45,6 +45,7 @@ from services.account_service.error_rules.schemas import ErrorRule
 from services.account_service.keys import repository as keys
 from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
+from services.account_service.proxies import repository as proxies
 from services.account_service.usage import outcomes
 from services.account_service.usage import repository as usage_rollups
 from services.account_service.usage.inbox import Inbox
@@ -129,10 +130,11 @@ class UsageConsumer:
                     await self._change_status(conn, usage)
             ignored = {i for i, rule in ruled.items() if rule.action == "ignore"}
             if usages:
+                await self._egress_health(conn, [u for u, _ in usages])
                 await self._count(conn, usages, ignored=ignored)
         if usages:
             unruled = [u for i, (u, _) in enumerate(usages) if i not in ruled]
-            await self._cool_rate_limited(unruled)  # kept in memory while Redis is away
+            await self._cool_accounts(unruled)  # kept in memory while Redis is away
             await self._cool_ruled(cooldowns)
             try:
                 await self._live_health(
@@ -189,6 +191,24 @@ class UsageConsumer:
             await self._picker.cool_down(account_id, seconds)
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="error rule")
 
+    async def _egress_health(self, conn: asyncpg.Connection, usages: list[UsageRecorded]) -> None:
+        """A proxy that failed an attempt is unhealthy, with the error; one that carried a successful
+        call (and failed none of the batch) is healthy again."""
+        failed: dict[str, str] = {}
+        worked: set[str] = set()
+        for usage in usages:
+            if usage.egress_proxy_id is None:
+                continue
+            if usage.outcome == "proxy_error":
+                failed[usage.egress_proxy_id] = (usage.egress_error or "a call through it failed")[:500]
+            elif usage.outcome == "success":
+                worked.add(usage.egress_proxy_id)
+        for proxy_id, error in failed.items():
+            await proxies.record_health(conn, proxy_id=UUID(proxy_id), healthy=False, error=error)
+            log.warning("egress_proxy.failed", egress_proxy_id=proxy_id, error=error)
+        if worked - failed.keys():
+            await proxies.mark_working(conn, proxy_ids=[UUID(p) for p in worked - failed.keys()])
+
     async def _count_tokens(self, usages: list[tuple[UsageRecorded, datetime]]) -> None:
         """Add the batch's tokens to each key's day in Redis (keys/tokens.py); a key that reached its
         tokens per day is announced as `api_key.limit_reached`, once per key and day."""
@@ -222,8 +242,17 @@ class UsageConsumer:
                 )
                 log.info("api_key.limit_reached", key_id=key_id, limit="tokens_per_day", value=limit)
 
-    async def _cool_rate_limited(self, usages: list[UsageRecorded]) -> None:
+    async def _cool_accounts(self, usages: list[UsageRecorded]) -> None:
         for usage in usages:
+            if usage.outcome == "proxy_error" and usage.egress_proxy_id:
+                await self._picker.cool_down(usage.account_id, outcomes.PROXY_COOLDOWN_S)
+                log.info(
+                    "account.cooling",
+                    account_id=usage.account_id,
+                    seconds=outcomes.PROXY_COOLDOWN_S,
+                    reason="egress proxy failed",
+                    egress_proxy_id=usage.egress_proxy_id,
+                )
             if usage.outcome == "rate_limited":
                 seconds = outcomes.rate_limit_cooldown(usage.retry_after)
                 await self._picker.cool_down(usage.account_id, seconds)

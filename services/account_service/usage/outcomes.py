@@ -6,6 +6,8 @@
   asked whether the sessionid lives, only an account that can log in logs in, a `cn` one stays
   usable) are announced with `account.credential_rejected` for the worker and cooled meanwhile; the
   others become `invalid`, since only a person can give them a new credential.
+* Its egress proxy failed (`proxy_error`): the proxy is marked unhealthy with the error, and the account
+  cools for 30 s (the call went to another account; it never connects directly).
 * Quota or credits gone: `exhausted` until the reset time (the upstream's Retry-After if it gave
   one; Kiro's monthly quota resets on the first of the next month (UTC); otherwise when the next
   configured day begins: `POOLGATE_TIMEZONE`, `POOLGATE_DAY_STARTS_AT`, see shared/day_boundary.py).
@@ -24,7 +26,10 @@ CREDENTIAL_COOLDOWN_S = 30.0
 
 SERVER_ERRORS = frozenset({"upstream_error", "timeout", "connect_error"})
 # The caller's doing, or the proxy's own failure: not the account's.
-NEUTRAL = frozenset({"client_error", "cancelled", "proxy_error"})
+# An egress proxy's failure is the proxy's: it cools the account (`PROXY_COOLDOWN_S`) and marks the
+# proxy unhealthy, but does not count against the account's health.
+NEUTRAL = frozenset({"client_error", "cancelled", "proxy_error", "internal_error"})
+PROXY_COOLDOWN_S = 30.0
 
 
 def rate_limit_cooldown(retry_after: float | None) -> float:

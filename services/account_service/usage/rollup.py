@@ -22,7 +22,8 @@ OUTCOMES = (
     "credential_rejected",
     "exhausted",
     "cancelled",
-    "proxy_error",
+    "proxy_error",  # an egress proxy failed (before 0010 also the proxy service's own failures)
+    "internal_error",
 )
 _OUTCOME_INDEX = {name: index for index, name in enumerate(OUTCOMES)}
 

@@ -39,6 +39,7 @@ from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, err
 from services.proxy_service.upstreams import UnsupportedUpstream, Upstream, UpstreamCall
 from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE
 from services.proxy_service.usage_publisher import UsagePublisher
+from shared.egress import EgressSessions, describe_failure
 from shared.error_excerpt import error_excerpt
 from shared.errors import PoolGateError, UpstreamError
 from shared.internal_client import Allocation
@@ -63,6 +64,9 @@ class AttemptDeps:
     trusted_session: aiohttp.ClientSession | None = None
     connect_timeout_s: float = 10.0
     drain: Drain | None = None  # a shutdown's deadline ends the streams still running
+    # One session per egress proxy (shared/egress.py): a call whose target names one goes through it,
+    # and never directly; None: this proxy cannot send through egress proxies (every such call fails).
+    egress: EgressSessions | None = None
 
 
 class Attempt:
@@ -103,7 +107,7 @@ class Attempt:
         try:
             return await self._run(correlation_id)
         except BaseException as exc:
-            outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "proxy_error"
+            outcome = "cancelled" if isinstance(exc, asyncio.CancelledError) else "internal_error"
             self.finish(outcome, None)
             raise
 
@@ -119,6 +123,7 @@ class Attempt:
         video_seconds: float | None = None,
         upstream_code: int | None = None,
         error_excerpt: str | None = None,
+        egress_error: str | None = None,
     ) -> None:
         """Release the lease and publish this attempt's `usage.recorded` (once; later calls do nothing)."""
         if self._finished:
@@ -153,6 +158,8 @@ class Attempt:
                 error_excerpt=error_excerpt,
                 quota_remaining=None if quota is None else quota[0],
                 quota_resets_at=None if quota is None else quota[1],
+                egress_proxy_id=allocation.upstream.egress_proxy_id,
+                egress_error=egress_error,
             )
         )
         metrics.count_attempt(outcome, allocation.account_kind, allocation.upstream.format)
@@ -180,7 +187,7 @@ class Attempt:
         sent = perf_counter()
         status: int | None = None
         deps = self._deps
-        session = deps.trusted_session if call.target.trusted and deps.trusted_session else deps.session
+        session = self._session(call)
         limit = call.first_byte_timeout_s or deps.first_byte_timeout_s
         # A call with its own (longer) first-byte limit must not be cut by the session's idle limit,
         # which also bounds the wait for headers.
@@ -210,7 +217,9 @@ class Attempt:
         except RETRYABLE_EXCEPTIONS as exc:
             self.upstream_s = perf_counter() - sent
             outcome = exception_outcome(exc)
-            self.finish(outcome, status)
+            self.finish(
+                outcome, status, egress_error=describe_failure(exc) if outcome == "proxy_error" else None
+            )
             self._log_failure(outcome, status, exc)
             error = exception_error(exc)
             # A refused address is recorded as the connect error it is, but no wait makes it reachable:
@@ -219,6 +228,14 @@ class Attempt:
             return Failure(error=error, outcome=None if refused else outcome)
         self.upstream_s = perf_counter() - sent
         return self._answer(call.bridge, status, data, resp.headers)
+
+    def _session(self, call: UpstreamCall) -> aiohttp.ClientSession:
+        deps = self._deps
+        if call.target.egress is not None:
+            if deps.egress is None:
+                raise RuntimeError("an egress proxy is set but this proxy has no egress sessions")
+            return deps.egress.get(call.target.egress)
+        return deps.trusted_session if call.target.trusted and deps.trusted_session else deps.session
 
     def _timeout(self, first_byte_s: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(
@@ -286,4 +303,5 @@ class Attempt:
             outcome=outcome,
             status=status,
             error=None if exc is None else exc.__class__.__name__,
+            egress_proxy_id=self.allocation.upstream.egress_proxy_id,
         )

@@ -2,8 +2,9 @@
 the `Failure` answered when none does.
 
 Only failures that happen before any byte reached the client are retried (the caller guarantees
-that): connect errors, timeouts, 429, 5xx, and 401/403 (the account's credential was refused).
-Everything else goes back to the client as it is.
+that): connect errors, timeouts, 429, 5xx, 401/403 (the account's credential was refused), and a
+failure of the account's egress proxy (`proxy_error`: refused, dead, 407, a SOCKS refusal; the call
+never falls back to a direct connection). Everything else goes back to the client as it is.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import aiohttp
 from services.proxy_service.formats import Bridge, ClientFormat
 from services.proxy_service.responses import JSON_CONTENT_TYPE, RawResponse, error_response
 from services.proxy_service.upstreams.guard import ADDRESS_REFUSED_CODE, address_refused
+from shared.egress import PROXY_EXCEPTIONS, is_destination_failure, is_proxy_failure
 from shared.errors import PoolGateError, UpstreamError
 
 # Failures of the call itself (no usable answer); all are worth another account before the first byte.
-RETRYABLE_EXCEPTIONS = (aiohttp.ClientError, TimeoutError, OSError)
+RETRYABLE_EXCEPTIONS = (aiohttp.ClientError, TimeoutError, OSError, *PROXY_EXCEPTIONS)
 
 
 def status_outcome(status: int) -> tuple[str, bool]:
@@ -52,6 +54,10 @@ def answer_outcome(status: int, body: bytes) -> tuple[str, bool]:
 
 
 def exception_outcome(exc: BaseException) -> str:
+    if is_proxy_failure(exc):  # the account's egress proxy, not the upstream behind it
+        return "proxy_error"
+    if is_destination_failure(exc):  # the proxy worked; the upstream behind it could not be reached
+        return "connect_error"
     # ConnectionTimeoutError is a TimeoutError too, but it means the host could not be reached.
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return "connect_error"
@@ -67,6 +73,8 @@ def is_retryable_exception(exc: BaseException) -> bool:
 def exception_error(exc: BaseException) -> PoolGateError:
     """The client-facing error for an attempt that got no answer at all."""
     outcome = exception_outcome(exc)
+    if outcome == "proxy_error":
+        return UpstreamError("the account's egress proxy could not be used", code="egress_proxy_failed")
     if outcome == "timeout":
         return UpstreamError("the upstream did not answer in time", status_code=504)
     if outcome == "connect_error":

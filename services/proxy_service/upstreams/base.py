@@ -24,6 +24,10 @@ class Target:
     # The operator's own configured host (the jimeng-api server), which may be on the private
     # network: not held to the SSRF guard. Every account-supplied URL is.
     trusted: bool = False
+    # The egress proxy the call must go through (never directly when set): the account's, for the
+    # kinds that connect to their upstream themselves. A Dreamina call goes to jimeng-api, which
+    # takes the proxy in the token instead (upstreams/dreamina/auth.py).
+    egress: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

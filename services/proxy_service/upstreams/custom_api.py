@@ -106,7 +106,7 @@ def build_target(
             url = f"{url}&{query}" if "?" in url else f"{url}?{query}"
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id
-    return Target(url, headers)
+    return Target(url, headers, egress=upstream.proxy)
 
 
 class CustomApiUpstream:

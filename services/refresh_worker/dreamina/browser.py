@@ -32,6 +32,7 @@ from services.refresh_worker.dreamina.failures import (
     VerificationRequired,
     WrongPassword,
 )
+from shared.egress import playwright_proxy
 
 # The flags Debian's Chromium needs here: no sandbox as root, and none of its own network chatter.
 CHROMIUM_FLAGS = (
@@ -86,7 +87,7 @@ class PlaywrightLogin:
                 self._playwright = await async_playwright().start()
         return self._playwright.chromium
 
-    async def login(self, email: str, password: str) -> Session:
+    async def login(self, email: str, password: str, *, proxy: str | None = None) -> Session:
         chromium = await self._chromium()
         try:
             browser = await chromium.launch(
@@ -95,8 +96,12 @@ class PlaywrightLogin:
         except PlaywrightError as exc:
             raise BrowserUnavailable(f"the browser did not start: {_first_line(exc)}") from None
         try:
+            # The account's egress proxy, if any: the login never goes out directly either.
             context = await browser.new_context(
-                viewport={"width": 1280, "height": 720}, user_agent=USER_AGENT, locale="en-US"
+                viewport={"width": 1280, "height": 720},
+                user_agent=USER_AGENT,
+                locale="en-US",
+                **({"proxy": playwright_proxy(proxy)} if proxy else {}),
             )
             page = await context.new_page()
             try:

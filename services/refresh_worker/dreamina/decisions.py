@@ -53,7 +53,8 @@ class DreaminaAccount:
     expires_at: datetime | None
     email: str
     password: str
-    token: str | None  # the sessionid with its region prefix, as jimeng-api expects it
+    token: str | None  # the sessionid with its region prefix, as jimeng-api expects it (and its proxy)
+    proxy: str | None = None  # the egress proxy the browser login goes through (never directly)
 
     def __repr__(self) -> str:
         return f"DreaminaAccount(id={self.id!r}, status={self.status!r}, region={self.region!r})"
@@ -71,6 +72,7 @@ class DreaminaAccount:
             email=(stored.get("settings") or {}).get("email") or "",
             password=secrets.get("password") or "",
             token=stored.get("upstream_credential") or None,
+            proxy=stored.get("proxy") or None,
         )
 
 

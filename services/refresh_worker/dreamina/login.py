@@ -20,7 +20,7 @@ TRIES = 3
 
 
 class LoginDriver(Protocol):
-    async def login(self, email: str, password: str) -> Session: ...
+    async def login(self, email: str, password: str, *, proxy: str | None = None) -> Session: ...
 
 
 class Login:
@@ -29,7 +29,9 @@ class Login:
         self._slots = slots
         self._backoff_s = backoff_s
 
-    async def login(self, *, can_login: bool, region: str, email: str, password: str) -> Session:
+    async def login(
+        self, *, can_login: bool, region: str, email: str, password: str, proxy: str | None = None
+    ) -> Session:
         if not can_login or region == "cn" or not password.strip() or not email:
             raise LoginNotAllowed("this account cannot log in (a cn account, or no password)")
         async for attempt in AsyncRetrying(
@@ -40,5 +42,5 @@ class Login:
         ):
             with attempt:
                 async with self._slots.slot():
-                    return await self._driver.login(email, password)
+                    return await self._driver.login(email, password, proxy=proxy)
         raise AssertionError("unreachable: the last try returns or raises")

@@ -155,6 +155,7 @@ class DreaminaRevalidator:
                 region=account.region,
                 email=account.email,
                 password=account.password,
+                proxy=account.proxy,
             )
         except LoginFailure as exc:
             transient = exc.transient and not isinstance(exc, LoginTimeout)

@@ -49,9 +49,9 @@ class SpyDriver:
         self.inner = inner
         self.calls: list[str] = []
 
-    async def login(self, email: str, password: str) -> Session:
+    async def login(self, email: str, password: str, *, proxy: str | None = None) -> Session:
         self.calls.append(email)
-        return await self.inner.login(email, password)
+        return await self.inner.login(email, password, proxy=proxy)
 
 
 @dataclass

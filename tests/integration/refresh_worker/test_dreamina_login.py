@@ -153,9 +153,9 @@ class _Spy:
         self.inner = inner
         self.calls: list[str] = []
 
-    async def login(self, email: str, password: str) -> Session:
+    async def login(self, email: str, password: str, *, proxy: str | None = None) -> Session:
         self.calls.append(email)
-        return await self.inner.login(email, password)
+        return await self.inner.login(email, password, proxy=proxy)
 
 
 def _slots(redis: Redis, infra, limit: int = 2, **kwargs) -> BrowserSlots:
@@ -202,7 +202,7 @@ class _Counting:
         self.running = 0
         self.most = 0
 
-    async def login(self, email: str, password: str) -> Session:
+    async def login(self, email: str, password: str, *, proxy: str | None = None) -> Session:
         self.running += 1
         self.most = max(self.most, self.running)
         await asyncio.sleep(0.2)

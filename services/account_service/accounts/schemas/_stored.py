@@ -64,3 +64,7 @@ class Account(BaseModel):
     quota_resets_at: datetime | None = None
     quota_runs_out_at: datetime | None = None
     quota_updated_at: datetime | None = None
+    # The egress proxy all of its traffic goes through (proxies/), as its row holds it: id, name,
+    # scheme, host, port, username, password (encrypted), healthy, last_error. None: direct.
+    egress_proxy_id: UUID | None = None
+    egress_proxy: dict[str, Any] | None = Field(default=None, repr=False)

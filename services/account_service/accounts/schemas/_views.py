@@ -30,6 +30,16 @@ class CallsToday(BaseModel):
     ok: int = Field(description="Of which succeeded")
 
 
+class EgressProxyRef(BaseModel):
+    """The egress proxy all of an account's traffic goes through (never its password)."""
+
+    id: UUID
+    name: str
+    url: str = Field(description="The proxy's URL, password redacted")
+    healthy: bool | None = Field(description="None: never tested or used yet")
+    last_error: str | None = Field(description="Why the last test or call through it failed")
+
+
 class AccountOut(BaseModel):
     id: UUID
     kind: Kind
@@ -69,6 +79,9 @@ class AccountOut(BaseModel):
         default=None, description="What the account has left, where its upstream says"
     )
     last_used_at: datetime | None
+    egress_proxy: EgressProxyRef | None = Field(
+        default=None, description="The proxy its traffic goes through; none: it connects directly"
+    )
     created_at: datetime
     updated_at: datetime
 

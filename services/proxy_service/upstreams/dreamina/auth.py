@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from shared.dreamina import foreign_prefix, upstream_sessionid
+from shared.dreamina import foreign_prefix, jimeng_token
 from shared.internal_client import Allocation
 from shared.logging import get_logger
 
@@ -19,7 +19,7 @@ def authorization(allocation: Allocation) -> str:
     prefix = foreign_prefix(region, sessionid)
     if prefix is not None:
         _note_foreign_prefix(allocation.account_id, region, prefix)
-    return f"Bearer {upstream_sessionid(region, sessionid)}"
+    return f"Bearer {jimeng_token(region, sessionid, allocation.upstream.proxy)}"
 
 
 @lru_cache(maxsize=4096)  # the cache is the "once": a repeat call with the same arguments does nothing

@@ -41,4 +41,4 @@ def build_target(upstream: Upstream, *, chat_url_template: str, correlation_id: 
     if correlation_id:
         headers[CORRELATION_HEADER] = correlation_id
     url = chat_url(chat_url_template, upstream.api_region or DEFAULT_API_REGION, region)
-    return Target(url, headers)
+    return Target(url, headers, egress=upstream.proxy)

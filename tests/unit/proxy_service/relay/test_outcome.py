@@ -4,6 +4,7 @@ from email.utils import formatdate
 
 import aiohttp
 import pytest
+from aiohttp_socks import ProxyConnectionError, ProxyError
 
 from services.proxy_service.relay.outcome import (
     answer_outcome,
@@ -107,3 +108,20 @@ def test_missing_or_garbage_retry_after_gives_none() -> None:
 )
 def test_quota_answers_are_exhausted_not_rate_limited(status, body, expected):
     assert answer_outcome(status, body) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"),
+    [
+        (ProxyConnectionError(111, "Couldn't connect to proxy 127.0.0.1:1"), "proxy_error"),
+        (ProxyError("407 Proxy Authentication Required", error_code=407), "proxy_error"),
+        (ProxyError("Username and password authentication failure"), "proxy_error"),
+        (ProxyError("502 Bad Gateway", error_code=502), "connect_error"),  # the upstream behind it
+        (ProxyError("Connection refused by destination host", error_code=5), "connect_error"),
+    ],
+)
+def test_an_egress_proxys_own_failure_is_proxy_error(exc, outcome):
+    assert exception_outcome(exc) == outcome
+    assert is_retryable_exception(exc)
+    if outcome == "proxy_error":
+        assert exception_error(exc).code == "egress_proxy_failed"

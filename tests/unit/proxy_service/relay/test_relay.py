@@ -388,7 +388,7 @@ def leases_settled(internal: FakeInternal, leases: Leases) -> bool:
             "client_error",
         ),
         (lambda: failed(503), 503, "upstream_error"),
-        (lambda: RuntimeError("a bug inside the proxy"), 500, "proxy_error"),
+        (lambda: RuntimeError("a bug inside the proxy"), 500, "internal_error"),
         (lambda: TimeoutError(), 504, "timeout"),
     ],
     ids=["success", "client-error", "server-error", "proxy-exception", "timeout"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from structlog.testing import capture_logs
 
 from services.proxy_service.upstreams.dreamina.auth import authorization
@@ -52,3 +54,10 @@ def test_another_short_prefix_is_left_alone_and_logged_once_without_the_secret()
     assert len(noted) == 1
     assert noted[0]["account_id"] == "acc-foreign" and noted[0]["prefix"] == "us-"
     assert SID not in repr(noted[0])
+
+
+def test_an_egress_proxy_travels_in_the_token_as_jimeng_api_expects() -> None:
+    allocation = _allocation("us", SID)
+    proxy = "socks5://u:p%40ss@proxy.example.net:1080"
+    proxied = replace(allocation, upstream=replace(allocation.upstream, proxy=proxy))
+    assert authorization(proxied) == f"Bearer {proxy}@us-{SID}"
