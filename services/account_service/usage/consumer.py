@@ -61,8 +61,9 @@ log = get_logger(__name__)
 
 QUEUE = USAGE_QUEUE
 BINDINGS = ["usage.recorded"]
-# Attempts no error rule judges: a success, a client that left, the proxy's own failure.
-_NEVER_RULED = frozenset({"success", "cancelled", "proxy_error"})
+# Attempts no error rule judges (no upstream answer to match): a success, a client that left, a
+# failed egress proxy, the proxy service's own failure.
+_NEVER_RULED = frozenset({"success", "cancelled", "proxy_error", "internal_error"})
 
 
 @dataclass(slots=True)
