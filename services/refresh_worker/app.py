@@ -118,10 +118,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 on_dead_letter=dreamina.on_dead_letter,
             )
         # Probes on their own queue: Kiro's and Dreamina's on the clients their refreshes and
-        # revalidations use; a custom API account's on the guarded client for user-given upstreams.
+        # revalidations use; a custom API account's on the guarded client for user-given upstreams;
+        # an account behind an egress proxy through it.
         upstreams = upstream_client(allow_private=settings.allow_private_upstreams)
         stack.push_async_callback(upstreams.aclose)
-        prober = Prober(settings=settings, internal=internal, http=http, upstreams=upstreams, jimeng=jimeng)
+        prober = Prober(
+            settings=settings,
+            internal=internal,
+            http=http,
+            upstreams=upstreams,
+            jimeng=jimeng,
+            proxied=proxied,
+        )
         probes = consumers.ProbeConsumer(prober)
         for _ in range(settings.probe_consumers):
             await broker.consume(

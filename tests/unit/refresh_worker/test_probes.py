@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import REGISTRY
 
 from services.refresh_worker.dreamina.jimeng import Jimeng
+from services.refresh_worker.egress import ProxiedClients
 from services.refresh_worker.probes import custom_api, dreamina, kiro
 from services.refresh_worker.probes.result import redacted
 from services.refresh_worker.probes.runner import Prober
@@ -22,6 +23,7 @@ from shared.errors import NotFound
 from shared.messages.contracts import AccountProbeRequested
 from tests.fakes import anthropic_upstream, jimeng_upstream, kiro_upstream, openai_upstream
 from tests.fakes._jimeng_state import JimengState
+from tests.fakes.egress_proxy import HttpProxy
 
 KEY = "sk-probe-test-key-0123456789"
 
@@ -260,6 +262,7 @@ async def test_the_prober_reports_each_result_and_counts_it(http, openai_fake):
         http=http,
         upstreams=http,
         jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
+        proxied=ProxiedClients(lambda proxy: httpx.AsyncClient(proxy=proxy)),
     )
     before = _probes_counted("custom_api", "ok"), _probes_counted("custom_api", "failed")
     event = AccountProbeRequested(account_id="a1", kind="custom_api")
@@ -284,6 +287,7 @@ async def test_a_deleted_account_is_not_probed(http):
         http=http,
         upstreams=http,
         jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
+        proxied=ProxiedClients(lambda proxy: httpx.AsyncClient(proxy=proxy)),
     )
     assert await prober.handle(AccountProbeRequested(account_id="gone", kind="kiro")) is None
     assert internal.reports == []
@@ -302,3 +306,33 @@ async def test_a_custom_upstream_on_an_internal_address_is_never_connected_to(op
     assert refused.detail == f"no answer: ConnectError: {REFUSED}"
     assert reached.ok
     assert len(await _log(openai_fake)) == 1, "only the allowed client's call arrived"
+
+
+async def test_an_account_behind_an_egress_proxy_is_probed_through_it_and_never_directly(http, openai_fake):
+    proxy = HttpProxy()
+    await proxy.start()
+    stored = {**_custom(openai_fake, "openai"), "proxy": proxy.url}
+    internal = _Internal(stored)
+    proxied = ProxiedClients(lambda url: httpx.AsyncClient(proxy=url))
+    prober = Prober(
+        settings=RefreshWorkerSettings(),
+        internal=internal,  # type: ignore[arg-type]
+        http=http,
+        upstreams=http,
+        jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
+        proxied=proxied,
+    )
+    event = AccountProbeRequested(account_id="a1", kind="custom_api")
+    try:
+        through = await prober.handle(event)
+        assert through is not None and through.ok
+        assert proxy.targets == [f"127.0.0.1:{openai_fake.port}"]
+
+        await proxy.stop()
+        dead = await prober.handle(event)
+    finally:
+        await proxy.stop()
+        await proxied.close()
+
+    assert dead is not None and not dead.ok
+    assert len(await _log(openai_fake)) == 1, "with its proxy dead, the probe did not go direct"
