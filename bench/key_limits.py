@@ -11,16 +11,12 @@ answer is the median of each kind's per-call time, in µs.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import statistics
 import time
 import uuid
 from datetime import date
 
-from redis.asyncio import Redis
-
+from bench.micro import run, scratch_picker
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.service import Allocator
 from services.account_service.keys.limits import Gate, LimitDefaults, model_allowed
@@ -65,22 +61,15 @@ def _gate_cost(calls: int) -> float:
 
 
 async def measure(calls: int) -> dict[str, float]:
-    redis = Redis.from_url(os.environ.get("POOLGATE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    prefix = f"poolgate-bench-key-limits-{uuid.uuid4().hex[:8]}"
-    picker = Picker(redis, prefix=prefix, lease_ttl_s=60)
     gate = Gate(uuid.uuid4().hex, True, 10**6, 10**6, 10**12, date.today())
     plain_times: list[float] = []
     gated_times: list[float] = []
-    try:
+    async with scratch_picker("key-limits") as picker:
         await _round(picker, None, [], ROUND)  # loads the script, warms the connection
         await _round(picker, gate, [], ROUND)
         for _ in range(max(1, calls // ROUND)):
             plain_times.append(await _round(picker, None, [], ROUND))
             gated_times.append(await _round(picker, gate, [], ROUND))
-    finally:
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
     plain, gated = statistics.median(plain_times), statistics.median(gated_times)
     python = _gate_cost(calls)
     return {
@@ -92,11 +81,7 @@ async def measure(calls: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=5000, help="picks of each kind (default 5000)")
-    results = asyncio.run(measure(parser.parse_args().calls))
-    for name, value in results.items():
-        print(f"{name:28} {value:8.1f} µs")
+    run(__doc__, measure, default_calls=5000, calls_help="picks of each kind")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,12 @@ is the median of each kind's per-call time, in µs.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import statistics
 import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from redis.asyncio import Redis
-
+from bench.micro import run, scratch_picker
 from services.account_service.allocation import quota
 from services.account_service.allocation.index import Candidate
 from services.account_service.allocation.picker import Picker
@@ -91,11 +87,8 @@ def _python_cost(pool: Sequence[Candidate], build: Build, calls: int) -> float:
 
 
 async def measure(calls: int) -> dict[str, float]:
-    redis = Redis.from_url(os.environ.get("POOLGATE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    prefix = f"poolgate-bench-quota-{uuid.uuid4().hex[:8]}"
-    picker = Picker(redis, prefix=prefix, lease_ttl_s=60)
     results: dict[str, float] = {}
-    try:
+    async with scratch_picker("quota") as picker:
         for size in SIZES:
             pool = _candidates(size)
             await _round(picker, pool, _plain_args, ROUND)  # loads the script, warms the connection
@@ -114,19 +107,11 @@ async def measure(calls: int) -> dict[str, float]:
             results[f"{size}_added_us_per_call"] = (weighted - plain) * 1e6
             results[f"{size}_python_us_added"] = python * 1e6
             results[f"{size}_python_us_added_spared"] = with_spared * 1e6
-    finally:
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=3000, help="picks of each kind per pool (default 3000)")
-    results = asyncio.run(measure(parser.parse_args().calls))
-    for name, value in results.items():
-        print(f"{name:28} {value:8.1f} µs")
+    run(__doc__, measure, default_calls=3000, calls_help="picks of each kind per pool")
 
 
 if __name__ == "__main__":

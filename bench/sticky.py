@@ -12,15 +12,11 @@ answer is the median of each kind's per-call time, in µs.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import statistics
 import time
 import uuid
 
-from redis.asyncio import Redis
-
+from bench.micro import run, scratch_picker
 from services.account_service.allocation.picker import Picker
 from services.account_service.allocation.sticky import Sticky, sticky_for
 from services.proxy_service.formats import CLAUDE
@@ -66,22 +62,15 @@ def _python_cost(calls: int) -> tuple[float, float]:
 
 
 async def measure(calls: int) -> dict[str, float]:
-    redis = Redis.from_url(os.environ.get("POOLGATE_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    prefix = f"poolgate-bench-sticky-{uuid.uuid4().hex[:8]}"
-    picker = Picker(redis, prefix=prefix, lease_ttl_s=60)
     sticky = Sticky(f"{uuid.uuid4()}:{uuid.uuid4().hex}", 3_600_000, True)
     plain_times: list[float] = []
     sticky_times: list[float] = []
-    try:
+    async with scratch_picker("sticky") as picker:
         await _round(picker, None, ROUND)  # loads the script, warms the connection
         await _round(picker, sticky, ROUND)  # binds the session
         for _ in range(max(1, calls // ROUND)):
             plain_times.append(await _round(picker, None, ROUND))
             sticky_times.append(await _round(picker, sticky, ROUND))
-    finally:
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
     plain, bound = statistics.median(plain_times), statistics.median(sticky_times)
     explicit, hashed = _python_cost(calls)
     return {
@@ -95,11 +84,7 @@ async def measure(calls: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=5000, help="picks of each kind (default 5000)")
-    results = asyncio.run(measure(parser.parse_args().calls))
-    for name, value in results.items():
-        print(f"{name:28} {value:8.1f} µs")
+    run(__doc__, measure, default_calls=5000, calls_help="picks of each kind")
 
 
 if __name__ == "__main__":
