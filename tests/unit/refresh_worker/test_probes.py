@@ -250,20 +250,25 @@ class _Internal:
         return {}
 
 
+def _prober(internal: _Internal, http: httpx.AsyncClient, proxied: ProxiedClients | None = None) -> Prober:
+    """A prober on `http` for every upstream (and, for accounts behind a proxy, `proxied`)."""
+    return Prober(
+        settings=RefreshWorkerSettings(),
+        internal=internal,  # type: ignore[arg-type]
+        http=http,
+        upstreams=http,
+        jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
+        proxied=proxied or ProxiedClients(lambda proxy: httpx.AsyncClient(proxy=proxy)),
+    )
+
+
 def _probes_counted(kind: str, result: str) -> float:
     return REGISTRY.get_sample_value("poolgate_worker_probes_total", {"kind": kind, "result": result}) or 0.0
 
 
 async def test_the_prober_reports_each_result_and_counts_it(http, openai_fake):
     internal = _Internal(_custom(openai_fake, "openai"))
-    prober = Prober(
-        settings=RefreshWorkerSettings(),
-        internal=internal,  # type: ignore[arg-type]
-        http=http,
-        upstreams=http,
-        jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
-        proxied=ProxiedClients(lambda proxy: httpx.AsyncClient(proxy=proxy)),
-    )
+    prober = _prober(internal, http)
     before = _probes_counted("custom_api", "ok"), _probes_counted("custom_api", "failed")
     event = AccountProbeRequested(account_id="a1", kind="custom_api")
 
@@ -281,14 +286,7 @@ async def test_the_prober_reports_each_result_and_counts_it(http, openai_fake):
 
 async def test_a_deleted_account_is_not_probed(http):
     internal = _Internal(None)
-    prober = Prober(
-        settings=RefreshWorkerSettings(),
-        internal=internal,  # type: ignore[arg-type]
-        http=http,
-        upstreams=http,
-        jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
-        proxied=ProxiedClients(lambda proxy: httpx.AsyncClient(proxy=proxy)),
-    )
+    prober = _prober(internal, http)
     assert await prober.handle(AccountProbeRequested(account_id="gone", kind="kiro")) is None
     assert internal.reports == []
 
@@ -314,14 +312,7 @@ async def test_an_account_behind_an_egress_proxy_is_probed_through_it_and_never_
     stored = {**_custom(openai_fake, "openai"), "proxy": proxy.url}
     internal = _Internal(stored)
     proxied = ProxiedClients(lambda url: httpx.AsyncClient(proxy=url))
-    prober = Prober(
-        settings=RefreshWorkerSettings(),
-        internal=internal,  # type: ignore[arg-type]
-        http=http,
-        upstreams=http,
-        jimeng=Jimeng(http, base_url="http://127.0.0.1:9", timeout_s=1),
-        proxied=proxied,
-    )
+    prober = _prober(internal, http, proxied)
     event = AccountProbeRequested(account_id="a1", kind="custom_api")
     try:
         through = await prober.handle(event)
