@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.account_service.keys.service import create_key
+from services.account_service.sweeper.service import Sweeper
 from services.account_service.users.service import create_user
 from shared.messages.topology import declare_exchange
 from tests.support.infra import Infra
@@ -104,6 +105,17 @@ class Api:
         key = self.call("POST", "/keys", self.admin_key, params={"user": username}, json={"name": "test"})
         assert key.status_code == 201, key.text
         return user.json(), key.json()["key"]
+
+    def sweeper(self, **kwargs: Any) -> Sweeper:
+        """A sweeper on the service's own pool and Redis, with a lock and state of its own."""
+        state = self.client.app.state
+        return Sweeper(
+            pool=state.pool,
+            dsn=self.database_url,
+            redis=state.redis,
+            prefix=f"{self.infra.redis_prefix}:sweep-test:{uuid.uuid4().hex[:6]}",
+            **kwargs,
+        )
 
     def fetchval(self, sql: str, *args: Any) -> Any:
         return self.client.portal.call(self.client.app.state.pool.fetchval, sql, *args)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.account_service.sweeper.service import Sweeper
 from shared.settings import DEV_SERVICE_TOKEN
 from tests.integration.account_service._api import Api
 from tests.integration.account_service.conftest import serving_api
@@ -83,17 +82,6 @@ def _cool(api: Api, account_id: str) -> None:
     assert _cooling(api, account_id)
 
 
-def _sweeper(api: Api, **kwargs) -> Sweeper:
-    state = api.client.app.state
-    return Sweeper(
-        pool=state.pool,
-        dsn=api.database_url,
-        redis=state.redis,
-        prefix=f"{api.infra.redis_prefix}:probe-sweep:{uuid.uuid4().hex[:6]}",
-        **kwargs,
-    )
-
-
 def _probe_requests(events: list[dict], ids: set[str]) -> list[str]:
     return [
         e["data"]["account_id"]
@@ -158,7 +146,7 @@ def test_the_sweeper_announces_probes_only_for_opted_in_accounts_by_their_interv
     _set_status(api, disabled["id"], "disabled")
     not_opted = _custom(api, key)
     mine = {a["id"] for a in (enabled, exhausted, disabled, not_opted)}
-    sweeper = _sweeper(api)
+    sweeper = api.sweeper()
     start = datetime.now(UTC)
 
     tap = api.tap()
@@ -180,7 +168,7 @@ def test_the_sweeper_announces_probes_only_for_opted_in_accounts_by_their_interv
 def test_turning_probes_on_again_makes_the_next_one_due_at_once(api: Api):
     _, key = api.new_user()
     account = _opted_in(api, key)
-    sweeper = _sweeper(api)
+    sweeper = api.sweeper()
     now = datetime.now(UTC)
     api.client.portal.call(sweeper.schedule_probes, now)
     due_at = api.fetchval("SELECT probe_due_at FROM accounts WHERE id = $1", uuid.UUID(account["id"]))
@@ -200,7 +188,7 @@ def test_only_the_leading_sweeper_announces_probes(api: Api):
         holder = await asyncpg.connect(api.database_url)
         try:
             assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", lock_id)
-            follower = _sweeper(api, interval_s=0.05, lock_id=lock_id)
+            follower = api.sweeper(interval_s=0.05, lock_id=lock_id)
             await follower.start()
             await asyncio.sleep(0.5)  # many passes, none of them as leader
             was_leader = follower.is_leader

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.account_service.sweeper.service import Sweeper
 from tests.integration.account_service._api import Api
 from tests.integration.account_service.test_allocation import active_kiro
 
@@ -28,17 +27,6 @@ def _dreamina(api: Api, key: str, *, region: str, password: str, expires_in: tim
     return response.json()
 
 
-def _sweeper(api: Api, **kwargs) -> Sweeper:
-    state = api.client.app.state
-    return Sweeper(
-        pool=state.pool,
-        dsn=api.database_url,
-        redis=state.redis,
-        prefix=f"{api.infra.redis_prefix}:sweep-test:{uuid.uuid4().hex[:6]}",
-        **kwargs,
-    )
-
-
 def test_refresh_due_goes_out_for_soon_expiring_credentials_of_accounts_that_can_renew(api: Api) -> None:
     _, key = api.new_user()
     kiro_soon = active_kiro(api, key, region="eu-west-1", expires_in=timedelta(minutes=5))
@@ -50,7 +38,7 @@ def test_refresh_due_goes_out_for_soon_expiring_credentials_of_accounts_that_can
 
     tap = api.tap()
     try:
-        sweeper = _sweeper(api)
+        sweeper = api.sweeper()
         api.client.portal.call(sweeper.sweep_once)
         seen = tap.wait_for(
             lambda events: (
@@ -70,7 +58,7 @@ def test_only_one_sweeper_leads_and_another_takes_over_when_it_stops(api: Api) -
     lock_id = uuid.uuid4().int % 2**62  # not the running service's own sweeper lock
 
     async def scenario() -> tuple[list[bool], list[bool]]:
-        first, second = (_sweeper(api, interval_s=0.05, lock_id=lock_id) for _ in range(2))
+        first, second = (api.sweeper(interval_s=0.05, lock_id=lock_id) for _ in range(2))
         await first.start()
         await asyncio.sleep(0.3)
         await second.start()

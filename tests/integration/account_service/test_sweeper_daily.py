@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from services.account_service.sweeper.service import Sweeper
 from tests.integration.account_service._api import Api
 from tests.integration.account_service.test_allocation import active_kiro
 
@@ -29,17 +28,6 @@ def _dreamina(api: Api, key: str, *, region: str, password: str) -> dict:
     return answer.json()
 
 
-def _sweeper(api: Api, **kwargs) -> Sweeper:
-    state = api.client.app.state
-    return Sweeper(
-        pool=state.pool,
-        dsn=api.database_url,
-        redis=state.redis,
-        prefix=f"{api.infra.redis_prefix}:daily-test:{uuid.uuid4().hex[:6]}",
-        **kwargs,
-    )
-
-
 def test_every_dreamina_account_in_the_pool_is_announced_once_a_day_from_its_time(api: Api) -> None:
     _, key = api.new_user()
     accounts = [
@@ -51,7 +39,7 @@ def test_every_dreamina_account_in_the_pool_is_announced_once_a_day_from_its_tim
     assert api.call("POST", f"/accounts/{disabled['id']}/disable", key).status_code == 200
     kiro = active_kiro(api, key, region="us-east-1")
     mine = {a["id"] for a in [*accounts, disabled, kiro]}
-    sweeper = _sweeper(api, daily_check=time(3, 30))
+    sweeper = api.sweeper(daily_check=time(3, 30))
     run = api.client.portal.call
 
     tap = api.tap()
@@ -73,7 +61,7 @@ def _due(events: list[dict]) -> set[str]:
 
 
 def test_the_time_of_day_is_read_in_the_configured_zone(api: Api) -> None:
-    shanghai = _sweeper(api, daily_check=time(8, 0), zone=ZoneInfo("Asia/Shanghai"))
+    shanghai = api.sweeper(daily_check=time(8, 0), zone=ZoneInfo("Asia/Shanghai"))
     run = api.client.portal.call
     # 23:59 UTC is 07:59 the next morning in Shanghai: not yet; 00:00 UTC is 08:00 there.
     assert run(shanghai.revalidate_daily, DAY.replace(hour=23, minute=59)) == 0
@@ -85,4 +73,4 @@ def test_the_time_of_day_is_read_in_the_configured_zone(api: Api) -> None:
 def test_without_a_time_there_is_no_daily_revalidation(api: Api) -> None:
     _, key = api.new_user()
     _dreamina(api, key, region="us", password="pw")
-    assert api.client.portal.call(_sweeper(api).revalidate_daily, DAY.replace(hour=12)) == 0
+    assert api.client.portal.call(api.sweeper().revalidate_daily, DAY.replace(hour=12)) == 0
