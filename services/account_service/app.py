@@ -38,6 +38,7 @@ from services.account_service.sweeper.service import Sweeper
 from services.account_service.usage import consumer as usage
 from services.account_service.webhooks import alerts
 from services.account_service.webhooks.dispatcher import Dispatcher, DispatchSettings
+from shared import heap
 from shared.crypto import SecretBox
 from shared.fast_routes import FastRoutesApp
 from shared.logging import CorrelationIdMiddleware, configure_logging, get_logger
@@ -160,6 +161,7 @@ async def lifespan(app: FastAPI):
         app.state.readings = metrics.readings(pool=pool, picker=picker, broker=broker, days=app.state.days)
         channel.listen()  # the proxy's allocations, on this process's HTTP port (shared/channel.py)
         stack.callback(channel.close)
+        heap.settle()
         log.info("account_service.started", accounts=len(index), port=settings.account_service_port)
         yield
 

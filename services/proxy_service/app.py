@@ -26,6 +26,7 @@ from services.proxy_service.upstreams.dreamina import DreaminaUpstream
 from services.proxy_service.upstreams.guard import guarded_socket
 from services.proxy_service.upstreams.kiro import KiroUpstream
 from services.proxy_service.usage_publisher import UsagePublisher
+from shared import heap
 from shared.channel import ChannelClient
 from shared.egress import EgressSessions
 from shared.errors import (
@@ -193,6 +194,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 )
             ),
         )
+        heap.settle()
         log.info("proxy.started", account_service=settings.account_service_url)
         yield
     log.info("proxy.stopped")
