@@ -213,6 +213,32 @@ class PoolUnavailable(Event):
     reason: str
 
 
+class EgressProxyUnhealthy(Event):
+    """An egress proxy turned unhealthy (it was healthy or never checked): said once per turn, by a
+    failed test or a call it failed, not on every failure. `url` is redacted (password as `****`);
+    `accounts` is how many accounts use it."""
+
+    TYPE = "egress_proxy.unhealthy"
+    proxy_id: str
+    user_id: str
+    name: str
+    url: str
+    error: str | None = None
+    accounts: int = 0
+
+
+class AccountProbeFailed(Event):
+    """A probe of an account failed while the one before was healthy (or there was none): said once
+    per turn, not on every failed probe. `detail` is the probe's own, secrets already removed."""
+
+    TYPE = "account.probe_failed"
+    account_id: str
+    kind: str
+    method: str
+    status: int | None = None
+    detail: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -233,5 +259,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         UsageRecorded,
         ApiKeyLimitReached,
         PoolUnavailable,
+        EgressProxyUnhealthy,
+        AccountProbeFailed,
     )
 }

@@ -76,6 +76,13 @@ async def add(
     return ProbeOut(**row)
 
 
+async def last_ok(conn: asyncpg.Connection, *, account_id: UUID) -> bool | None:
+    """Whether the account's latest stored probe was healthy (None: it has none)."""
+    return await conn.fetchval(
+        "SELECT ok FROM account_probes WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT 1", account_id
+    )
+
+
 async def recent(conn: asyncpg.Connection, *, account_id: UUID, limit: int) -> list[ProbeOut]:
     rows = await conn.fetch(
         "SELECT at, ok, latency_ms, status, method, detail, reenabled FROM account_probes"

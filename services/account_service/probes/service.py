@@ -3,8 +3,10 @@
 A healthy probe brings back an account that was exhausted (it becomes active) or cooling (its
 cooldown ends and what recent calls said of it is forgotten), and says so in the account's status
 reason and an `account.status_changed` event. A failed probe changes nothing: it is stored and shown;
-real traffic decides whether the account cools down. Disabled, invalid and pending accounts are
-never brought back by a probe."""
+real traffic decides whether the account cools down, but a failed probe after a healthy one (or as
+the first) is announced, `account.probe_failed`, once per turn: the account's row is locked while
+the previous result is read, so two reports never both see the turn. Disabled, invalid and pending
+accounts are never brought back by a probe."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from services.account_service.probes.schemas import ProbeList, ProbeOut, ProbeRe
 from services.account_service.users.schemas import Actor
 from shared.errors import NotFound
 from shared.logging import get_logger
-from shared.messages.contracts import AccountProbeRequested
+from shared.messages.contracts import AccountProbeFailed, AccountProbeRequested
 from shared.outages import is_unavailable
 
 log = get_logger(__name__)
@@ -102,6 +104,17 @@ async def record_result(
     if account is None:
         raise NotFound("no such account", param="account_id")
     reenabled = report.ok and await _bring_back(conn, account, picker=picker, health=health)
+    if not report.ok and await repository.last_ok(conn, account_id=account.id) is not False:
+        await record(
+            conn,
+            AccountProbeFailed(
+                account_id=str(account.id),
+                kind=account.kind,
+                method=report.method,
+                status=report.status,
+                detail=report.detail,
+            ),
+        )
     return await repository.add(
         conn,
         account_id=account.id,

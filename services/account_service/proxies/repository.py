@@ -77,12 +77,16 @@ async def record_health(
     latency_ms: float | None = None,
     exit_ip: str | None = None,
     exit_country: str | None = None,
-) -> None:
-    """What a test or an attempt found; a failure keeps the last exit IP and country seen."""
-    await conn.execute(
-        "UPDATE egress_proxies SET healthy = $2, last_error = $3, last_checked_at = now(),"
-        " latency_ms = CASE WHEN $2 THEN $4 ELSE latency_ms END,"
-        " exit_ip = coalesce($5, exit_ip), exit_country = coalesce($6, exit_country) WHERE id = $1",
+) -> bool:
+    """What a test or an attempt found; a failure keeps the last exit IP and country seen. True if
+    this turned the proxy unhealthy (it was healthy or never checked): read and written in one
+    statement, the row locked, so of two concurrent failures only one sees the turn."""
+    turned = await conn.fetchval(
+        "WITH before AS (SELECT id, healthy FROM egress_proxies WHERE id = $1 FOR UPDATE)"
+        " UPDATE egress_proxies p SET healthy = $2, last_error = $3, last_checked_at = now(),"
+        " latency_ms = CASE WHEN $2 THEN $4 ELSE p.latency_ms END,"
+        " exit_ip = coalesce($5, p.exit_ip), exit_country = coalesce($6, p.exit_country)"
+        " FROM before WHERE p.id = before.id RETURNING before.healthy IS NOT FALSE AND NOT $2",
         proxy_id,
         healthy,
         error,
@@ -90,6 +94,7 @@ async def record_health(
         exit_ip,
         exit_country,
     )
+    return bool(turned)
 
 
 async def mark_working(conn: asyncpg.Connection, *, proxy_ids: list[UUID]) -> None:

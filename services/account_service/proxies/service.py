@@ -15,7 +15,7 @@ import asyncpg
 
 from services.account_service.accounts import repository as accounts
 from services.account_service.outbox.writer import record
-from services.account_service.proxies import repository
+from services.account_service.proxies import health, repository
 from services.account_service.proxies.probe import probe
 from services.account_service.proxies.schemas import (
     Assignment,
@@ -146,10 +146,11 @@ async def test_proxy(
     echo_url: str,
     timeout_s: float,
 ) -> ProxyTest:
-    """Fetch the echo URL through the proxy; the result is its health from now on."""
+    """Fetch the echo URL through the proxy; the result is its health from now on (a healthy proxy
+    that fails it is announced, `egress_proxy.unhealthy`)."""
     stored = await owned(conn, actor=actor, proxy_id=proxy_id)
     found = await probe(decrypted_url(box, stored), echo_url=echo_url, timeout_s=timeout_s)
-    await repository.record_health(
+    await health.record_health(
         conn,
         proxy_id=proxy_id,
         healthy=found.ok,

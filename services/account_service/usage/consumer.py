@@ -45,6 +45,7 @@ from services.account_service.error_rules.schemas import ErrorRule
 from services.account_service.keys import repository as keys
 from services.account_service.keys.tokens import KeyTokens
 from services.account_service.outbox.writer import record
+from services.account_service.proxies import health as proxy_health
 from services.account_service.proxies import repository as proxies
 from services.account_service.usage import outcomes
 from services.account_service.usage import repository as usage_rollups
@@ -193,8 +194,9 @@ class UsageConsumer:
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="error rule")
 
     async def _egress_health(self, conn: asyncpg.Connection, usages: list[UsageRecorded]) -> None:
-        """A proxy that failed an attempt is unhealthy, with the error; one that carried a successful
-        call (and failed none of the batch) is healthy again."""
+        """A proxy that failed an attempt is unhealthy, with the error (announced when it turns so,
+        proxies/health.py); one that carried a successful call (and failed none of the batch) is
+        healthy again."""
         failed: dict[str, str] = {}
         worked: set[str] = set()
         for usage in usages:
@@ -205,7 +207,7 @@ class UsageConsumer:
             elif usage.outcome == "success":
                 worked.add(usage.egress_proxy_id)
         for proxy_id, error in failed.items():
-            await proxies.record_health(conn, proxy_id=UUID(proxy_id), healthy=False, error=error)
+            await proxy_health.record_health(conn, proxy_id=UUID(proxy_id), healthy=False, error=error)
             log.warning("egress_proxy.failed", egress_proxy_id=proxy_id, error=error)
         if worked - failed.keys():
             await proxies.mark_working(conn, proxy_ids=[UUID(p) for p in worked - failed.keys()])

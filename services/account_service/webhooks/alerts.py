@@ -7,9 +7,13 @@
 | `account.refresh_failed` (final)        | `account.refresh_failed` (Kiro refresh, Dreamina login) |
 | `pool.unavailable`                      | `pool.unavailable`                     |
 | `api_key.limit_reached` (tokens_per_day)| `api_key.limit_reached`                |
+| `egress_proxy.unhealthy`                | `egress_proxy.unhealthy`               |
+| `account.probe_failed`                  | `account.probe_failed`                 |
 
 A refresh failure that will be retried is not an alert (only the final one is); nor are a key's
-per-minute and concurrency limits, which are refusals of single calls, not a state.
+per-minute and concurrency limits, which are refusals of single calls, not a state. A proxy's and a
+probe's failures are announced by their producers only when the state turns (healthy to failed), so
+each of those events is an alert.
 
 Exactly once: each message id is claimed (usage/inbox.py) in the transaction that adds its
 deliveries, and a delivery is unique per webhook and message, so a redelivered event adds nothing.
@@ -32,9 +36,11 @@ from services.account_service.webhooks.service import enqueue_alert
 from shared.logging import get_logger
 from shared.messages import Envelope
 from shared.messages.contracts import (
+    AccountProbeFailed,
     AccountRefreshFailed,
     AccountStatusChanged,
     ApiKeyLimitReached,
+    EgressProxyUnhealthy,
     Event,
     PoolUnavailable,
 )
@@ -48,6 +54,8 @@ BINDINGS = [
     AccountRefreshFailed.TYPE,
     PoolUnavailable.TYPE,
     ApiKeyLimitReached.TYPE,
+    EgressProxyUnhealthy.TYPE,
+    AccountProbeFailed.TYPE,
 ]
 
 
@@ -86,30 +94,38 @@ async def _alert(conn: asyncpg.Connection, event: Event) -> tuple[str, UUID | No
     if isinstance(event, AccountStatusChanged):
         if event.status not in ("invalid", "exhausted"):
             return None
-        return await _account_alert(conn, f"account.{event.status}", event, status=event.status)
+        return await _account_alert(
+            conn, f"account.{event.status}", event, reason=event.reason, status=event.status
+        )
     if isinstance(event, AccountRefreshFailed):
-        return await _account_alert(conn, "account.refresh_failed", event) if event.final else None
+        if not event.final:
+            return None
+        return await _account_alert(conn, "account.refresh_failed", event, reason=event.reason)
+    if isinstance(event, AccountProbeFailed):
+        probe = event.model_dump(mode="json", include={"method", "status", "detail"})
+        return await _account_alert(conn, "account.probe_failed", event, **probe)
     if isinstance(event, PoolUnavailable):
         return "pool.unavailable", UUID(event.user_id), event.model_dump(mode="json")
     if isinstance(event, ApiKeyLimitReached):
         if event.limit != "tokens_per_day":
             return None
         return "api_key.limit_reached", UUID(event.user_id), event.model_dump(mode="json")
+    if isinstance(event, EgressProxyUnhealthy):
+        return "egress_proxy.unhealthy", UUID(event.user_id), event.model_dump(mode="json")
     return None
 
 
 async def _account_alert(
     conn: asyncpg.Connection,
     alert_type: str,
-    event: AccountStatusChanged | AccountRefreshFailed,
-    **extra: str,
+    event: AccountStatusChanged | AccountRefreshFailed | AccountProbeFailed,
+    **extra: Any,
 ) -> tuple[str, UUID | None, dict[str, Any]]:
     account = await accounts.get(conn, account_id=UUID(event.account_id))
     data: dict[str, Any] = {
         "account_id": event.account_id,
         "kind": event.kind,
         "name": account.name if account else None,
-        "reason": event.reason,
         **extra,
     }
     owner = account.owner_id if account else None

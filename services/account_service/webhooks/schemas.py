@@ -14,6 +14,8 @@ AlertType = Literal[
     "account.refresh_failed",
     "pool.unavailable",
     "api_key.limit_reached",
+    "egress_proxy.unhealthy",
+    "account.probe_failed",
 ]
 ALERT_TYPES: tuple[str, ...] = AlertType.__args__
 TEST_ALERT = "webhook.test"

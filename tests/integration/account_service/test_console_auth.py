@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from services.account_service.webhooks.schemas import ALERT_TYPES
 from tests.integration.account_service._api import Api
 from tests.integration.account_service.conftest import serving_api
 from tests.integration.account_service.test_calls_today import Clock
@@ -210,6 +211,17 @@ def test_a_form_with_the_token_from_this_console_is_accepted(api: Api):
     assert browser.post("/keys", data={"name": "by-header"}, headers=htmx).status_code == 201
     listed = browser.get("/keys").text
     assert "<td>by-field</td>" in listed and "<td>by-header</td>" in listed
+
+
+def test_the_webhook_form_offers_every_alert_named_in_the_pages_language(api: Api):
+    browser = _signed_in(api, _user(api))
+    page = browser.get("/webhooks")
+    assert page.status_code == 200, page.text
+    offered = re.findall(r'name="alert_types" type="checkbox" value="([^"]+)"', page.text)
+    assert offered == list(ALERT_TYPES)
+    assert "An egress proxy became unhealthy" in page.text and "An account's probe failed" in page.text
+    chinese = browser.get("/webhooks", headers={"accept-language": "zh-CN"}).text
+    assert "出口代理变为异常" in chinese and "账号探测失败" in chinese
 
 
 def test_a_sign_in_form_needs_its_own_cookie_and_origin(api: Api):

@@ -7,9 +7,11 @@ come quickly; every wait is for a condition, never for a time."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,6 +24,8 @@ from shared.messages import Broker, Envelope
 from shared.messages.contracts import AccountRefreshFailed, AccountStatusChanged, ApiKeyLimitReached
 from shared.settings import DEV_SERVICE_TOKEN
 from tests.integration.account_service._api import Api
+from tests.integration.account_service._usage import call, consume
+from tests.integration.account_service._usage import key_id as usage_key_id
 from tests.integration.account_service.conftest import serving_api
 from tests.support.infra import Infra
 from tests.support.processes import spawn_listening
@@ -311,3 +315,141 @@ def test_a_pool_without_a_usable_account_is_announced_once_per_window(api: Api, 
         "gpt-4.1",
         "gpt-4o",
     ]
+
+
+# -- alerts said once per turn: a proxy turning unhealthy, a probe turning failed ---------------------
+
+PROXY_PASSWORD = "pr0xy-s3cret-pass"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def announced(tap, alert_type: str, field: str, value: str, *, until: Callable[[dict], bool]) -> list[dict]:
+    """The `alert_type` events whose `field` is `value`, once one of them satisfies `until` (the tap
+    reads the exchange in order, so every event published before that one is among them)."""
+
+    def mine(seen: list[dict]) -> list[dict]:
+        return [e["data"] for e in seen if e["type"] == alert_type and e["data"][field] == value]
+
+    return mine(tap.wait_for(lambda seen: any(until(d) for d in mine(seen))))
+
+
+def proxy_failure(api: Api, user: dict, key: str, account_id: str, proxy_id: str, **usage: Any) -> None:
+    consume(
+        api,
+        [
+            call(
+                key_id=usage_key_id(api, key),
+                user_id=user["id"],
+                account_id=account_id,
+                model="gpt-4o",
+                at=datetime.now(UTC),
+                egress_proxy_id=proxy_id,
+                **usage,
+            )
+        ],
+    )
+
+
+def proxy_tested(api: Api, key: str, proxy_id: str) -> dict:
+    tested = api.call("POST", f"/proxies/{proxy_id}/test", key)
+    assert tested.status_code == 200, tested.text
+    return tested.json()
+
+
+def test_an_egress_proxy_turning_unhealthy_alerts_once_per_turn(api: Api, receiver: Receiver):
+    user, key = api.new_user()
+    hook, path = add_webhook(api, receiver, key, alert_types=["egress_proxy.unhealthy"])
+    _, operator_path = add_webhook(
+        api, receiver, api.admin_key, operator_wide=True, alert_types=["egress_proxy.unhealthy"]
+    )
+    body = {
+        "name": f"p-{uuid.uuid4().hex[:6]}",
+        "host": "127.0.0.1",
+        "port": closed_port(),
+        "username": "bob",
+        "password": PROXY_PASSWORD,
+    }
+    proxy = api.call("POST", "/proxies", key, json=body).json()
+    account = custom_account(api, key)
+    assigned = api.call("POST", f"/proxies/{proxy['id']}/assign", key, json={"account_ids": [account["id"]]})
+    assert assigned.status_code == 200, assigned.text
+    tap = api.tap()
+    try:
+        # Failed by a test, then by a call: one turn (never checked -> unhealthy), one alert.
+        assert proxy_tested(api, key, proxy["id"])["ok"] is False
+        fail = {"outcome": "proxy_error", "egress_error": "second failure"}
+        proxy_failure(api, user, key, account["id"], proxy["id"], **fail)
+        # It carries a call again (healthy), then fails a call and a test: the second turn.
+        proxy_failure(api, user, key, account["id"], proxy["id"], outcome="success")
+        assert api.call("GET", f"/proxies/{proxy['id']}", key).json()["healthy"] is True
+        proxy_failure(api, user, key, account["id"], proxy["id"], outcome="proxy_error", egress_error="third")
+        assert proxy_tested(api, key, proxy["id"])["proxy"]["healthy"] is False
+        wait_until(lambda: api.fetchval("SELECT count(*) FROM outbox") == 0)  # every event published
+        seen = announced(
+            tap, "egress_proxy.unhealthy", "proxy_id", proxy["id"], until=lambda d: d["error"] == "third"
+        )
+        assert all(PROXY_PASSWORD not in e["raw"] for e in tap.seen)
+    finally:
+        tap.close()
+    first, second = seen  # the first test's failure and the call that failed after the recovery
+    assert "ProxyConnectionError" in first["error"] and second["error"] == "third"
+    for data in seen:
+        assert data["name"] == body["name"] and data["user_id"] == user["id"] and data["accounts"] == 1
+        assert data["url"] == f"http://bob:****@127.0.0.1:{body['port']}"
+
+    got = wait_until(lambda: len(receiver.requests(path)) == 2 and receiver.requests(path))
+    wait_until(lambda: len(receiver.requests(operator_path)) == 2)
+    assert all(r["event"] == "egress_proxy.unhealthy" and r["signature_valid"] for r in got)
+    assert all(PROXY_PASSWORD not in r["body"] for r in got)
+    assert sorted(orjson.loads(r["body"])["data"]["error"] == "third" for r in got) == [False, True]
+    assert len(deliveries(api, key, hook["id"])) == 2
+
+
+def probe_report(api: Api, account_id: str, *, ok: bool, detail: str) -> None:
+    body = {
+        "at": datetime.now(UTC).isoformat(),
+        "ok": ok,
+        "method": "models",
+        "status": 200 if ok else 503,
+        "detail": detail,
+    }
+    answer = api.client.post(f"/internal/v1/accounts/{account_id}/probes", headers=SERVICE, json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_probe_turning_failed_alerts_once_per_turn(api: Api, receiver: Receiver):
+    user, key = api.new_user()
+    hook, path = add_webhook(api, receiver, key, alert_types=["account.probe_failed"])
+    account = custom_account(api, key)
+    tap = api.tap()
+    try:
+        probe_report(api, account["id"], ok=False, detail="first failure")  # none before: a turn
+        probe_report(api, account["id"], ok=False, detail="second failure")
+        probe_report(api, account["id"], ok=True, detail="healthy")
+        probe_report(api, account["id"], ok=False, detail="third failure")
+        seen = announced(
+            tap,
+            "account.probe_failed",
+            "account_id",
+            account["id"],
+            until=lambda d: d["detail"] == "third failure",
+        )
+    finally:
+        tap.close()
+    assert [d["detail"] for d in seen] == ["first failure", "third failure"]
+
+    got = wait_until(lambda: len(receiver.requests(path)) == 2 and receiver.requests(path))
+    bodies = sorted((orjson.loads(r["body"]) for r in got), key=lambda b: b["occurred_at"])
+    assert [b["data"]["detail"] for b in bodies] == ["first failure", "third failure"]
+    data = bodies[0]["data"]
+    assert data["account_id"] == account["id"] and data["kind"] == "custom_api"
+    assert data["name"] == account["name"] and data["method"] == "models" and data["status"] == 503
+    assert data["user_id"] == user["id"] and data["username"] == user["username"]
+    assert all(r["signature_valid"] and "sk-" not in r["body"] for r in got)
+    assert len(deliveries(api, key, hook["id"])) == 2
