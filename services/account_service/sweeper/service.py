@@ -84,6 +84,7 @@ class Sweeper:
         self._task = asyncio.create_task(self._run(), name="sweeper")
 
     async def stop(self) -> None:
+        """Cancels the loop; a pass cut short is rolled back, and the lock goes with its connection."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,8 +117,10 @@ class Sweeper:
                     lock_conn = None
                 await asyncio.sleep(self._interval_s)
         finally:
+            # Dropped, not closed politely: a cancelled pass may have left the connection mid-query,
+            # and a graceful close would wait for it. The server frees the lock with the session.
             if lock_conn is not None and not lock_conn.is_closed():
-                await lock_conn.close()
+                lock_conn.terminate()
 
     async def sweep_once(self, now: datetime | None = None) -> int:
         """One pass; returns how many refreshes were announced."""

@@ -186,9 +186,9 @@ def test_only_the_leading_sweeper_announces_probes(api: Api):
 
     async def scenario() -> tuple[bool, object, bool]:
         holder = await asyncpg.connect(api.database_url)
+        follower = api.sweeper(interval_s=0.05, lock_id=lock_id)
         try:
             assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", lock_id)
-            follower = api.sweeper(interval_s=0.05, lock_id=lock_id)
             await follower.start()
             await asyncio.sleep(0.5)  # many passes, none of them as leader
             was_leader = follower.is_leader
@@ -201,7 +201,8 @@ def test_only_the_leading_sweeper_announces_probes(api: Api):
                     break
                 await asyncio.sleep(0.05)
             leads = follower.is_leader
-        finally:
+        finally:  # never leave a sweeper running on the service's pool (its shutdown would wait)
+            await asyncio.wait_for(follower.stop(), 10)
             await holder.close()
         return was_leader, due_while_following, leads
 

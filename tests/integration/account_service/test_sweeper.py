@@ -59,18 +59,20 @@ def test_only_one_sweeper_leads_and_another_takes_over_when_it_stops(api: Api) -
 
     async def scenario() -> tuple[list[bool], list[bool]]:
         first, second = (api.sweeper(interval_s=0.05, lock_id=lock_id) for _ in range(2))
-        await first.start()
-        await asyncio.sleep(0.3)
-        await second.start()
-        await asyncio.sleep(0.3)
-        both = [first.is_leader, second.is_leader]
-        await first.stop()
-        for _ in range(100):
-            if second.is_leader:
-                break
-            await asyncio.sleep(0.05)
-        after = [second.is_leader]
-        await second.stop()
+        try:
+            await first.start()
+            await asyncio.sleep(0.3)
+            await second.start()
+            await asyncio.sleep(0.3)
+            both = [first.is_leader, second.is_leader]
+            await asyncio.wait_for(first.stop(), 10)
+            for _ in range(100):
+                if second.is_leader:
+                    break
+                await asyncio.sleep(0.05)
+            after = [second.is_leader]
+        finally:  # never leave a sweeper running on the service's pool (its shutdown would wait)
+            await asyncio.wait_for(asyncio.gather(first.stop(), second.stop()), 10)
         return both, after
 
     both, after = api.client.portal.call(scenario)
