@@ -205,7 +205,7 @@ class Attempt:
             self.upstream_s = self.first_byte - sent
             metrics.observe_first_byte(self.allocation.account_kind, self.upstream_s)
             status = resp.status
-            if self.allocation.account_kind == "custom_api":
+            if self.upstream.reports_quota:
                 self.quota = quota_headers.read(resp.headers)
             if self.req.stream and 200 <= status < 300:
                 return RelayStream(resp, bridge=call.bridge, attempt=self, drain=deps.drain)

@@ -45,14 +45,17 @@ class Upstream(Protocol):
     """One kind of account (`custom_api`, `kiro`, ...), built once at start with its settings.
 
     `capabilities`: what its accounts are allocated for (chat, image, video); `formats`: the
-    allocation formats of its accounts; `preferred(fmt)`: those worth asking for first for a client
-    in `fmt` (pass-through, or an account native to the canonical model).
+    allocation formats of its accounts; `reports_quota`: whether its answers carry rate-limit
+    headers (OpenAI `x-ratelimit-*`, Anthropic `anthropic-ratelimit-*`); `preferred(fmt)`: those
+    worth asking for first for a client in `fmt` (pass-through, or an account native to the
+    canonical model).
     `prepare` raises `UnsupportedUpstream`/`UnsupportedConversion` when the account cannot take
     the call, and a `PoolGateError` for a request that no account could take (the client's fault)."""
 
     kind: str
     capabilities: tuple[str, ...]
     formats: tuple[str, ...]
+    reports_quota: bool
 
     def preferred(self, fmt: ClientFormat) -> tuple[str, ...]: ...
 

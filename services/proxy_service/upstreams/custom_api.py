@@ -113,6 +113,7 @@ class CustomApiUpstream:
     kind = "custom_api"
     capabilities = ("chat",)
     formats = ("openai", "claude")
+    reports_quota = True
 
     def preferred(self, fmt: ClientFormat) -> tuple[str, ...]:
         return (fmt.name,) if fmt.name in self.formats else ()

@@ -37,6 +37,7 @@ class DreaminaUpstream:
     kind = "dreamina"
     capabilities = ("image", "video")
     formats = ("jimeng",)
+    reports_quota = False
 
     def __init__(self, *, api_url: str, first_byte_timeout_s: float) -> None:
         self._api_root = api_root(api_url)

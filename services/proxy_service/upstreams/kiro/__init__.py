@@ -14,6 +14,7 @@ class KiroUpstream:
     kind = "kiro"
     capabilities = ("chat",)
     formats = ("kiro",)
+    reports_quota = False
 
     def __init__(self, *, chat_url: str = DEFAULT_CHAT_URL) -> None:
         self._chat_url = chat_url  # a template: `{api_region}` and `{region}`
