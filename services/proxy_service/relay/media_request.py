@@ -69,7 +69,7 @@ class MediaReader:
         self._models = models
 
     async def __call__(self, request: Request, fmt: ClientFormat) -> MediaRequest:
-        api_key, _, _ = read_headers(request.scope["headers"])
+        api_key = read_headers(request.scope["headers"]).api_key
         if api_key is None:
             raise Unauthenticated("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`")
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

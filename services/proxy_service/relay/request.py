@@ -6,7 +6,7 @@ are kept so that an unchanged body is forwarded exactly as the client sent it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.requests import Request
@@ -51,9 +51,19 @@ class ClientRequest:
         self.session = session  # the conversation's sticky-session key (relay/session.py)
 
 
-def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str | None]:
-    """(api_key, anthropic-version, anthropic-beta) from ASGI headers (lower-case names)."""
-    bearer = x_api_key = version = beta = None
+class ClientHeaders(NamedTuple):
+    api_key: str | None
+    anthropic_version: str | None
+    anthropic_beta: str | None
+    affinity: str | None  # `x-session-affinity`
+
+
+_AFFINITY = AFFINITY_HEADER.encode()
+
+
+def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> ClientHeaders:
+    """What the relay reads from the client's ASGI headers (lower-case names), in one pass."""
+    bearer = x_api_key = version = beta = affinity = None
     for name, value in raw_headers:
         if name == b"authorization":
             if value[:7].lower() == b"bearer ":
@@ -64,11 +74,14 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, st
             version = value
         elif name == b"anthropic-beta":
             beta = value if beta is None else beta + b"," + value
+        elif name == _AFFINITY:
+            affinity = value
     key = bearer or x_api_key
-    return (
+    return ClientHeaders(
         key.decode("latin-1") if key else None,
         version.decode("latin-1") if version else None,
         beta.decode("latin-1") if beta else None,
+        affinity.decode("latin-1") if affinity else None,
     )
 
 
@@ -114,7 +127,7 @@ def parse_body(raw: bytes, fmt: ClientFormat) -> dict[str, Any]:
 
 async def read_client_request(request: Request, fmt: ClientFormat) -> ClientRequest:
     scope = request.scope
-    api_key, version, beta = read_headers(scope["headers"])
+    api_key, version, beta, affinity = read_headers(scope["headers"])
     if api_key is None:
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`")
     raw = await request.body()
@@ -126,15 +139,5 @@ async def read_client_request(request: Request, fmt: ClientFormat) -> ClientRequ
         anthropic_version=version,
         anthropic_beta=beta,
         query=scope["query_string"].decode("latin-1"),
-        session=session_of(body, fmt, _affinity(scope["headers"])),
+        session=session_of(body, fmt, affinity),
     )
-
-
-_AFFINITY = AFFINITY_HEADER.encode()
-
-
-def _affinity(raw_headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in raw_headers:
-        if name == _AFFINITY:
-            return value.decode("latin-1")
-    return None

@@ -42,7 +42,7 @@ _DEFAULT_LIMIT = 20  # Anthropic's
 
 def caller_key(request: Request) -> str:
     """The caller's PoolGate key from `Authorization: Bearer` or `x-api-key`; 401 without one."""
-    api_key, _, _ = read_headers(request.scope["headers"])
+    api_key = read_headers(request.scope["headers"]).api_key
     if api_key is None:
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`")
     return api_key

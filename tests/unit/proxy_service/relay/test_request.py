@@ -10,7 +10,7 @@ from shared.errors import InvalidRequest
 
 
 def test_bearer_key_is_read_case_insensitively() -> None:
-    assert read_headers([(b"authorization", b"bearer pg-abc")]) == ("pg-abc", None, None)
+    assert read_headers([(b"authorization", b"bearer pg-abc")]) == ("pg-abc", None, None, None)
     assert read_headers([(b"authorization", b"Bearer  pg-abc ")])[0] == "pg-abc"
 
 
@@ -20,8 +20,9 @@ def test_x_api_key_is_read_with_anthropic_headers() -> None:
         (b"anthropic-version", b"2023-06-01"),
         (b"anthropic-beta", b"a"),
         (b"anthropic-beta", b"b"),
+        (b"x-session-affinity", b"conv-7"),
     ]
-    assert read_headers(headers) == ("pg-xyz", "2023-06-01", "a,b")
+    assert read_headers(headers) == ("pg-xyz", "2023-06-01", "a,b", "conv-7")
 
 
 def test_an_empty_bearer_falls_back_to_x_api_key() -> None:
