@@ -114,6 +114,17 @@ async def get_many(conn: asyncpg.Connection, *, account_ids: Sequence[UUID]) -> 
     return {r["id"]: Account(**r) for r in rows}
 
 
+async def get_many_for_update(
+    conn: asyncpg.Connection, *, account_ids: Sequence[UUID]
+) -> dict[UUID, Account]:
+    """The accounts of `account_ids` that exist, by id, locked until the transaction ends. Rows are
+    locked in id order, so two transactions locking overlapping sets queue rather than deadlock on them."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", account_ids
+    )
+    return {r["id"]: Account(**r) for r in rows}
+
+
 async def set_last_error(conn: asyncpg.Connection, *, account_id: UUID, error: str) -> None:
     """The last upstream error an error rule named for the account (error_rules), and when."""
     await conn.execute(

@@ -29,21 +29,22 @@ def rule_reason(rule: ErrorRule, *, status: int | None) -> str:
 
 async def apply(
     conn: asyncpg.Connection, *, rule: ErrorRule, account: Account, status: int | None, days: DayBoundary
-) -> float | None:
-    """Apply `rule` to the (locked) account; the seconds to cool it for after the commit, if any."""
+) -> tuple[Account, float | None]:
+    """Apply `rule` to the (locked) account: the account in the status the rule left it in, and the
+    seconds to cool it for after the commit, if any."""
     reason = rule_reason(rule, status=status)
     await accounts.set_last_error(conn, account_id=account.id, error=reason)
     log.info(
         "account.error_rule_matched", account_id=str(account.id), rule_id=str(rule.id), action=rule.action
     )
     if rule.action == "cooldown":
-        return float(rule.seconds or 0) or None
+        return account, float(rule.seconds or 0) or None
     if rule.action == "ignore" or account.status not in _IN_POOL:
-        return None
+        return account, None
     if rule.action == "disable":
-        await change_status(conn, account=account, status="disabled", reason=reason)
+        account = await change_status(conn, account=account, status="disabled", reason=reason)
     elif rule.action == "exhausted":
         now = days.now()
         until = days.next_start(now) if rule.until_next_day else now + timedelta(seconds=rule.seconds or 0)
-        await change_status(conn, account=account, status="exhausted", reason=reason, until=until)
-    return None
+        account = await change_status(conn, account=account, status="exhausted", reason=reason, until=until)
+    return account, None

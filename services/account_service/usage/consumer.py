@@ -34,6 +34,7 @@ import asyncpg
 
 from services.account_service.accounts import quota
 from services.account_service.accounts import repository as accounts
+from services.account_service.accounts.schemas import Account
 from services.account_service.accounts.service import change_status
 from services.account_service.allocation.health import Health
 from services.account_service.allocation.picker import Picks
@@ -121,15 +122,15 @@ class UsageConsumer:
                 for e in once[message_id].envelopes
                 if e.type == UsageRecorded.TYPE
             ]
-            ruled = await self._match_rules(conn, [u for u, _ in usages])
+            ruled, locked = await self._match_rules(conn, [u for u, _ in usages])
             for i, (usage, _) in enumerate(usages):
                 rule = ruled.get(i)
                 if rule is not None:  # the operator's rule replaces the default consequence
-                    seconds = await self._apply_rule(conn, usage, rule)
+                    seconds = await self._apply_rule(conn, usage, rule, locked)
                     if seconds:
                         cooldowns.append((usage.account_id, seconds))
                 elif usage.outcome in ("credential_rejected", "exhausted"):
-                    await self._change_status(conn, usage)
+                    await self._change_status(conn, usage, locked)
             ignored = {i for i, rule in ruled.items() if rule.action == "ignore"}
             if usages:
                 await self._egress_health(conn, [u for u, _ in usages])
@@ -150,16 +151,19 @@ class UsageConsumer:
 
     async def _match_rules(
         self, conn: asyncpg.Connection, usages: list[UsageRecorded]
-    ) -> dict[int, ErrorRule]:
-        """The error rule each failed attempt matches (by its position in `usages`); the rules are
-        read again only when they changed (error_rules/cache.py), the accounts only when there are rules."""
+    ) -> tuple[dict[int, ErrorRule], dict[UUID, Account]]:
+        """The error rule each failed attempt matches (by its position in `usages`), and the failed
+        attempts' accounts, read and locked once for the batch (by id). The rules are read again only
+        when they changed (error_rules/cache.py), the accounts only when there are rules."""
         failed = [i for i, u in enumerate(usages) if u.outcome not in _NEVER_RULED]
         if not failed:
-            return {}
+            return {}, {}
         rules = await self._rules.current(conn)
         if not rules:
-            return {}
-        found = await accounts.get_many(conn, account_ids=list({UUID(usages[i].account_id) for i in failed}))
+            return {}, {}
+        found = await accounts.get_many_for_update(
+            conn, account_ids=list({UUID(usages[i].account_id) for i in failed})
+        )
         decided: dict[int, ErrorRule] = {}
         for i in failed:
             usage = usages[i]
@@ -176,17 +180,17 @@ class UsageConsumer:
             rule = first_match(rules, failure)
             if rule is not None:
                 decided[i] = rule
-        return decided
+        return decided, found
 
     async def _apply_rule(
-        self, conn: asyncpg.Connection, usage: UsageRecorded, rule: ErrorRule
+        self, conn: asyncpg.Connection, usage: UsageRecorded, rule: ErrorRule, locked: dict[UUID, Account]
     ) -> float | None:
-        account = await accounts.get_for_update(conn, account_id=UUID(usage.account_id))
-        if account is None:
-            return None
-        return await error_rule.apply(
-            conn, rule=rule, account=account, status=usage.status_code, days=self._days
+        """`locked`: the batch's locked accounts, kept as this batch's earlier changes left them."""
+        account_id = UUID(usage.account_id)
+        locked[account_id], seconds = await error_rule.apply(
+            conn, rule=rule, account=locked[account_id], status=usage.status_code, days=self._days
         )
+        return seconds
 
     async def _cool_ruled(self, cooldowns: list[tuple[str, float]]) -> None:
         for account_id, seconds in cooldowns:
@@ -276,15 +280,19 @@ class UsageConsumer:
         for account_id, seconds in cooled.items():
             log.info("account.cooling", account_id=account_id, seconds=seconds, reason="server errors")
 
-    async def _change_status(self, conn: asyncpg.Connection, usage: UsageRecorded) -> None:
-        account = await accounts.get_for_update(conn, account_id=UUID(usage.account_id))
+    async def _change_status(
+        self, conn: asyncpg.Connection, usage: UsageRecorded, locked: dict[UUID, Account]
+    ) -> None:
+        """`locked`: as in `_apply_rule`; an account not in it yet (no rules were read) is locked here."""
+        account_id = UUID(usage.account_id)
+        account = locked.get(account_id) or await accounts.get_for_update(conn, account_id=account_id)
         if account is None or account.status != "active":
             return  # deleted, or already taken out of the pool by an earlier event
         if usage.outcome == "exhausted":
             until = outcomes.exhausted_until(
                 account, retry_after=usage.retry_after, now=self._days.now(), days=self._days
             )
-            await change_status(
+            locked[account_id] = await change_status(
                 conn,
                 account=account,
                 status="exhausted",
@@ -296,7 +304,7 @@ class UsageConsumer:
         if outcomes.worker_decides(account):
             await self._picker.cool_down(usage.account_id, outcomes.CREDENTIAL_COOLDOWN_S)
         else:
-            await change_status(conn, account=account, status="invalid", reason=reason)
+            locked[account_id] = await change_status(conn, account=account, status="invalid", reason=reason)
         await record(
             conn,
             AccountCredentialRejected(

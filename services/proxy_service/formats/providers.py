@@ -1,8 +1,8 @@
 """What differs between upstreams of the same format, as far as bodies go (conversion.md §4).
 
-URLs and headers (Azure deployments, `api-key`) belong to `upstreams/`; this is only what the
-converters must write or read differently. An unknown or missing provider is a plain OpenAI- or
-Anthropic-compatible endpoint.
+URLs and headers (Azure deployments, `api-key`) belong to `upstreams/` and shared/custom_api.py; this
+is only what the converters must write or read differently. An unknown or missing provider is a plain
+OpenAI- or Anthropic-compatible endpoint.
 """
 
 from __future__ import annotations

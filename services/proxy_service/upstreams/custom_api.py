@@ -12,11 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 from services.proxy_service.formats import ClientFormat, bridge_for
 from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.upstreams.base import Target, UnsupportedUpstream, UpstreamCall
+from shared.custom_api import AZURE_API_VERSION, add_auth_headers
 from shared.internal_client import Allocation, Upstream
 from shared.logging import CORRELATION_HEADER
-
-DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
 @lru_cache(maxsize=4096)
@@ -59,11 +57,7 @@ def azure_url(api_base: str, deployment: str | None) -> str:
     if not path.endswith("/chat/completions"):
         path = f"{path}/chat/completions"
     if "api-version=" not in query:
-        query = (
-            f"{query}&api-version={DEFAULT_AZURE_API_VERSION}"
-            if query
-            else f"api-version={DEFAULT_AZURE_API_VERSION}"
-        )
+        query = f"{query}&api-version={AZURE_API_VERSION}" if query else f"api-version={AZURE_API_VERSION}"
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
@@ -75,30 +69,18 @@ def build_target(
     query: str = "",
     correlation_id: str | None = None,
 ) -> Target:
+    fmt = upstream.format
     azure = upstream.provider == "azure"
-    # identity: bytes are relayed and scanned for usage as they come, so they must not be compressed.
-    if upstream.format == "openai" and azure:
+    if fmt == "openai" and azure:
         url = azure_url(upstream.url, upstream.model)
-        headers = {
-            "content-type": "application/json",
-            "accept-encoding": "identity",
-            "api-key": upstream.credential,
-        }
-    elif upstream.format == "openai":
-        url = endpoint_url(upstream.url, upstream.format)
-        headers = {
-            "content-type": "application/json",
-            "accept-encoding": "identity",
-            "authorization": f"Bearer {upstream.credential}",
-        }
     else:
-        url = endpoint_url(upstream.url, upstream.format)
-        headers = {
-            "content-type": "application/json",
-            "accept-encoding": "identity",
-            "x-api-key": upstream.credential,
-            "anthropic-version": anthropic_version or DEFAULT_ANTHROPIC_VERSION,
-        }
+        url = endpoint_url(upstream.url, fmt)  # refuses a format other than openai and claude
+    # identity: bytes are relayed and scanned for usage as they come, so they must not be compressed.
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    add_auth_headers(
+        headers, fmt=fmt, azure=azure, key=upstream.credential, anthropic_version=anthropic_version
+    )
+    if fmt == "claude":
         # Claude on Azure (Foundry) rejects beta headers it does not know; other upstreams get them.
         if anthropic_beta and not azure:
             headers["anthropic-beta"] = anthropic_beta

@@ -1,7 +1,8 @@
 """A custom API account's probe: its models listing (OpenAI `GET …/models`, Anthropic
 `GET /v1/models`), which costs no tokens; only when the upstream has none (404 or 405) a chat call
-with `max_tokens: 1`. Azure's `api-key` header and URLs, and Anthropic's version header, as the proxy
-sends them (services/proxy_service/upstreams/custom_api.py; services never import each other)."""
+with `max_tokens: 1`. The key goes in the headers the proxy sends it in (shared/custom_api.py); the
+URLs are this module's reading of the proxy's (services/proxy_service/upstreams/custom_api.py), with the
+models listing beside the chat endpoint."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from services.refresh_worker.probes.result import ProbeResult, error_message, redacted
+from shared.custom_api import AZURE_API_VERSION, add_auth_headers
 
-ANTHROPIC_VERSION = "2023-06-01"
-AZURE_API_VERSION = "2024-10-21"
 _NO_LISTING = (404, 405)
 _ENDPOINTS = ("/chat/completions", "/messages", "/models")
 
@@ -26,10 +26,6 @@ def _base_path(api_base: str) -> tuple[Any, str]:
         if path.endswith(endpoint):
             path = path[: -len(endpoint)]
     return parts, path
-
-
-def _with_query(url: str, query: str) -> str:
-    return f"{url}&{query}" if "?" in url else f"{url}?{query}"
 
 
 def _urls(api_base: str, fmt: str, provider: str | None, model: str | None) -> tuple[str, str]:
@@ -57,17 +53,6 @@ def _urls(api_base: str, fmt: str, provider: str | None, model: str | None) -> t
     return urlunsplit((*origin, models, parts.query, "")), urlunsplit((*origin, chat, parts.query, ""))
 
 
-def _headers(fmt: str, provider: str | None, key: str) -> dict[str, str]:
-    headers = {"accept": "application/json"}
-    if fmt == "claude":
-        headers |= {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION}
-    elif provider == "azure":
-        headers["api-key"] = key
-    else:
-        headers["authorization"] = f"Bearer {key}"
-    return headers
-
-
 def _model(settings: dict[str, Any]) -> str | None:
     models = settings.get("models") or []
     return settings.get("model_override") or (models[0] if models else None)
@@ -85,7 +70,8 @@ async def probe(http: httpx.AsyncClient, stored: dict[str, Any], *, timeout_s: f
     fmt, provider = settings.get("format") or "openai", (settings.get("provider") or "").lower() or None
     model = _model(settings)
     models_url, chat_url = _urls(settings["api_base"], fmt, provider, model)
-    headers = _headers(fmt, provider, key)
+    headers = {"accept": "application/json"}
+    add_auth_headers(headers, fmt=fmt, azure=provider == "azure", key=key)
     listed = await _call(http, "GET", models_url, headers, None, key, method="models", timeout_s=timeout_s)
     if listed.status not in _NO_LISTING:
         return listed

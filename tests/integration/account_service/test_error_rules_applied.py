@@ -123,3 +123,52 @@ def test_another_users_rule_and_a_non_matching_rule_leave_the_default(api: Api) 
     _failed(api, key, user, account, status=401, excerpt="bad key", outcome="credential_rejected")
     got = api.call("GET", f"/accounts/{account['id']}", key).json()
     assert got["status"] == "invalid" and got["fail_count"] == 1  # the default: a custom API key is dead
+
+
+def _batch(api: Api, key: str, user: dict, account: dict, failures: list[dict]) -> None:
+    """The failures as one batch of the usage consumer, in order."""
+    at = datetime.now(UTC)
+    ids = {"key_id": key_id(api, key), "user_id": user["id"], "account_id": account["id"]}
+    consume(api, [call(**ids, model="claude-sonnet-4-5", at=at, **failure) for failure in failures])
+
+
+def test_a_rule_sees_what_an_earlier_rule_of_the_batch_did_to_the_account(api: Api) -> None:
+    user, key = api.new_user()
+    account = custom(api, key)
+    marker = uuid.uuid4().hex[:10]
+    _rule(api, key, status_code=429, pattern="daily limit", action="exhausted", seconds=600, reason="cap")
+    _rule(api, key, pattern=f"org {marker} suspended", action="disable", reason="organisation suspended")
+    _batch(
+        api,
+        key,
+        user,
+        account,
+        [
+            {"outcome": "rate_limited", "status_code": 429, "error_excerpt": "daily limit reached"},
+            {"outcome": "client_error", "status_code": 400, "error_excerpt": f"org {marker} suspended"},
+        ],
+    )
+    got = api.call("GET", f"/accounts/{account['id']}", key).json()
+    assert got["status"] == "exhausted" and got["status_reason"] == "cap"  # out of the pool already
+    assert got["last_error"] == "organisation suspended"
+
+
+def test_a_rule_after_a_refused_credential_of_the_batch_leaves_the_account_invalid(api: Api) -> None:
+    user, key = api.new_user()
+    account = custom(api, key)
+    marker = uuid.uuid4().hex[:10]
+    _rule(api, key, pattern=f"org {marker} suspended", action="disable", reason="organisation suspended")
+    _batch(
+        api,
+        key,
+        user,
+        account,
+        [
+            {"outcome": "credential_rejected", "status_code": 401, "error_excerpt": "bad key"},
+            {"outcome": "client_error", "status_code": 400, "error_excerpt": f"org {marker} suspended"},
+        ],
+    )
+    got = api.call("GET", f"/accounts/{account['id']}", key).json()
+    assert (
+        got["status"] == "invalid" and got["status_reason"] == "upstream rejected the credential (HTTP 401)"
+    )
