@@ -123,6 +123,7 @@ async def lifespan(app: FastAPI):
             policy=AckPolicy(max_attempts=5, retry_delay_ms=2000),
             batch_size=200,
             batch_window_s=0.05,
+            idempotent=True,  # its inbox claims each message id in the transaction that counts it
         )
         dispatcher = Dispatcher(pool=pool, box=box, settings=_dispatch_settings(settings))
         await dispatcher.start()

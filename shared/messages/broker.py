@@ -14,7 +14,10 @@ broker still holds every message if the process dies meanwhile, and nothing is d
 server was restarting. Any other failure is retried through the delayed retry queue up to
 `max_attempts`, then dead-lettered (`poolgate events dead` lists and replays those); a malformed
 message is dead-lettered at once. Redelivered ids that were already
-processed are acked without calling the handler again. A consumer that must answer for a message it
+processed are acked without calling the handler again (marks in Redis), unless the consumer keeps
+its own record: a batch handler that claims each message id in the transaction that applies it (the
+usage consumer's inbox) passes `idempotent=True` and spares Redis a read and a write per envelope.
+A consumer that must answer for a message it
 gave up on (e.g. announce a final failure) passes `on_dead_letter`, called once per envelope after
 it reached the dead-letter queue because it ran out of attempts.
 
@@ -282,6 +285,7 @@ class Broker:
         batch_window_s: float = 0.2,
         prefetch: int | None = None,
         on_dead_letter: DeadLetterHandler | None = None,
+        idempotent: bool = False,
     ) -> None:
         channel = await self.connection.channel()
         self._channels.append(channel)
@@ -298,7 +302,7 @@ class Broker:
             policy=policy,
             batch_size=batch_size,
             window_s=batch_window_s,
-            redis=self._redis,
+            redis=None if idempotent else self._redis,
             processed_prefix=f"{self._redis_prefix}:processed:{queue.name}",
             on_dead_letter=on_dead_letter,
         )
