@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from bench import allocation, kiro, procstat, report, wrk
-from bench.scenarios import LOADS, PATHS, Load, Run, configure, measure, probe, sse_events, target
+from bench.scenarios import LOADS, PATHS, RELAY, Load, Run, configure, measure, probe, sse_events, target
 from bench.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,10 +79,11 @@ def run_loads(args: argparse.Namespace, results: Results) -> None:
         results.proxy_rss.append(("start-up", time.monotonic(), procstat.tree_rss_bytes(proxy_pid)))
         for load in [load for load in LOADS if args.only in (None, load.group)]:
             configure(stack, load)
-            bodies = {path: probe(target(stack, load, path)) for path in PATHS}
+            paths = (*PATHS, RELAY) if load.relay else PATHS
+            bodies = {path: probe(target(stack, load, path)) for path in paths}
             check_answers(load, bodies, results)
             for clients in load.clients:
-                for path in PATHS:
+                for path in paths:
                     log(f"{load.name}: {path}, {clients} client(s), {args.duration} s")
                     run = measure(stack, load, path, clients, duration_s=args.duration, warmup_s=args.warmup)
                     if run.wrk.errors:

@@ -9,10 +9,11 @@ from typing import Any
 
 import orjson
 
-from bench.scenarios import LOADS, Run
+from bench.scenarios import LOADS, RELAY, Run
 
 MIB = 1024 * 1024
 TITLES = {load.name: load.title for load in LOADS}
+RELAY_TITLE = "a bare aiohttp relay in the proxy column (bench/bare_relay.py: no allocation, no accounting)"
 
 Value = Callable[[Run], float]
 
@@ -86,13 +87,13 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
     rows: list[Row] = []
 
     def add(load: str, clients: int, metric: str, unit: str, value: Value, compare: str = "",
-            target: str = "", check: Callable[[Row], bool] | None = None) -> None:  # fmt: skip
-        direct, proxy = by_key.get((load, "direct", clients)), by_key.get((load, "proxy", clients))
+            target: str = "", check: Callable[[Row], bool] | None = None,
+            path: str = "proxy") -> None:  # fmt: skip
+        direct, proxy = by_key.get((load, "direct", clients)), by_key.get((load, path, clients))
         if proxy is None or (compare and direct is None):
             return  # that load was not run (--only)
-        row = Row(
-            TITLES[load], metric, unit, value(direct) if compare else None, value(proxy), compare, target
-        )
+        section = TITLES[load] if path == "proxy" else f"{TITLES[load]}: {RELAY_TITLE}"
+        row = Row(section, metric, unit, value(direct) if compare else None, value(proxy), compare, target)
         row.errors = any(r is not None and r.wrk.errors for r in (direct, proxy))
         row.met = check(row) if check else None
         rows.append(row)
@@ -130,6 +131,14 @@ def build_rows(runs: list[Run], events_per_stream: dict[str, int]) -> list[Row]:
     add(load, 32, "latency p50, 32 clients", "ms", pct("50"), "added")
     add(load, 32, "latency p99, 32 clients", "ms", pct("99"), "added")
     add(load, 32, "proxy CPU per request", "us", proxy_us)
+
+    # The same loads through bench/bare_relay.py: how much any relay adds on this box.
+    add("nonstream_instant", 1, "latency p50, 1 client", "ms", pct("50"), "added", path=RELAY)
+    add("nonstream_instant", 1, "latency p99, 1 client", "ms", pct("99"), "added", path=RELAY)
+    add("nonstream_instant", 32, "requests/s, 32 clients", "req/s", rps, "ratio", path=RELAY)
+    add("nonstream_20ms", 32, "requests/s, 32 clients", "req/s", rps, "ratio", path=RELAY)
+    add("nonstream_20ms", 32, "latency p50, 32 clients", "ms", pct("50"), "added", path=RELAY)
+    add("nonstream_20ms", 32, "relay CPU per request", "us", cpu_per_request_us("bare_relay"), path=RELAY)
 
     load = "anthropic_instant"
     add(load, 32, "requests/s, 32 clients", "req/s", rps, "ratio")
@@ -319,7 +328,7 @@ def format_table(rows: list[Row]) -> str:
 
 def format_cpu(runs: list[Run], cores: int) -> str:
     """Where the machine's CPU went in each run, in cores busy (CPU seconds per wall second)."""
-    names = ("wrk", "fake", "proxy_service", "account_service", "other", "machine", "steal")
+    names = ("wrk", "fake", "proxy_service", "account_service", "bare_relay", "other", "machine", "steal")
     header = ("run", *names, "leases held")
     cells = [
         (f"{r.load} {r.path} c={r.clients}", *(f"{r.cpu_s[n] / r.wall_s:.2f}" for n in names),

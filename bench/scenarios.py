@@ -20,7 +20,8 @@ ANTHROPIC_BODY = {
 }
 ANTHROPIC_VERSION = "2023-06-01"
 PATHS = ("direct", "proxy")
-WATCHED = ("proxy_service", "account_service")
+RELAY = "relay"  # bench/bare_relay.py: what any relay costs here, for the loads with `relay` set
+WATCHED = ("proxy_service", "account_service", "bare_relay")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Load:
     # without conversion), or a user whose only account is of this format (forcing conversion), or a
     # user whose only account is a Kiro account ("kiro") or a Dreamina account ("jimeng").
     pool: str = "both"
+    relay: bool = False  # also run through the bare relay (an OpenAI load on the "both" pool)
 
     @property
     def upstream_api(self) -> str:
@@ -56,6 +58,7 @@ LOADS = (
         False,
         {"delay_ms": 0, "stream_chunks": 5, "chunk_delay_ms": 0},
         (1, 32),
+        relay=True,
     ),
     Load(
         "nonstream_20ms",
@@ -65,6 +68,7 @@ LOADS = (
         False,
         {"delay_ms": 20, "stream_chunks": 5, "chunk_delay_ms": 0},
         (32,),
+        relay=True,
     ),
     Load(
         "anthropic_instant",
@@ -226,6 +230,9 @@ def target(stack: Stack, load: Load, path: str) -> Target:
         return _kiro_target(stack, load, path)
     if load.pool == "jimeng":
         return _jimeng_target(stack, path)
+    if path == RELAY:
+        direct = target(stack, load, "direct")
+        return Target(direct.url.replace(stack.openai_url, stack.relay_url, 1), direct.headers, direct.body)
     api = load.api if path == "proxy" else load.upstream_api
     body = {
         **(OPENAI_BODY if api == "openai" else ANTHROPIC_BODY),
@@ -307,7 +314,7 @@ def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: in
         "threads": min(2, clients),
         "timeout_s": load.timeout_s,
     }
-    if warmup_s and path == "proxy":  # fills the proxy's pools; the fake has nothing to warm
+    if warmup_s and path != "direct":  # fills the relay's pools; the fake has nothing to warm
         wrk.run(t.url, duration_s=warmup_s, **load_args)
     fake = f"fake_{load.upstream_api}"
     pids = stack.pids(*WATCHED, fake)

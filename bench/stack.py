@@ -45,6 +45,7 @@ JIMENG_SESSIONID = "0123456789abcdef0123456789abcdef"  # the bench's one Dreamin
 class Stack:
     log_dir: Path
     proxy_url: str
+    relay_url: str  # bench/bare_relay.py in front of the fake OpenAI upstream
     openai_url: str  # fake OpenAI upstream, without /v1
     anthropic_url: str  # fake Anthropic upstream
     kiro_url: str  # fake Kiro: auth hosts and chat host on one port
@@ -109,6 +110,9 @@ def running_stack() -> Iterator[Stack]:
                     name, f"tests.fakes.{which}_upstream", log_dir=log_dir
                 )
                 fake_urls[which] = f"http://127.0.0.1:{port}"
+            processes["bare_relay"], relay_port = spawn_listening(
+                "bare_relay", "bench.bare_relay", log_dir=log_dir, args=("--upstream", fake_urls["openai"])
+            )
             ports = {name: free_port() for name in SERVICES}
             env = infra.env(
                 POOLGATE_PROXY_PORT=str(ports["proxy_service"]),
@@ -146,6 +150,7 @@ def running_stack() -> Iterator[Stack]:
             yield Stack(
                 log_dir=log_dir,
                 proxy_url=f"http://127.0.0.1:{ports['proxy_service']}",
+                relay_url=f"http://127.0.0.1:{relay_port}",
                 openai_url=fake_urls["openai"],
                 anthropic_url=fake_urls["anthropic"],
                 kiro_url=fake_urls["kiro"],

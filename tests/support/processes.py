@@ -51,9 +51,11 @@ def spawn(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> 
     return Process(name, popen, log_path)
 
 
-def spawn_listening(name: str, module: str, *, log_dir: Path, timeout_s: float = 15.0) -> tuple[Process, int]:
+def spawn_listening(
+    name: str, module: str, *, log_dir: Path, args: tuple[str, ...] = (), timeout_s: float = 15.0
+) -> tuple[Process, int]:
     """Start a fake that prints `LISTENING <port>` once it serves; returns it with its port."""
-    proc = spawn(name, ["-m", module, "--port", "0"], env={}, log_dir=log_dir)
+    proc = spawn(name, ["-m", module, "--port", "0", *args], env={}, log_dir=log_dir)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for line in proc.logs().splitlines():

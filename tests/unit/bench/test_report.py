@@ -17,6 +17,7 @@ def _run(path: str, clients: int, *, p50: float, p99: float, rps: float, non_2xx
         "account_service": 2.0,
         "fake": 1.0,
         "wrk": 1.0,
+        "bare_relay": 0.0,
         "machine": 10.0,
         "other": 1.0,
     }
@@ -48,6 +49,21 @@ def test_rows_compare_proxy_with_direct_and_the_targets() -> None:
     cpu = _row(rows, "proxy CPU per request, 32 clients")
     assert cpu.direct is None and cpu.proxy == 1e6 * 5.0 / 16000
     assert "latency p50" in report.format_table(rows)
+
+
+def test_bare_relay_runs_get_rows_of_their_own_and_leave_the_proxy_rows_alone() -> None:
+    rows = report.build_rows(
+        [
+            _run("direct", 1, p50=0.2, p99=0.5, rps=4000),
+            _run("proxy", 1, p50=0.9, p99=4.0, rps=1000),
+            _run("relay", 1, p50=0.4, p99=0.9, rps=2500),
+        ],
+        {},
+    )
+    proxy, relay = (r for r in rows if r.metric == "latency p99, 1 client")
+    assert proxy.proxy == 4.0 and report.RELAY_TITLE not in proxy.section
+    assert relay.proxy == 0.9 and relay.delta == 0.9 - 0.5 and report.RELAY_TITLE in relay.section
+    assert relay.met is None  # for scale: the targets are the proxy's
 
 
 def test_failed_requests_void_the_verdict_and_do_not_count_as_throughput() -> None:
