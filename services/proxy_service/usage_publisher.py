@@ -4,8 +4,9 @@
 counted). A background task publishes what has accumulated as one confirmed batch message
 (`Broker.publish_batch`: one envelope per attempt, one AMQP message per batch); while RabbitMQ is away it
 keeps the buffer and retries with backoff, and at shutdown it drains what it can in a few seconds.
-Every event is wrapped in its envelope once, so a retried publish carries the same message id and
-consumers drop the duplicate.
+Every event is wrapped in its envelope once, as it is recorded, so a retried publish carries the same
+message id and consumers drop the duplicate, and the publishing task's turn on the event loop (which
+calls in flight wait for) holds only the serialisation and the send.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import random
 
 from services.proxy_service.metrics import USAGE_BUFFERED, USAGE_DROPPED
-from shared.logging import get_correlation_id, get_logger
+from shared.logging import get_logger
 from shared.messages import Broker, Envelope
 from shared.messages.contracts import UsageRecorded
 from shared.metrics import sampled
@@ -38,7 +39,7 @@ class UsagePublisher:
         publish_timeout_s: float = 10.0,
     ) -> None:
         self._broker = broker
-        self._queue: asyncio.Queue[tuple[UsageRecorded, str | None]] = asyncio.Queue(buffer_size)
+        self._queue: asyncio.Queue[Envelope] = asyncio.Queue(buffer_size)
         self._batch_size = batch_size
         self._linger_s = linger_s
         self._drain_timeout_s = drain_timeout_s
@@ -55,7 +56,7 @@ class UsagePublisher:
             queue.get_nowait()
             queue.task_done()
             USAGE_DROPPED.inc()
-        queue.put_nowait((event, get_correlation_id()))
+        queue.put_nowait(Envelope.wrap(event, producer=self._broker.producer))
 
     async def start(self) -> None:
         await self._connect()
@@ -100,10 +101,8 @@ class UsagePublisher:
             while len(batch) < self._batch_size and not queue.empty():
                 batch.append(queue.get_nowait())
             self._in_flight = len(batch)
-            producer = self._broker.producer
-            envelopes = [Envelope.wrap(e, producer=producer, correlation_id=cid) for e, cid in batch]
             try:
-                await self._publish(envelopes)
+                await self._publish(batch)
             finally:
                 self._in_flight = 0
                 for _ in batch:

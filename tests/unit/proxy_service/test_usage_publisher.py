@@ -50,7 +50,7 @@ def test_a_full_buffer_drops_the_oldest_and_counts_it() -> None:
     before = metrics.USAGE_DROPPED._value.get()
     for n in range(5):
         publisher.record(usage(n))
-    assert [e.lease_id for e, _ in publisher._queue._queue] == ["lease-2", "lease-3", "lease-4"]
+    assert [e.data["lease_id"] for e in publisher._queue._queue] == ["lease-2", "lease-3", "lease-4"]
     assert metrics.USAGE_DROPPED._value.get() - before == 2
 
 
