@@ -169,3 +169,19 @@ def test_azure_sends_the_key_as_api_key_and_never_a_bearer():
     )
     assert target.headers["api-key"] == "az-key"
     assert "authorization" not in target.headers
+
+
+def test_an_azure_resource_is_called_at_the_override_deployment_with_its_api_key():
+    target = build_target(
+        Upstream(
+            url="https://r.openai.azure.com",
+            credential="az-key",
+            format="openai",
+            provider="azure",
+            model="prod-4o",
+        )
+    )
+    assert target.url == (
+        "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21"
+    )
+    assert target.headers["api-key"] == "az-key" and "authorization" not in target.headers
