@@ -209,7 +209,8 @@ async def list_models(request: web.Request) -> web.Response:
 
 def create_app(state: FakeState | None = None) -> web.Application:
     app = new_app(state)
-    app.router.add_post("/v1/messages", messages)
+    for path in ("/v1/messages", "/messages"):  # the second for a base that names the endpoint
+        app.router.add_post(path, messages)
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_get("/v1/models", list_models)
     return app

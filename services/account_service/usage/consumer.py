@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from uuid import UUID
 
 import asyncpg
@@ -327,22 +328,25 @@ class UsageConsumer:
             key = per_key[usage.api_key_id]
             key[0] += 1
             key[1] = max(key[1] or at, at)
-        tallies = per_account.values()
+        # The statements lock rows in the order given; in id order (as get_many_for_update locks), two
+        # batches over the same accounts or keys queue for them rather than deadlock.
+        by_account = sorted(((UUID(a), t) for a, t in per_account.items()), key=itemgetter(0))
+        by_key = sorted(((UUID(k), t) for k, t in per_key.items()), key=itemgetter(0))
         await accounts.add_outcomes(
             conn,
-            account_ids=[UUID(a) for a in per_account],
-            successes=[t.successes for t in tallies],
-            failures=[t.failures for t in tallies],
-            last_used=[t.last_used for t in tallies],
-            days=[t.day for t in tallies],
-            day_calls=[t.day_calls for t in tallies],
-            day_successes=[t.day_successes for t in tallies],
+            account_ids=[a for a, _ in by_account],
+            successes=[t.successes for _, t in by_account],
+            failures=[t.failures for _, t in by_account],
+            last_used=[t.last_used for _, t in by_account],
+            days=[t.day for _, t in by_account],
+            day_calls=[t.day_calls for _, t in by_account],
+            day_successes=[t.day_successes for _, t in by_account],
         )
         await keys.add_usage(
             conn,
-            key_ids=[UUID(k) for k in per_key],
-            counts=[t[0] for t in per_key.values()],
-            last_used=[t[1] for t in per_key.values()],
+            key_ids=[k for k, _ in by_key],
+            counts=[t[0] for _, t in by_key],
+            last_used=[t[1] for _, t in by_key],
         )
         await usage_rollups.add_hourly(conn, groups=roll_up(usages))
         await quota.store(conn, _latest_quotas(usages))

@@ -1,64 +1,18 @@
 """Custom API accounts: any OpenAI-format or Claude-format endpoint, passed through or converted.
 
 Where and how to call one is a pure function of the account's `api_base` and credential plus the
-few client headers that matter. The client's own key (a PoolGate key) is never forwarded.
+few client headers that matter (the URL and key rules are shared/custom_api.py's, which the worker's
+probe follows too). The client's own key (a PoolGate key) is never forwarded.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
-
 from services.proxy_service.formats import ClientFormat, bridge_for
 from services.proxy_service.relay.request import ClientRequest
 from services.proxy_service.upstreams.base import Target, UnsupportedUpstream, UpstreamCall
-from shared.custom_api import AZURE_API_VERSION, add_auth_headers
+from shared.custom_api import UnusableEndpoint, add_auth_headers, chat_url
 from shared.internal_client import Allocation, Upstream
 from shared.logging import CORRELATION_HEADER
-
-
-@lru_cache(maxsize=4096)
-def endpoint_url(api_base: str, fmt: str) -> str:
-    """`openai`: `{api_base}/chat/completions` (`/v1/...` when the base has no path);
-    `claude`: `{api_base}/messages` when the base ends in `/v1`, else `{api_base}/v1/messages`.
-    A base that already names the endpoint is used as it is."""
-    parts = urlsplit(api_base.strip())
-    path = parts.path.rstrip("/")
-    if fmt == "openai":
-        if not path.endswith("/chat/completions"):
-            path = f"{path}/chat/completions" if path else "/v1/chat/completions"
-    elif fmt == "claude":
-        if not path.endswith("/messages"):
-            path = f"{path}/messages" if path.endswith("/v1") else f"{path}/v1/messages"
-    else:
-        raise UnsupportedUpstream(f"custom_api format {fmt!r}")
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-@lru_cache(maxsize=4096)
-def azure_url(api_base: str, deployment: str | None) -> str:
-    """Azure OpenAI: `{resource}/openai/deployments/{deployment}/chat/completions?api-version=…`.
-
-    The base may name the deployment (`…/openai/deployments/gpt-4o`), be the newer v1 API
-    (`…/openai/v1`, no api-version), or be the bare resource, when the account's model override names
-    the deployment. An `api-version` in the base is kept; otherwise a GA default is added (Azure
-    answers 404 without one)."""
-    parts = urlsplit(api_base.strip())
-    path = parts.path.rstrip("/")
-    query = parts.query
-    if path.endswith("/openai/v1"):
-        return urlunsplit((parts.scheme, parts.netloc, f"{path}/chat/completions", query, ""))
-    if "/openai/deployments/" not in path:
-        if not deployment:
-            raise UnsupportedUpstream(
-                "an Azure account needs the deployment in api_base or as its model override"
-            )
-        path = f"{path}/openai/deployments/{deployment}"
-    if not path.endswith("/chat/completions"):
-        path = f"{path}/chat/completions"
-    if "api-version=" not in query:
-        query = f"{query}&api-version={AZURE_API_VERSION}" if query else f"api-version={AZURE_API_VERSION}"
-    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
 def build_target(
@@ -71,10 +25,10 @@ def build_target(
 ) -> Target:
     fmt = upstream.format
     azure = upstream.provider == "azure"
-    if fmt == "openai" and azure:
-        url = azure_url(upstream.url, upstream.model)
-    else:
-        url = endpoint_url(upstream.url, fmt)  # refuses a format other than openai and claude
+    try:
+        url = chat_url(upstream.url, fmt, azure, upstream.model)
+    except UnusableEndpoint as exc:
+        raise UnsupportedUpstream(str(exc)) from exc
     # identity: bytes are relayed and scanned for usage as they come, so they must not be compressed.
     headers = {"content-type": "application/json", "accept-encoding": "identity"}
     add_auth_headers(

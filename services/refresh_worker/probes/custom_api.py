@@ -1,8 +1,7 @@
 """A custom API account's probe: its models listing (OpenAI `GET …/models`, Anthropic
 `GET /v1/models`), which costs no tokens; only when the upstream has none (404 or 405) a chat call
-with `max_tokens: 1`. The key goes in the headers the proxy sends it in (shared/custom_api.py); the
-URLs are this module's reading of the proxy's (services/proxy_service/upstreams/custom_api.py), with the
-models listing beside the chat endpoint."""
+with `max_tokens: 1`. The chat call goes where the proxy's go, with the key in the headers the proxy
+sends it in (both shared/custom_api.py); the models listing is beside the chat endpoint."""
 
 from __future__ import annotations
 
@@ -13,44 +12,24 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from services.refresh_worker.probes.result import ProbeResult, error_message, redacted
-from shared.custom_api import AZURE_API_VERSION, add_auth_headers
+from shared.custom_api import UnusableEndpoint, add_auth_headers, chat_url, endpoint_url, with_api_version
 
 _NO_LISTING = (404, 405)
-_ENDPOINTS = ("/chat/completions", "/messages", "/models")
 
 
-def _base_path(api_base: str) -> tuple[Any, str]:
-    parts = urlsplit(api_base.strip())
-    path = parts.path.rstrip("/")
-    for endpoint in _ENDPOINTS:  # a base that names an endpoint: its API root
-        if path.endswith(endpoint):
-            path = path[: -len(endpoint)]
-    return parts, path
-
-
-def _urls(api_base: str, fmt: str, provider: str | None, model: str | None) -> tuple[str, str]:
-    """(models listing, chat endpoint) for the account."""
-    parts, path = _base_path(api_base)
-    origin = (parts.scheme, parts.netloc)
-    if provider == "azure" and fmt == "openai":
-        version = parts.query if "api-version=" in parts.query else f"api-version={AZURE_API_VERSION}"
-        if path.endswith("/openai/v1"):
-            return urlunsplit((*origin, f"{path}/models", "", "")), urlunsplit(
-                (*origin, f"{path}/chat/completions", "", "")
-            )
-        resource = path.split("/openai/", 1)[0]
-        deployment = path if "/openai/deployments/" in path else f"{resource}/openai/deployments/{model}"
-        return (
-            urlunsplit((*origin, f"{resource}/openai/models", version, "")),
-            urlunsplit((*origin, f"{deployment}/chat/completions", version, "")),
-        )
-    if fmt == "claude":
-        root = path if path.endswith("/v1") else f"{path}/v1"
-        models, chat = f"{root}/models", f"{root}/messages"
-    else:
-        root = path or "/v1"
-        models, chat = f"{root}/models", f"{root}/chat/completions"
-    return urlunsplit((*origin, models, parts.query, "")), urlunsplit((*origin, chat, parts.query, ""))
+def _models_url(api_base: str, fmt: str, azure: bool) -> str:
+    """The models listing: an Azure resource's own (a deployment's chat URL is beneath it), any other
+    endpoint's in place of its chat endpoint."""
+    if azure and fmt == "openai":
+        parts = urlsplit(api_base.strip())
+        path = parts.path.rstrip("/")
+        if not path.endswith("/openai/v1"):
+            resource = path.split("/openai/", 1)[0]
+            query = with_api_version(parts.query)
+            return urlunsplit((parts.scheme, parts.netloc, f"{resource}/openai/models", query, ""))
+    chat = urlsplit(endpoint_url(api_base, fmt))
+    root = chat.path.removesuffix("/chat/completions" if fmt == "openai" else "/messages")
+    return urlunsplit((chat.scheme, chat.netloc, f"{root}/models", chat.query, ""))
 
 
 def _model(settings: dict[str, Any]) -> str | None:
@@ -67,32 +46,45 @@ def _chat_body(fmt: str, model: str) -> dict[str, Any]:
 
 async def probe(http: httpx.AsyncClient, stored: dict[str, Any], *, timeout_s: float) -> ProbeResult:
     settings, key = stored["settings"], stored["secrets"].get("api_key") or ""
-    fmt, provider = settings.get("format") or "openai", (settings.get("provider") or "").lower() or None
-    model = _model(settings)
-    models_url, chat_url = _urls(settings["api_base"], fmt, provider, model)
+    api_base, fmt = settings["api_base"], settings.get("format") or "openai"
+    azure = (settings.get("provider") or "").lower() == "azure"
     headers = {"accept": "application/json"}
-    add_auth_headers(headers, fmt=fmt, azure=provider == "azure", key=key)
-    listed = await _call(http, "GET", models_url, headers, None, key, method="models", timeout_s=timeout_s)
+    add_auth_headers(headers, fmt=fmt, azure=azure, key=key)
+    listed = await _call(
+        http,
+        "GET",
+        _models_url(api_base, fmt, azure),
+        headers,
+        None,
+        key,
+        method="models",
+        timeout_s=timeout_s,
+    )
     if listed.status not in _NO_LISTING:
         return listed
-    if not model and not (provider == "azure" and "/openai/deployments/" in settings["api_base"]):
-        return ProbeResult(
-            ok=False,
-            method="models",
-            status=listed.status,
-            latency_ms=listed.latency_ms,
-            detail="no models listing, and the account names no model for a 1-token call",
-        )
+    model = _model(settings)
+    try:
+        url = chat_url(api_base, fmt, azure, settings.get("model_override"))
+    except UnusableEndpoint as exc:
+        return _no_chat(listed, str(exc))
+    if not model and not (azure and "/openai/deployments/" in api_base):
+        return _no_chat(listed, "no models listing, and the account names no model for a 1-token call")
     headers["content-type"] = "application/json"
     return await _call(
         http,
         "POST",
-        chat_url,
+        url,
         headers,
         _chat_body(fmt, model or "probe"),
         key,
         method="max_tokens_1",
         timeout_s=timeout_s,
+    )
+
+
+def _no_chat(listed: ProbeResult, detail: str) -> ProbeResult:
+    return ProbeResult(
+        ok=False, method="models", status=listed.status, latency_ms=listed.latency_ms, detail=detail
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from shared.crypto import SecretBox
 from tests.integration.account_service._api import Api
+from tests.integration.account_service.test_allocation import allocate, wait_until
 
 REFRESH_TOKEN = "aorAAAAAGrefreshTOKENvalue0001"
 CLIENT_SECRET = "idc-client-secret-value-0001"
@@ -244,6 +245,27 @@ def test_a_new_credential_sends_an_active_account_back_to_its_starting_status(ap
     )
     assert updated.status_code == 200 and updated.json()["settings"]["models"] == ["b", "c"]
     assert updated.json()["secrets"] == {"api_key": "sk-n****"}
+
+
+def test_a_custom_accounts_provider_is_stored_in_lower_case_and_allocated_so(api: Api):
+    _, key = api.new_user()
+    body = {
+        "api_base": "https://r.openai.azure.com",
+        "api_key": API_KEY,
+        "format": "openai",
+        "provider": " Azure ",
+        "model_override": "prod-4o",
+    }
+    created = api.call("POST", "/accounts/custom_api", key, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["settings"]["provider"] == "azure"
+    assert created.json()["name"] == "azure@r.openai.azure.com"
+    answer = wait_until(lambda: (r := allocate(api, key, model="gpt-4o")).status_code == 200 and r.json())
+    assert answer["upstream"]["provider"] == "azure", "the proxy is handed the name it compares"
+
+    path = f"/accounts/{created.json()['id']}"
+    updated = api.call("PATCH", path, key, json={"provider": "OpenRouter"})
+    assert updated.status_code == 200 and updated.json()["settings"]["provider"] == "openrouter"
 
 
 def test_a_new_kiro_credential_drops_the_access_token_and_waits_for_validation(api: Api):

@@ -19,6 +19,7 @@ from services.refresh_worker.probes.result import redacted
 from services.refresh_worker.probes.runner import Prober
 from services.refresh_worker.settings import RefreshWorkerSettings
 from services.refresh_worker.upstream_client import REFUSED, upstream_client
+from shared.custom_api import AZURE_API_VERSION
 from shared.errors import NotFound
 from shared.messages.contracts import AccountProbeRequested
 from tests.fakes import anthropic_upstream, jimeng_upstream, kiro_upstream, openai_upstream
@@ -131,6 +132,58 @@ async def test_without_a_listing_a_claude_account_gets_one_max_tokens_1_message(
     log = await _log(anthropic_fake)
     assert [e["path"] for e in log] == ["/v1/models", "/v1/messages"]
     assert log[1]["body"]["max_tokens"] == 1
+
+
+_AZURE_QUERY = {"tenant": "a", "api-version": AZURE_API_VERSION}
+
+
+@pytest.mark.parametrize(
+    ("fake", "fmt", "path", "provider", "calls"),
+    [
+        # A base that names the endpoint is called as it is, with the listing beside it.
+        (
+            "openai",
+            "openai",
+            "/chat/completions",
+            None,
+            [("GET", "/models", {}), ("POST", "/chat/completions", {})],
+        ),
+        ("anthropic", "claude", "/messages", None, [("POST", "/messages", {})]),  # it lists no /models
+        # The base's own query goes with Azure's api-version to the listing and to the deployment.
+        (
+            "openai",
+            "openai",
+            "/openai/deployments/gpt-4o?tenant=a",
+            "azure",
+            [
+                ("GET", "/openai/models", _AZURE_QUERY),
+                ("POST", "/openai/deployments/gpt-4o/chat/completions", _AZURE_QUERY),
+            ],
+        ),
+    ],
+)
+async def test_the_1_token_call_goes_where_the_proxys_calls_go(
+    http, openai_fake, anthropic_fake, fake, fmt, path, provider, calls
+):
+    upstream = {"openai": openai_fake, "anthropic": anthropic_fake}[fake]
+    await _configure(upstream, models_listing=False)
+    stored = _custom(upstream, fmt, path=path, provider=provider, models=["m"])
+
+    result = await custom_api.probe(http, stored, timeout_s=5)
+
+    assert (result.ok, result.method) == (True, "max_tokens_1")
+    assert [(e["method"], e["path"], e["query"]) for e in await _log(upstream)] == calls
+
+
+async def test_an_azure_resource_without_a_deployment_is_not_sent_a_1_token_call(http, openai_fake):
+    await _configure(openai_fake, models_listing=False)
+    stored = _custom(openai_fake, "openai", provider="azure", models=["gpt-4o"])
+
+    result = await custom_api.probe(http, stored, timeout_s=5)
+
+    assert (result.ok, result.status) == (False, 404)
+    assert "needs the deployment" in result.detail
+    assert [(e["method"], e["path"]) for e in await _log(openai_fake)] == [("GET", "/openai/models")]
 
 
 async def test_a_refused_key_fails_the_probe_with_a_short_detail_that_never_holds_the_key(http, openai_fake):

@@ -42,7 +42,14 @@ class CustomApiCreate(AccountCreateBase):
             raise invalid("api_key must not be blank")
         return key
 
-    @field_validator("provider", "model_override")
+    @field_validator("provider")
+    @classmethod
+    def _clean_provider(cls, value: str | None) -> str | None:
+        # Stored as the proxy and the probe compare it (shared/providers.py names them in lower case).
+        provider = optional_text(value)
+        return provider.lower() if provider else None
+
+    @field_validator("model_override")
     @classmethod
     def _clean_text(cls, value: str | None) -> str | None:
         return optional_text(value)

@@ -2,57 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.proxy_service.upstreams.custom_api import (
-    UnsupportedUpstream,
-    azure_url,
-    build_target,
-    endpoint_url,
-)
+from services.proxy_service.upstreams.custom_api import UnsupportedUpstream, build_target
 from shared.internal_client import Upstream
 
 
 def upstream(url: str, fmt: str, credential: str = "sk-account", model: str | None = None) -> Upstream:
     return Upstream(url=url, credential=credential, format=fmt, provider=None, model=model)
-
-
-@pytest.mark.parametrize(
-    ("api_base", "expected"),
-    [
-        ("https://api.openai.com/v1", "https://api.openai.com/v1/chat/completions"),
-        ("https://api.openai.com/v1/", "https://api.openai.com/v1/chat/completions"),
-        ("https://api.openai.com", "https://api.openai.com/v1/chat/completions"),
-        ("https://api.openai.com/", "https://api.openai.com/v1/chat/completions"),
-        ("https://openrouter.ai/api/v1", "https://openrouter.ai/api/v1/chat/completions"),
-        ("http://127.0.0.1:8000/custom", "http://127.0.0.1:8000/custom/chat/completions"),
-        ("https://host/v1/chat/completions", "https://host/v1/chat/completions"),
-    ],
-)
-def test_openai_url_appends_chat_completions_and_v1_only_without_a_path(api_base: str, expected: str) -> None:
-    assert endpoint_url(api_base, "openai") == expected
-
-
-@pytest.mark.parametrize(
-    ("api_base", "expected"),
-    [
-        ("https://api.anthropic.com", "https://api.anthropic.com/v1/messages"),
-        ("https://api.anthropic.com/", "https://api.anthropic.com/v1/messages"),
-        ("https://api.anthropic.com/v1", "https://api.anthropic.com/v1/messages"),
-        ("https://api.deepseek.com/anthropic", "https://api.deepseek.com/anthropic/v1/messages"),
-        ("https://openrouter.ai/api/v1/", "https://openrouter.ai/api/v1/messages"),
-        ("https://host/v1/messages", "https://host/v1/messages"),
-    ],
-)
-def test_claude_url_adds_v1_unless_the_base_ends_with_it(api_base: str, expected: str) -> None:
-    assert endpoint_url(api_base, "claude") == expected
-
-
-def test_a_query_in_the_api_base_is_kept() -> None:
-    assert endpoint_url("https://host/v1?tenant=a", "openai") == "https://host/v1/chat/completions?tenant=a"
-
-
-def test_unknown_format_is_refused() -> None:
-    with pytest.raises(UnsupportedUpstream):
-        endpoint_url("https://host", "gemini")
 
 
 def test_openai_target_uses_the_account_credential_as_bearer() -> None:
@@ -124,37 +79,12 @@ def test_the_client_poolgate_key_never_reaches_the_upstream(fmt: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("base", "deployment", "url"),
-    [
-        (
-            "https://r.openai.azure.com/openai/deployments/gpt-4o",
-            None,
-            "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
-        ),
-        (
-            "https://r.openai.azure.com/openai/deployments/gpt-4o?api-version=2025-01-01-preview",
-            None,
-            "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-01-01-preview",
-        ),
-        (
-            "https://r.openai.azure.com",
-            "prod-4o",
-            "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21",
-        ),
-        (
-            "https://r.openai.azure.com/openai/v1",
-            None,
-            "https://r.openai.azure.com/openai/v1/chat/completions",
-        ),
-    ],
+    ("api_base", "fmt", "provider"),
+    [("https://host", "gemini", None), ("https://r.openai.azure.com", "openai", "azure")],
 )
-def test_azure_urls(base, deployment, url):
-    assert azure_url(base, deployment) == url
-
-
-def test_an_azure_account_without_a_deployment_is_unusable():
+def test_an_account_whose_settings_name_no_endpoint_is_unsupported(api_base, fmt, provider):
     with pytest.raises(UnsupportedUpstream):
-        azure_url("https://r.openai.azure.com", None)
+        build_target(Upstream(url=api_base, credential="k", format=fmt, provider=provider, model=None))
 
 
 def test_azure_sends_the_key_as_api_key_and_never_a_bearer():
@@ -169,3 +99,19 @@ def test_azure_sends_the_key_as_api_key_and_never_a_bearer():
     )
     assert target.headers["api-key"] == "az-key"
     assert "authorization" not in target.headers
+
+
+def test_an_azure_resource_is_called_at_the_override_deployment_with_its_api_key():
+    target = build_target(
+        Upstream(
+            url="https://r.openai.azure.com",
+            credential="az-key",
+            format="openai",
+            provider="azure",
+            model="prod-4o",
+        )
+    )
+    assert target.url == (
+        "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21"
+    )
+    assert target.headers["api-key"] == "az-key" and "authorization" not in target.headers
