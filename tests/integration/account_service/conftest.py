@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -48,6 +49,18 @@ def serving_api(
 def api(infra: Infra) -> Iterator[Api]:
     with serving_api(infra, "api") as served:
         yield served
+
+
+@pytest.fixture
+async def scratch_dsn(infra: Infra):
+    """An empty database of its own, for a migration test to build from an older schema."""
+    name = f"{infra.database}_mig_{uuid.uuid4().hex[:6]}"
+    yield f"{infra.postgres_url}/{name}"
+    admin = await asyncpg.connect(f"{infra.postgres_url}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

@@ -11,17 +11,6 @@ import pytest
 from services.account_service.migrations import migrate
 
 
-@pytest.fixture
-async def scratch_dsn(infra):
-    name = f"{infra.database}_m2_{uuid.uuid4().hex[:6]}"
-    yield f"{infra.postgres_url}/{name}"
-    admin = await asyncpg.connect(f"{infra.postgres_url}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 async def _insert(conn, owner, kind: str, settings: dict) -> uuid.UUID:
     return await conn.fetchval(
         "INSERT INTO accounts (owner_id, kind, name, settings, secrets) VALUES ($1, $2, $3, $4::jsonb, 'x')"

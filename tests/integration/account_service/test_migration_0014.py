@@ -6,20 +6,8 @@ import uuid
 
 import asyncpg
 import orjson
-import pytest
 
 from services.account_service.migrations import migrate
-
-
-@pytest.fixture
-async def scratch_dsn(infra):
-    name = f"{infra.database}_m14_{uuid.uuid4().hex[:6]}"
-    yield f"{infra.postgres_url}/{name}"
-    admin = await asyncpg.connect(f"{infra.postgres_url}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _insert(conn, owner, name: str, settings: dict) -> uuid.UUID:
