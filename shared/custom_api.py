@@ -47,9 +47,10 @@ def azure_url(api_base: str, deployment: str | None) -> str:
     """Azure OpenAI: `{resource}/openai/deployments/{deployment}/chat/completions?api-version=…`.
 
     The base may name the deployment (`…/openai/deployments/gpt-4o`), be the newer v1 API
-    (`…/openai/v1`, no api-version), or be the bare resource, when the account's model override names
-    the deployment. An `api-version` in the base is kept; otherwise a GA default is added (Azure
-    answers 404 without one)."""
+    (`…/openai/v1`, no api-version), or be the bare resource (with or without the `/openai` that
+    Azure's portal shows after it), when the account's model override names the deployment. An
+    `api-version` in the base is kept; otherwise a GA default is added (Azure answers 404 without
+    one)."""
     parts = urlsplit(api_base.strip())
     path = parts.path.rstrip("/")
     if path.endswith("/openai/v1"):
@@ -59,7 +60,7 @@ def azure_url(api_base: str, deployment: str | None) -> str:
             raise UnusableEndpoint(
                 "an Azure account needs the deployment in api_base or as its model override"
             )
-        path = f"{path}/openai/deployments/{deployment}"
+        path = f"{path.removesuffix('/openai')}/openai/deployments/{deployment}"
     if not path.endswith("/chat/completions"):
         path = f"{path}/chat/completions"
     return urlunsplit((parts.scheme, parts.netloc, path, with_api_version(parts.query), ""))

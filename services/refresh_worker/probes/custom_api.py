@@ -24,7 +24,7 @@ def _models_url(api_base: str, fmt: str, azure: bool) -> str:
         parts = urlsplit(api_base.strip())
         path = parts.path.rstrip("/")
         if not path.endswith("/openai/v1"):
-            resource = path.split("/openai/", 1)[0]
+            resource = path.split("/openai/", 1)[0].removesuffix("/openai")
             query = with_api_version(parts.query)
             return urlunsplit((parts.scheme, parts.netloc, f"{resource}/openai/models", query, ""))
     chat = urlsplit(endpoint_url(api_base, fmt))

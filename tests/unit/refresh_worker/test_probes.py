@@ -175,6 +175,22 @@ async def test_the_1_token_call_goes_where_the_proxys_calls_go(
     assert [(e["method"], e["path"], e["query"]) for e in await _log(upstream)] == calls
 
 
+async def test_an_azure_resource_given_as_the_portal_shows_it_is_called_beneath_its_one_openai(
+    http, openai_fake
+):
+    await _configure(openai_fake, models_listing=False)
+    stored = _custom(openai_fake, "openai", path="/openai", provider="azure", model_override="prod-4o")
+
+    result = await custom_api.probe(http, stored, timeout_s=5)
+
+    assert (result.ok, result.method) == (True, "max_tokens_1")
+    query = {"api-version": AZURE_API_VERSION}
+    assert [(e["method"], e["path"], e["query"]) for e in await _log(openai_fake)] == [
+        ("GET", "/openai/models", query),
+        ("POST", "/openai/deployments/prod-4o/chat/completions", query),
+    ]
+
+
 async def test_an_azure_resource_without_a_deployment_is_not_sent_a_1_token_call(http, openai_fake):
     await _configure(openai_fake, models_listing=False)
     stored = _custom(openai_fake, "openai", provider="azure", models=["gpt-4o"])

@@ -105,6 +105,11 @@ def test_unknown_format_is_refused() -> None:
             "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?tenant=a&api-version=2024-10-21",
         ),
         (
+            "https://r.openai.azure.com/openai/",
+            "prod-4o",
+            "https://r.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21",
+        ),
+        (
             "https://r.openai.azure.com/openai/v1",
             None,
             "https://r.openai.azure.com/openai/v1/chat/completions",
