@@ -53,7 +53,10 @@ class Drain:
         self.timeout_s = max(0.0, timeout_s)
         self.draining = False  # out of rotation (readiness fails)
         self.refusing = False  # new calls are answered 503
-        self.ended = asyncio.Event()  # calls still running end now
+        self.ended = asyncio.Event()  # calls still running end now (streams wait on it)
+        # Non-streaming calls in flight, cancelled at the end: holding one is a set insertion, where
+        # waiting on `ended` beside the client's disconnect cost each call two more tasks.
+        self._calls: set[asyncio.Task] = set()
         self._task: asyncio.Task[None] | None = None
         self._stop_serving: Callable[[], None] = lambda: None
 
@@ -73,7 +76,20 @@ class Drain:
         self._stop_serving()
         await asyncio.sleep(self.timeout_s)
         log.warning("proxy.drain_timeout")
+        self.end()
+
+    def hold(self, call: asyncio.Task) -> None:
+        """`call` is cancelled if it is still running at the end (let it go when it ends)."""
+        self._calls.add(call)
+
+    def let_go(self, call: asyncio.Task) -> None:
+        self._calls.discard(call)
+
+    def end(self) -> None:
+        """The deadline: every call still running ends now."""
         self.ended.set()
+        for call in self._calls:
+            call.cancel()
 
     async def close(self) -> None:
         if self._task is not None:

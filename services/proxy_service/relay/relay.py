@@ -26,7 +26,7 @@ from services.proxy_service.formats.client_format import MEDIA_FORMATS
 from services.proxy_service.formats.images import QualityModels
 from services.proxy_service.relay.attempt import Attempt, AttemptDeps
 from services.proxy_service.relay.backoff import Backoff, RetryPolicy
-from services.proxy_service.relay.disconnect import gone_before
+from services.proxy_service.relay.disconnect import disconnected
 from services.proxy_service.relay.keepalive import KeepAliveStream
 from services.proxy_service.relay.media_request import MediaReader, MediaRequest
 from services.proxy_service.relay.outcome import Failure
@@ -114,27 +114,31 @@ class Relay:
         when a shutdown's drain deadline comes first: the client is told with a 503 it may retry)."""
         call = asyncio.current_task()
         assert call is not None
-        stopped_by: str | None = None
+        gone = False
 
         async def watch() -> None:
-            nonlocal stopped_by
-            stopped_by = "client" if await gone_before(request.receive, self._drain.ended) else "drain"
+            nonlocal gone
+            await disconnected(request.receive)
+            gone = True
             call.cancel()
 
         watcher = asyncio.ensure_future(watch())
+        drain = self._drain
+        drain.hold(call)
         try:
             return await self._answer(req, fmt, started)
         except asyncio.CancelledError:
-            if stopped_by is None:
+            if not gone and not drain.ended.is_set():
                 raise
             call.uncancel()
-            if stopped_by == "drain":
+            if not gone:
                 log.info("proxy.call_drained", route=fmt.route)
-                return self._drain.refusal(fmt), metrics.NO_ACCOUNT
+                return drain.refusal(fmt), metrics.NO_ACCOUNT
             log.info("proxy.client_gone", route=fmt.route)
             return RawResponse(b"", CLIENT_GONE, []), metrics.NO_ACCOUNT
         finally:
             watcher.cancel()
+            drain.let_go(call)
 
     async def _answer(
         self, req: ClientRequest | MediaRequest, fmt: ClientFormat, started: float

@@ -88,7 +88,7 @@ async def test_a_stream_running_at_the_drain_deadline_ends_with_an_error_its_sdk
     client = Client()
     running = asyncio.ensure_future(client.run(response))
     await until(lambda: len(client.sent) >= 2)  # the stream is under way
-    drain.ended.set()
+    drain.end()
     await running
     assert client.starts[0]["status"] == 200
     if fmt is CLAUDE:
@@ -110,7 +110,7 @@ async def test_a_stream_still_pinged_at_the_deadline_ends_with_the_error_and_can
     client = Client()
     running = asyncio.ensure_future(client.run(response))
     await until(lambda: b"event: ping" in client.body)
-    drain.ended.set()
+    drain.end()
     await running
     assert client.body.endswith(b"event: error\ndata: " + orjson.dumps(OVERLOADED) + b"\n\n")
     assert outcomes(usage) == ["cancelled"]
@@ -124,7 +124,7 @@ async def test_a_call_not_answered_by_the_deadline_gets_a_503_it_may_retry() -> 
     subject = relay(internal, session, usage, drain)
     call = asyncio.ensure_future(subject.handle(client_request(), CLAUDE))
     await until(lambda: session.posts)
-    drain.ended.set()
+    drain.end()
     response = await call
     assert response.status_code == 503
     assert orjson.loads(response.body) == OVERLOADED
