@@ -24,10 +24,10 @@ def create_app(upstream: str) -> web.Application:
     async def relay(request: web.Request) -> web.Response:
         session: aiohttp.ClientSession = request.app[SESSION]
         headers = {"Content-Type": "application/json", "Authorization": request.headers["Authorization"]}
-        body = await request.read()
-        async with session.post(upstream + request.path, data=body, headers=headers) as answer:
-            body = await answer.read()
-        return web.Response(body=body, status=answer.status, content_type="application/json")
+        asked = await request.read()
+        async with session.post(upstream + request.path, data=asked, headers=headers) as answer:
+            answered = await answer.read()
+        return web.Response(body=answered, status=answer.status, content_type="application/json")
 
     async def session_context(app: web.Application):
         app[SESSION] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))

@@ -314,7 +314,7 @@ def measure(stack: Stack, load: Load, path: str, clients: int, *, duration_s: in
         "threads": min(2, clients),
         "timeout_s": load.timeout_s,
     }
-    if warmup_s and path != "direct":  # fills the relay's pools; the fake has nothing to warm
+    if warmup_s and path != "direct":  # fills the proxy's or relay's pools; the fake has nothing to warm
         wrk.run(t.url, duration_s=warmup_s, **load_args)
     fake = f"fake_{load.upstream_api}"
     pids = stack.pids(*WATCHED, fake)

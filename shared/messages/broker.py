@@ -13,13 +13,12 @@ backoff, for as long as it takes: consumption of that queue pauses (prefetch bou
 broker still holds every message if the process dies meanwhile, and nothing is dead-lettered because a
 server was restarting. Any other failure is retried through the delayed retry queue up to
 `max_attempts`, then dead-lettered (`poolgate events dead` lists and replays those); a malformed
-message is dead-lettered at once. Redelivered ids that were already
-processed are acked without calling the handler again (marks in Redis), unless the consumer keeps
-its own record: a batch handler that claims each message id in the transaction that applies it (the
-usage consumer's inbox) passes `idempotent=True` and spares Redis a read and a write per envelope.
-A consumer that must answer for a message it
-gave up on (e.g. announce a final failure) passes `on_dead_letter`, called once per envelope after
-it reached the dead-letter queue because it ran out of attempts.
+message is dead-lettered at once. Redelivered ids that were already processed are acked without
+calling the handler again (marks in Redis), unless the consumer keeps its own record: a batch
+handler that claims each message id in the transaction that applies it (the usage consumer's inbox)
+passes `idempotent=True` and spares Redis a read and a write per envelope. A consumer that must
+answer for a message it gave up on (e.g. announce a final failure) passes `on_dead_letter`, called
+once per envelope after it reached the dead-letter queue because it ran out of attempts.
 
 Stopping (`stop_consuming`, also the first step of `close`) cancels every consumer, so the broker
 sends nothing more, lets the messages already received be handled and acked (a batch still waiting
